@@ -1,0 +1,203 @@
+package dev.trestle.engine.gguf;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One typed GGUF metadata value.
+ *
+ * <p>Scalars hold a boxed Java value: unsigned 8/16-bit and signed integers up to 32 bits as
+ * {@link Integer}, {@code UINT32}, {@code UINT64} and {@code INT64} as {@link Long} (a UINT32 of
+ * 4294967295 stays positive; a UINT64 above 2^63 is negative and callers that need a size reject it),
+ * floats as {@link Float}/{@link Double}, {@link Boolean}, {@link String}. Arrays are a {@link GgufArray}.
+ */
+public record GgufValue(GgufValueType type, Object value) {
+
+    public GgufValue {
+        Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(value, "value");
+    }
+
+    public static GgufValue ofString(String s) {
+        return new GgufValue(GgufValueType.STRING, s);
+    }
+
+    public static GgufValue ofUint32(long v) {
+        if (v < 0 || v > 0xFFFF_FFFFL) {
+            throw new IllegalArgumentException("uint32 out of range: " + v);
+        }
+        return new GgufValue(GgufValueType.UINT32, v);
+    }
+
+    public static GgufValue ofInt32(int v) {
+        return new GgufValue(GgufValueType.INT32, v);
+    }
+
+    public static GgufValue ofUint64(long v) {
+        return new GgufValue(GgufValueType.UINT64, v);
+    }
+
+    public static GgufValue ofFloat32(float v) {
+        return new GgufValue(GgufValueType.FLOAT32, v);
+    }
+
+    public static GgufValue ofBool(boolean v) {
+        return new GgufValue(GgufValueType.BOOL, v);
+    }
+
+    public static GgufValue ofArray(GgufArray a) {
+        return new GgufValue(GgufValueType.ARRAY, a);
+    }
+
+    /** The value as a long; for integer types only (unsigned values are non-negative except huge UINT64). */
+    public long asLong() {
+        if (!type.isInteger()) {
+            throw new IllegalStateException("value of type " + type + " is not an integer");
+        }
+        return ((Number) value).longValue();
+    }
+
+    /** The value as a double, for integer and float types. */
+    public double asDouble() {
+        if (value instanceof Number n) {
+            return n.doubleValue();
+        }
+        throw new IllegalStateException("value of type " + type + " is not a number");
+    }
+
+    /** A readable form for {@code trestle inspect}: arrays are shortened. */
+    public String display(int maxArrayItems) {
+        if (value instanceof GgufArray a) {
+            return a.display(maxArrayItems);
+        }
+        if (value instanceof String s) {
+            return '"' + s.replace("\n", "\\n") + '"';
+        }
+        return String.valueOf(value);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof GgufValue v && v.type == type && Objects.equals(v.value, value);
+    }
+
+    @Override
+    public int hashCode() {
+        return type.hashCode() * 31 + value.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return type + ":" + display(8);
+    }
+
+    /**
+     * A GGUF array: an element type and a Java array holding the elements, by element type:
+     * UINT8/INT8 {@code byte[]}, UINT16/INT16 {@code short[]}, UINT32/INT32 {@code int[]},
+     * UINT64/INT64 {@code long[]}, FLOAT32 {@code float[]}, FLOAT64 {@code double[]}, BOOL
+     * {@code boolean[]}, STRING {@code String[]}, ARRAY {@code GgufArray[]} (nested).
+     */
+    public record GgufArray(GgufValueType elementType, Object data) {
+
+        public GgufArray {
+            Objects.requireNonNull(elementType, "elementType");
+            Objects.requireNonNull(data, "data");
+            Class<?> expected = switch (elementType) {
+                case UINT8, INT8 -> byte[].class;
+                case UINT16, INT16 -> short[].class;
+                case UINT32, INT32 -> int[].class;
+                case UINT64, INT64 -> long[].class;
+                case FLOAT32 -> float[].class;
+                case FLOAT64 -> double[].class;
+                case BOOL -> boolean[].class;
+                case STRING -> String[].class;
+                case ARRAY -> GgufArray[].class;
+            };
+            if (data.getClass() != expected) {
+                throw new IllegalArgumentException(elementType + " array needs " + expected.getSimpleName()
+                        + ", got " + data.getClass().getSimpleName());
+            }
+        }
+
+        public static GgufArray ofStrings(String... s) {
+            return new GgufArray(GgufValueType.STRING, s);
+        }
+
+        public static GgufArray ofStrings(List<String> s) {
+            return new GgufArray(GgufValueType.STRING, s.toArray(String[]::new));
+        }
+
+        public static GgufArray ofFloats(float... f) {
+            return new GgufArray(GgufValueType.FLOAT32, f);
+        }
+
+        public static GgufArray ofInts(int... i) {
+            return new GgufArray(GgufValueType.INT32, i);
+        }
+
+        public int length() {
+            return java.lang.reflect.Array.getLength(data);
+        }
+
+        /** Element {@code i} as a long (integer element types; UINT32 and smaller unsigned widened). */
+        public long getLong(int i) {
+            return switch (elementType) {
+                case UINT8 -> ((byte[]) data)[i] & 0xFFL;
+                case INT8 -> ((byte[]) data)[i];
+                case UINT16 -> ((short[]) data)[i] & 0xFFFFL;
+                case INT16 -> ((short[]) data)[i];
+                case UINT32 -> ((int[]) data)[i] & 0xFFFF_FFFFL;
+                case INT32 -> ((int[]) data)[i];
+                case UINT64, INT64 -> ((long[]) data)[i];
+                case BOOL -> ((boolean[]) data)[i] ? 1 : 0;
+                default -> throw new IllegalStateException(elementType + " array is not an integer array");
+            };
+        }
+
+        /** Element {@code i} as a double (numeric element types). */
+        public double getDouble(int i) {
+            return switch (elementType) {
+                case FLOAT32 -> ((float[]) data)[i];
+                case FLOAT64 -> ((double[]) data)[i];
+                default -> getLong(i);
+            };
+        }
+
+        String display(int maxItems) {
+            int n = length();
+            StringBuilder sb = new StringBuilder("[");
+            for (int i = 0; i < Math.min(n, maxItems); i++) {
+                if (i > 0) {
+                    sb.append(", ");
+                }
+                Object item = java.lang.reflect.Array.get(data, i);
+                if (item instanceof String s) {
+                    sb.append('"').append(s.replace("\n", "\\n")).append('"');
+                } else if (item instanceof GgufArray a) {
+                    sb.append(a.display(maxItems));
+                } else if (elementType == GgufValueType.UINT8 || elementType == GgufValueType.UINT16
+                        || elementType == GgufValueType.UINT32) {
+                    sb.append(getLong(i));
+                } else {
+                    sb.append(item);
+                }
+            }
+            if (n > maxItems) {
+                sb.append(", ... (").append(n).append(" items)");
+            }
+            return sb.append(']').toString();
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof GgufArray a && a.elementType == elementType
+                    && Arrays.deepEquals(new Object[] {data}, new Object[] {a.data});
+        }
+
+        @Override
+        public int hashCode() {
+            return elementType.hashCode() * 31 + Arrays.deepHashCode(new Object[] {data});
+        }
+    }
+}
