@@ -3,8 +3,8 @@
 $ErrorActionPreference = 'Stop'
 $root = Split-Path -Parent (Split-Path -Parent $MyInvocation.MyCommand.Path)
 
-function Get-JavaMajor([string]$home) {
-    $java = Join-Path $home 'bin\java.exe'
+function Get-JavaMajor([string]$jdkHome) {
+    $java = Join-Path $jdkHome 'bin\java.exe'
     if (-not (Test-Path $java)) { return 0 }
     $props = & $java -XshowSettings:properties -version 2>&1 | Out-String
     if ($props -match 'java\.specification\.version = (\d+)') { return [int]$Matches[1] }
