@@ -44,6 +44,7 @@ public final class GgufFile implements AutoCloseable {
         return GgufReader.open(path);
     }
 
+    /** The file, or null for bytes parsed from memory under a name that is not a path. */
     public Path path() {
         return path;
     }
@@ -81,8 +82,11 @@ public final class GgufFile implements AutoCloseable {
         return file.byteSize();
     }
 
-    /** The mapped bytes of one tensor (read-only view into the file). */
+    /** The mapped bytes of one tensor of this file (read-only view, zero-copy). */
     public MemorySegment tensorData(GgufTensorInfo t) {
+        if (tensors.get(t.name()) != t && !t.equals(tensors.get(t.name()))) {
+            throw new IllegalArgumentException("tensor " + t + " does not belong to " + path);
+        }
         return file.asSlice(dataOffset + t.offset(), t.bytes()).asReadOnly();
     }
 

@@ -32,7 +32,11 @@ public final class GgufMetadata {
         return architecture;
     }
 
-    /** The key with {@code %s} replaced by the architecture. */
+    /**
+     * The key with {@code %s} replaced by the architecture.
+     *
+     * @throws TrestleException when the key needs the architecture and the file has none
+     */
     public String resolve(String key) {
         if (!key.contains("%s")) {
             return key;
@@ -44,11 +48,16 @@ public final class GgufMetadata {
         return key.replace("%s", architecture);
     }
 
+    /** True when the key is present (false for a {@code %s} key in a file without architecture). */
     public boolean contains(String key) {
-        return values.containsKey(resolve(key));
+        return find(key).isPresent();
     }
 
+    /** The value, or empty when absent (also for a {@code %s} key in a file without architecture). */
     public Optional<GgufValue> find(String key) {
+        if (architecture == null && key.contains("%s")) {
+            return Optional.empty();
+        }
         return Optional.ofNullable(values.get(resolve(key)));
     }
 
@@ -75,7 +84,11 @@ public final class GgufMetadata {
         return contains(key) ? getString(key) : fallback;
     }
 
-    /** An integer key that must fit in a Java int (unsigned values above 2^31-1 are rejected). */
+    /**
+     * An integer key that must fit in a Java int (unsigned values above 2^31-1 are rejected, e.g. a
+     * UINT32 token id of 4294967295 that converters write for "none": read such keys with
+     * {@link #getLong}).
+     */
     public int getInt(String key) {
         long v = getLong(key);
         if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
@@ -89,12 +102,18 @@ public final class GgufMetadata {
         return contains(key) ? getInt(key) : fallback;
     }
 
+    /** An integer key; a UINT64 at or above 2^63 is rejected rather than turned negative. */
     public long getLong(String key) {
         GgufValue v = get(key);
-        if (v.type().isInteger()) {
-            return v.asLong();
+        if (!v.type().isInteger()) {
+            throw typeError(key, v, "an integer");
         }
-        throw typeError(key, v, "an integer");
+        long x = v.asLong();
+        if (x < 0 && v.type() == GgufValueType.UINT64) {
+            throw new TrestleException("GGUF metadata key '" + resolve(key) + "' = " + Long.toUnsignedString(x)
+                    + " is out of range", "the model file is corrupt or not supported");
+        }
+        return x;
     }
 
     public long getLong(String key, long fallback) {
@@ -161,7 +180,7 @@ public final class GgufMetadata {
         return out;
     }
 
-    /** An integer array as ints (values outside int range are rejected). */
+    /** An integer array as ints (values outside int range, such as a UINT32 above 2^31-1, are rejected). */
     public int[] getIntArray(String key) {
         GgufValue.GgufArray a = getArray(key);
         if (a.elementType() == GgufValueType.STRING || a.elementType() == GgufValueType.ARRAY
@@ -171,8 +190,10 @@ public final class GgufMetadata {
         int[] out = new int[a.length()];
         for (int i = 0; i < out.length; i++) {
             long v = a.getLong(i);
-            if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
-                throw new TrestleException("GGUF metadata key '" + resolve(key) + "' element " + i + " = " + v
+            if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE
+                    || (v < 0 && a.elementType() == GgufValueType.UINT64)) {
+                throw new TrestleException("GGUF metadata key '" + resolve(key) + "' element " + i + " = "
+                        + (a.elementType() == GgufValueType.UINT64 ? Long.toUnsignedString(v) : v)
                         + " is out of range", "the model file is corrupt");
             }
             out[i] = (int) v;

@@ -11,12 +11,53 @@ import java.util.Objects;
  * {@link Integer}, {@code UINT32}, {@code UINT64} and {@code INT64} as {@link Long} (a UINT32 of
  * 4294967295 stays positive; a UINT64 above 2^63 is negative and callers that need a size reject it),
  * floats as {@link Float}/{@link Double}, {@link Boolean}, {@link String}. Arrays are a {@link GgufArray}.
+ * The constructor normalizes any integral {@link Number} to that representation and rejects values
+ * that do not fit the type, so equal values compare equal however they were built.
  */
 public record GgufValue(GgufValueType type, Object value) {
 
     public GgufValue {
         Objects.requireNonNull(type, "type");
         Objects.requireNonNull(value, "value");
+        value = normalize(type, value);
+    }
+
+    private static Object normalize(GgufValueType type, Object value) {
+        return switch (type) {
+            case UINT8 -> (int) integral(type, value, 0, 0xFF);
+            case INT8 -> (int) integral(type, value, Byte.MIN_VALUE, Byte.MAX_VALUE);
+            case UINT16 -> (int) integral(type, value, 0, 0xFFFF);
+            case INT16 -> (int) integral(type, value, Short.MIN_VALUE, Short.MAX_VALUE);
+            case INT32 -> (int) integral(type, value, Integer.MIN_VALUE, Integer.MAX_VALUE);
+            case UINT32 -> integral(type, value, 0, 0xFFFF_FFFFL);
+            // a UINT64 above 2^63 is carried as its (negative) two's-complement bits
+            case UINT64, INT64 -> integral(type, value, Long.MIN_VALUE, Long.MAX_VALUE);
+            case FLOAT32 -> value instanceof Float ? value : ((Number) checked(type, value, Number.class)).floatValue();
+            case FLOAT64 -> value instanceof Double ? value : ((Number) checked(type, value, Number.class)).doubleValue();
+            case BOOL -> checked(type, value, Boolean.class);
+            case STRING -> checked(type, value, String.class);
+            case ARRAY -> checked(type, value, GgufArray.class);
+        };
+    }
+
+    private static long integral(GgufValueType type, Object value, long min, long max) {
+        if (!(value instanceof Long || value instanceof Integer || value instanceof Short || value instanceof Byte)) {
+            throw new IllegalArgumentException(type + " value must be an integral number, got "
+                    + value.getClass().getSimpleName());
+        }
+        long v = ((Number) value).longValue();
+        if (v < min || v > max) {
+            throw new IllegalArgumentException(type + " value out of range: " + v);
+        }
+        return v;
+    }
+
+    private static Object checked(GgufValueType type, Object value, Class<?> expected) {
+        if (!expected.isInstance(value)) {
+            throw new IllegalArgumentException(type + " value must be a " + expected.getSimpleName() + ", got "
+                    + value.getClass().getSimpleName());
+        }
+        return value;
     }
 
     public static GgufValue ofString(String s) {
@@ -36,6 +77,14 @@ public record GgufValue(GgufValueType type, Object value) {
 
     public static GgufValue ofUint64(long v) {
         return new GgufValue(GgufValueType.UINT64, v);
+    }
+
+    public static GgufValue ofInt64(long v) {
+        return new GgufValue(GgufValueType.INT64, v);
+    }
+
+    public static GgufValue ofFloat64(double v) {
+        return new GgufValue(GgufValueType.FLOAT64, v);
     }
 
     public static GgufValue ofFloat32(float v) {
@@ -66,15 +115,51 @@ public record GgufValue(GgufValueType type, Object value) {
         throw new IllegalStateException("value of type " + type + " is not a number");
     }
 
-    /** A readable form for {@code trestle inspect}: arrays are shortened. */
+    /** A readable form: arrays show at most {@code maxArrayItems} items, strings at most 200 characters. */
     public String display(int maxArrayItems) {
-        if (value instanceof GgufArray a) {
-            return a.display(maxArrayItems);
+        return display(maxArrayItems, 200);
+    }
+
+    /**
+     * A readable one-line form for {@code trestle inspect}: arrays show at most {@code maxArrayItems}
+     * items and their length, strings are quoted, escaped and cut after {@code maxStringChars}
+     * characters, unsigned integers print unsigned.
+     */
+    public String display(int maxArrayItems, int maxStringChars) {
+        return switch (value) {
+            case GgufArray a -> a.display(maxArrayItems, maxStringChars);
+            case String s -> quote(s, maxStringChars);
+            case Long l when type == GgufValueType.UINT64 -> Long.toUnsignedString(l);
+            default -> String.valueOf(value);
+        };
+    }
+
+    /** {@code s} quoted with control characters escaped, cut after {@code max} characters. */
+    static String quote(String s, int max) {
+        StringBuilder sb = new StringBuilder(Math.min(s.length(), max) + 8).append('"');
+        int n = Math.min(s.length(), max);
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                default -> {
+                    if (c < 0x20) {
+                        sb.append(String.format("\\x%02x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
         }
-        if (value instanceof String s) {
-            return '"' + s.replace("\n", "\\n") + '"';
+        sb.append('"');
+        if (s.length() > max) {
+            sb.append("... (").append(s.length()).append(" chars)");
         }
-        return String.valueOf(value);
+        return sb.toString();
     }
 
     @Override
@@ -164,7 +249,7 @@ public record GgufValue(GgufValueType type, Object value) {
             };
         }
 
-        String display(int maxItems) {
+        String display(int maxItems, int maxStringChars) {
             int n = length();
             StringBuilder sb = new StringBuilder("[");
             for (int i = 0; i < Math.min(n, maxItems); i++) {
@@ -173,12 +258,14 @@ public record GgufValue(GgufValueType type, Object value) {
                 }
                 Object item = java.lang.reflect.Array.get(data, i);
                 if (item instanceof String s) {
-                    sb.append('"').append(s.replace("\n", "\\n")).append('"');
+                    sb.append(quote(s, maxStringChars));
                 } else if (item instanceof GgufArray a) {
-                    sb.append(a.display(maxItems));
+                    sb.append(a.display(maxItems, maxStringChars));
                 } else if (elementType == GgufValueType.UINT8 || elementType == GgufValueType.UINT16
                         || elementType == GgufValueType.UINT32) {
                     sb.append(getLong(i));
+                } else if (elementType == GgufValueType.UINT64) {
+                    sb.append(Long.toUnsignedString(getLong(i)));
                 } else {
                     sb.append(item);
                 }

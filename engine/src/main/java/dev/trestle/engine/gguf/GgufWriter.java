@@ -19,7 +19,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes GGUF v3 files: metadata in insertion order, tensor infos, then aligned tensor data.
+ * Writes GGUF v3 files: metadata in insertion order, tensor infos in insertion order, then the
+ * tensor data, each tensor padded to the alignment ({@code general.alignment}, default 32) as
+ * gguf.cpp and gguf-py do. A file without tensors ends right after its header. A file read by
+ * {@link GgufReader} and written back with the same metadata and tensors in the same order is
+ * byte-identical when the original was written the same way.
  *
  * <p>Files are written to a temporary sibling and moved into place, so a crash never leaves a
  * half-written model under the final name.
@@ -38,9 +42,23 @@ public final class GgufWriter {
     private record PendingTensor(String name, GgmlType type, long[] shape, long bytes, TensorSource source) {
     }
 
+    /** Adds or replaces a metadata entry (a replaced key keeps its original position). */
     public GgufWriter put(String key, GgufValue value) {
-        metadata.put(key, value);
+        if (key == null || key.isEmpty()) {
+            throw new IllegalArgumentException("metadata key must not be empty");
+        }
+        if (key.equals("general.alignment")) {
+            checkAlignment(value);
+        }
+        metadata.put(key, java.util.Objects.requireNonNull(value, "value"));
         return this;
+    }
+
+    private static void checkAlignment(GgufValue v) {
+        long a = v.type().isInteger() ? v.asLong() : -1;
+        if (a <= 0 || Long.bitCount(a) != 1 || a > GgufReader.MAX_ALIGNMENT) {
+            throw new IllegalArgumentException("general.alignment must be an integer power of two up to 2^30, got " + v);
+        }
     }
 
     public GgufWriter putString(String key, String value) {
@@ -49,6 +67,14 @@ public final class GgufWriter {
 
     public GgufWriter putUint32(String key, long value) {
         return put(key, GgufValue.ofUint32(value));
+    }
+
+    public GgufWriter putInt32(String key, int value) {
+        return put(key, GgufValue.ofInt32(value));
+    }
+
+    public GgufWriter putUint64(String key, long value) {
+        return put(key, GgufValue.ofUint64(value));
     }
 
     public GgufWriter putFloat32(String key, float value) {
@@ -65,7 +91,9 @@ public final class GgufWriter {
 
     /** Copies every metadata entry of {@code m}, in order. */
     public GgufWriter putAll(GgufMetadata m) {
-        metadata.putAll(m.asMap());
+        for (Map.Entry<String, GgufValue> e : m.asMap().entrySet()) {
+            put(e.getKey(), e.getValue());
+        }
         return this;
     }
 
@@ -173,6 +201,9 @@ public final class GgufWriter {
             out.u64(offset);
             offset = GgufReader.alignUp(offset + t.bytes, alignment);
         }
+        if (tensors.isEmpty()) {
+            return; // a vocab-only file has no data section to align
+        }
         out.pad(alignment);
         long dataStart = out.count;
         for (int i = 0; i < tensors.size(); i++) {
@@ -186,9 +217,7 @@ public final class GgufWriter {
             if (out.count - dataStart != offsets[i] + t.bytes) {
                 throw new IllegalStateException("offset bookkeeping out of step at " + t.name);
             }
-            if (i + 1 < tensors.size()) {
-                out.pad(alignment);
-            }
+            out.pad(alignment);
         }
     }
 
