@@ -1,0 +1,35 @@
+package dev.trestle.backends.quant;
+
+import dev.trestle.backends.type.GgmlType;
+import java.lang.foreign.MemorySegment;
+
+/** Q8_0: 32 values as {@code fp16 d; i8 qs[32]}; d = amax / 127, q = roundf(x / d) (half away from zero). */
+public final class Q8_0Codec extends BlockCodec {
+    Q8_0Codec() {
+        super(GgmlType.Q8_0);
+    }
+
+    @Override
+    void dequantizeBlock(MemorySegment src, long off, float[] dst, int o) {
+        float d = Le.f16(src, off);
+        for (int j = 0; j < 32; ++j) {
+            dst[o + j] = Le.i8(src, off + 2 + j) * d;
+        }
+    }
+
+    @Override
+    void quantizeBlocks(float[] x, int xo, MemorySegment dst, long off, int blocks) {
+        for (int b = 0; b < blocks; b++, xo += 32, off += 34) {
+            float amax = 0.0f;
+            for (int j = 0; j < 32; j++) {
+                amax = Math.max(amax, Math.abs(x[xo + j]));
+            }
+            float d = amax / 127;
+            float id = d != 0 ? 1.0f / d : 0.0f;
+            Le.putF16(dst, off, d);
+            for (int j = 0; j < 32; ++j) {
+                Le.putU8(dst, off + 2 + j, (int) QuantMath.roundf(x[xo + j] * id));
+            }
+        }
+    }
+}
