@@ -47,4 +47,10 @@ public interface Tokenizer {
 
     /** True for control tokens (not shown unless special output is asked for). */
     boolean isControl(int id);
+
+    /** Whether {@code encode(text, addSpecial = true, ...)} starts with BOS ({@code add_bos_token}). */
+    boolean addsBos();
+
+    /** The {@code tokenizer.ggml.model} name ("llama", "gpt2", "bert", ...; "none" without vocabulary). */
+    String model();
 }

@@ -1,0 +1,167 @@
+package dev.trestle.engine.tokenizer;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The BPE pre-tokenizers selected by {@code tokenizer.ggml.pre}: the regexes that split text
+ * into words before merging (applied one after the other, each splitting the pieces the previous
+ * one produced) and the flags the name implies. The patterns are the tokenizers' own (from their
+ * {@code tokenizer.json}), in the case-explicit form llama.cpp runs.
+ */
+enum PreTokenizer {
+    DEFAULT(Flags.CLEAN, List.of(
+            "[\\p{P}\\$\\+<=>\\^~\\|]+",
+            Patterns.GPT2,
+            "\\p{N}+",
+            "[0-9][0-9][0-9]"),
+            "default"),
+    LLAMA3(Flags.CLEAN | Flags.IGNORE_MERGES | Flags.ADD_BOS, List.of(Patterns.LLAMA3),
+            "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "jina-v5-nano"),
+    DBRX(Flags.CLEAN, List.of(Patterns.LLAMA3), "dbrx", "smaug-bpe"),
+    DEEPSEEK_LLM(0, List.of(
+            "[\r\n]",
+            "\\s?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-ώᾀ-ᾴᾶ-ᾼιῂ-ῄῆ-ῌῐ-ΐῖ-Ίῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤΩℨK-ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]+",
+            "\\s?[!-/:-~！-／：-～‘-‟　-。]+",
+            "\\s+$",
+            "[一-龥ࠀ-一가-퟿]+",
+            "\\p{N}+"),
+            "deepseek-llm"),
+    DEEPSEEK3_LLM(0, List.of(
+            "\\p{N}{1,3}",
+            "[一-龥぀-ゟ゠-ヿ]+",
+            "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+"),
+            "deepseek-v3", "hunyuan-dense", "joyai-llm", "hy_v4"),
+    DEEPSEEK_CODER(0, List.of(
+            "[\r\n]",
+            "\\s?\\p{L}+",
+            "\\s?\\p{P}+",
+            "[一-龥ࠀ-一가-퟿]+",
+            "\\p{N}"),
+            "deepseek-coder"),
+    FALCON(Flags.CLEAN, List.of(
+            "[\\p{P}\\$\\+<=>\\^~\\|`]+",
+            Patterns.GPT2,
+            "[0-9][0-9][0-9]"),
+            "falcon"),
+    STARCODER(Flags.CLEAN, List.of("\\p{N}", Patterns.GPT2),
+            "starcoder", "refact", "codeshell", "exaone", "minerva-7b", "mellum2"),
+    STARCODER_NO_CLEAN(0, List.of("\\p{N}", Patterns.GPT2), "command-r", "smollm"),
+    GPT2(Flags.CLEAN, List.of(Patterns.GPT2),
+            "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0", "mellum",
+            "modern-bert", "mpt", "olmo", "jais", "exaone4"),
+    GPT2_WITH_SEP(Flags.CLEAN | Flags.ADD_SEP, List.of(Patterns.GPT2), "jina-v1-en", "jina-v2-code", "roberta-bpe"),
+    GPT2_NO_CLEAN(0, List.of(Patterns.GPT2), "trillion", "granite-docling"),
+    QWEN2(0, List.of(Patterns.QWEN2), "qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "hunyuan", "solar-open", "grok-2"),
+    QWEN2_CLEAN(Flags.CLEAN, List.of(Patterns.QWEN2), "stablelm2", "megrez"),
+    QWEN35(0, List.of(
+            "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| ?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"),
+            "qwen35"),
+    PORO(0, List.of(" ?[^(\\s|.,!?…。，、।۔،)]+"), "poro-chat"),
+    BLOOM(Flags.CLEAN, List.of(" ?[^(\\s|.,!?…。，、।۔،)]+"), "bloom", "gpt3-finnish"),
+    CHATGLM4(Flags.CLEAN | Flags.NO_BOS_ID, List.of(Patterns.LLAMA3), "glm4", "chatglm-bpe"),
+    VIKING(0, List.of(" ?[^(\\s|.,!?…。，、।۔،)]+", "\\p{N}"), "viking"),
+    TEKKEN(Flags.IGNORE_MERGES | Flags.ADD_BOS, List.of(
+            "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+|[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))+((?=[\\p{L}])([^A-Z]))*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"),
+            "tekken"),
+    CHAMELEON(Flags.ADD_BOS, List.of(
+            "<sentinel:[0-9]+>",
+            "(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z",
+            "([\\t\\n]|    |  )",
+            "\\p{N}",
+            "[\\p{P}!-/:-@\\[-`{-~]",
+            Patterns.GPT2),
+            "chameleon"),
+    GPT4O(0, List.of(
+            "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))+((?=[\\p{L}])([^A-Z]))*(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"),
+            "gpt-4o", "llama4", "kanana2", "talkie", "minimax-m2"),
+    BAILINGMOE(0, List.of(
+            "'(?:[sSdDmMtT]|[lL][lL]|[vV][eE]|[rR][eE])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]|\\s+(?!\\S)|\\s+"),
+            "bailingmoe", "bailingmoe2", "llada-moe"),
+    SEED_CODER(0, List.of(
+            "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1}| ?[^\\s\\p{L}\\p{N}\\r\\n]+|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"),
+            "seed-coder"),
+    UFAKZEKA(0, List.of(
+            "[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"),
+            "ufakzeka"),
+    EXAONE_MOE(Flags.CLEAN, List.of(
+            "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?(?:\\p{L}\\p{M}*(?: \\p{L}\\p{M}*)*)+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]?|\\s*[\\r\\n]|\\s+(?!\\S)|\\s+"),
+            "exaone-moe"),
+    LAGUNA(0, List.of("[^\\n]+|[\\n]+", Patterns.QWEN2), "laguna"),
+    /** SentencePiece-style BPE: spaces become U+2581, merges run on raw UTF-8 over whole lines. */
+    GEMMA4(Flags.CLEAN | Flags.ESCAPE_WHITESPACE | Flags.RAW_BYTES, List.of("[^\\n]+|[\\n]+"),
+            "gemma4", "granite-embed-multi-311m"),
+    SARVAM_MOE(Flags.ESCAPE_WHITESPACE | Flags.RAW_BYTES, List.of("[^\\n]+|[\\n]+"), "sarvam-moe"),
+    MINICPM5(Flags.CLEAN | Flags.IGNORE_MERGES, List.of(
+            "\\p{N}{1,3}",
+            "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}+| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"),
+            "minicpm5");
+
+    /** Name-implied settings, applied on top of the BPE defaults. */
+    static final class Flags {
+        /** clean_up_tokenization_spaces stays on when detokenizing. */
+        static final int CLEAN = 1;
+        /** A word that is itself a token is emitted without merging. */
+        static final int IGNORE_MERGES = 2;
+        /** BOS is added by default (the GGUF key still overrides). */
+        static final int ADD_BOS = 4;
+        /** SEP is added by default. */
+        static final int ADD_SEP = 8;
+        /** Spaces become U+2581 before tokenizing. */
+        static final int ESCAPE_WHITESPACE = 16;
+        /** Merges run on raw UTF-8 with {@code <0xXX>} byte fallback instead of GPT-2 byte characters. */
+        static final int RAW_BYTES = 32;
+        /** The vocabulary has no BOS token unless the GGUF names one. */
+        static final int NO_BOS_ID = 64;
+
+        private Flags() {
+        }
+    }
+
+    /** Patterns shared by several pre-tokenizers; llama.cpp runs two of them as hand-written splitters. */
+    static final class Patterns {
+        static final String GPT2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
+        static final String LLAMA3 = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+        static final String QWEN2 = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+        private Patterns() {
+        }
+    }
+
+    private static final Map<String, PreTokenizer> BY_NAME = new HashMap<>();
+
+    static {
+        for (PreTokenizer p : values()) {
+            for (String n : p.names) {
+                if (BY_NAME.put(n, p) != null) {
+                    throw new IllegalStateException("duplicate pre-tokenizer name " + n);
+                }
+            }
+        }
+    }
+
+    final int flags;
+    final List<String> regexes;
+    final List<String> names;
+
+    PreTokenizer(int flags, List<String> regexes, String... names) {
+        this.flags = flags;
+        this.regexes = regexes;
+        this.names = List.of(names);
+    }
+
+    boolean has(int flag) {
+        return (flags & flag) != 0;
+    }
+
+    /** The pre-tokenizer for a {@code tokenizer.ggml.pre} value, or null when the name is unknown. */
+    static PreTokenizer byName(String name) {
+        return BY_NAME.get(name);
+    }
+
+    /** Every accepted name, for error messages. */
+    static List<String> allNames() {
+        return BY_NAME.keySet().stream().sorted().toList();
+    }
+}
