@@ -1,0 +1,85 @@
+package dev.trestle.backends.cpu;
+
+/**
+ * Quantizes float activations to ggml's dot-product formats, with the arithmetic of ggml's x86 CPU
+ * backend: Q8_0/Q8_1 scale by {@code 127 / max|x|} and round half to even (the AVX path), Q8_K uses
+ * {@code -127 / x_at_max|x|} and round half to even (quantize_row_q8_K_ref's nearest_int).
+ */
+public final class ActivationQuantizer {
+    private ActivationQuantizer() {
+    }
+
+    /** Q8_0: 32-element blocks, F16 scale. */
+    static void q8_0(float[] x, int xOff, int n, byte[] qs, int qOff, float[] d, int dOff) {
+        for (int b = 0; b < n / 32; b++) {
+            int base = xOff + b * 32;
+            float amax = 0f;
+            for (int j = 0; j < 32; j++) {
+                amax = Math.max(amax, Math.abs(x[base + j]));
+            }
+            float dd = amax / 127f;
+            d[dOff + b] = Half.round(dd);
+            float id = amax != 0f ? 127f / amax : 0f;
+            for (int j = 0; j < 32; j++) {
+                qs[qOff + b * 32 + j] = (byte) (int) Math.rint(x[base + j] * id);
+            }
+        }
+    }
+
+    /** Q8_1: as Q8_0 plus {@code s = d * sum(q)} rounded to F16 (used by Q4_1/Q5_1 dots for the min term). */
+    static void q8_1(float[] x, int xOff, int n, byte[] qs, int qOff, float[] d, float[] s, int dOff) {
+        for (int b = 0; b < n / 32; b++) {
+            int base = xOff + b * 32;
+            float amax = 0f;
+            for (int j = 0; j < 32; j++) {
+                amax = Math.max(amax, Math.abs(x[base + j]));
+            }
+            float dd = amax / 127f;
+            d[dOff + b] = Half.round(dd);
+            float id = amax != 0f ? 127f / amax : 0f;
+            int sum = 0;
+            for (int j = 0; j < 32; j++) {
+                int q = (int) Math.rint(x[base + j] * id);
+                qs[qOff + b * 32 + j] = (byte) q;
+                sum += q;
+            }
+            s[dOff + b] = Half.round(dd * sum);
+        }
+    }
+
+    /** Q8_K: 256-element blocks, F32 scale, 16-element partial sums. */
+    static void q8_K(float[] x, int xOff, int n, byte[] qs, int qOff, float[] d, int dOff, short[] bsums, int bOff) {
+        for (int b = 0; b < n / 256; b++) {
+            int base = xOff + b * 256;
+            float max = 0f;
+            float amax = 0f;
+            for (int j = 0; j < 256; j++) {
+                float ax = Math.abs(x[base + j]);
+                if (ax > amax) {
+                    amax = ax;
+                    max = x[base + j];
+                }
+            }
+            int q0 = qOff + b * 256;
+            if (amax == 0f) {
+                d[dOff + b] = 0f;
+                java.util.Arrays.fill(qs, q0, q0 + 256, (byte) 0);
+                java.util.Arrays.fill(bsums, bOff + b * 16, bOff + b * 16 + 16, (short) 0);
+                continue;
+            }
+            float iscale = -127f / max;
+            for (int j = 0; j < 256; j++) {
+                int v = (int) Math.rint(iscale * x[base + j]);
+                qs[q0 + j] = (byte) Math.min(127, v);
+            }
+            for (int j = 0; j < 16; j++) {
+                int sum = 0;
+                for (int i = 0; i < 16; i++) {
+                    sum += qs[q0 + j * 16 + i];
+                }
+                bsums[bOff + b * 16 + j] = (short) sum;
+            }
+            d[dOff + b] = 1f / iscale;
+        }
+    }
+}

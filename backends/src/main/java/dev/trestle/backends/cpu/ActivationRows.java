@@ -1,0 +1,142 @@
+package dev.trestle.backends.cpu;
+
+import dev.trestle.backends.type.GgmlType;
+
+/**
+ * Activation rows converted to a weight type's vec_dot type (F32, F16, BF16, Q8_0, Q8_1 or Q8_K), as
+ * ggml's CPU backend converts src1 before a quantized dot product. Allocated once per shape, reused.
+ *
+ * <p>Quantized formats are kept unpacked: one signed byte per element in {@link #qs}, the block scale
+ * in {@link #d} (already rounded to F16 where ggml stores an F16), the Q8_1 sum term in {@link #s} and
+ * the Q8_K 16-element sums in {@link #bsums}.
+ */
+public final class ActivationRows {
+    private final GgmlType format;
+    private final int rowCapacity;
+    private final int maxCols;
+    private int cols;
+    final float[] f32;   // (rows, cols) for F32
+    final short[] half;  // (rows, cols) F16 or BF16 bits
+    final byte[] qs;     // (rows, cols) quants
+    final float[] d;     // (rows, cols / block) block scales
+    final float[] s;     // (rows, cols / 32) Q8_1: d * sum(qs), F16-rounded
+    final short[] bsums; // (rows, cols / 16) Q8_K partial sums
+
+    /** Buffers for up to {@code rows} rows of up to {@code maxCols} elements in {@code format}. */
+    public ActivationRows(GgmlType format, int rows, int maxCols) {
+        this.format = format;
+        this.rowCapacity = rows;
+        this.maxCols = maxCols;
+        this.cols = maxCols;
+        long n = (long) rows * maxCols;
+        if (n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("activation buffer too large: " + rows + " x " + maxCols);
+        }
+        int total = (int) n;
+        f32 = format == GgmlType.F32 ? new float[total] : null;
+        half = format == GgmlType.F16 || format == GgmlType.BF16 ? new short[total] : null;
+        boolean q = format == GgmlType.Q8_0 || format == GgmlType.Q8_1 || format == GgmlType.Q8_K;
+        qs = q ? new byte[total] : null;
+        d = q ? new float[total / 32 + rows] : null;
+        s = format == GgmlType.Q8_1 ? new float[total / 32 + rows] : null;
+        bsums = format == GgmlType.Q8_K ? new short[total / 16 + rows] : null;
+        if (!(format == GgmlType.F32 || half != null || q)) {
+            throw new IllegalArgumentException("not an activation format: " + format);
+        }
+    }
+
+    /** F32 values (F32 format), row-major. */
+    public float[] f32() {
+        return f32;
+    }
+
+    /** F16 or BF16 bits (F16/BF16 format), row-major. */
+    public short[] half() {
+        return half;
+    }
+
+    /** Quants, one signed byte per element (Q8_0/Q8_1/Q8_K). */
+    public byte[] qs() {
+        return qs;
+    }
+
+    /** Block scales: element i's scale is {@code scales()[i / blockSize]}. */
+    public float[] scales() {
+        return d;
+    }
+
+    /** Q8_1 per-block {@code d * sum(q)}. */
+    public float[] sums() {
+        return s;
+    }
+
+    /** Q8_K per-16-element sums of the quants. */
+    public short[] bsums() {
+        return bsums;
+    }
+
+    public GgmlType format() {
+        return format;
+    }
+
+    public int rowCapacity() {
+        return rowCapacity;
+    }
+
+    public int maxCols() {
+        return maxCols;
+    }
+
+    /** Current row length (set by {@link #load}). */
+    public int cols() {
+        return cols;
+    }
+
+    /**
+     * Converts {@code rows} rows of {@code n} floats (row r at {@code src[srcOff + r * srcStride]}) into this
+     * buffer, row-major with row length {@code n}.
+     */
+    public void load(float[] src, int srcOff, int srcStride, int rows, int n) {
+        if (rows > rowCapacity || n > maxCols) {
+            throw new IllegalArgumentException("activation buffer holds " + rowCapacity + " x " + maxCols
+                    + ", asked " + rows + " x " + n);
+        }
+        this.cols = n;
+        for (int r = 0; r < rows; r++) {
+            loadRow(src, srcOff + r * srcStride, r * n, n);
+        }
+    }
+
+    /** Converts one row of {@code n} floats to element offset {@code dst} (a multiple of the block size). */
+    public void loadRow(float[] src, int srcOff, int dst, int n) {
+        switch (format) {
+            case F32 -> System.arraycopy(src, srcOff, f32, dst, n);
+            case F16 -> {
+                for (int i = 0; i < n; i++) {
+                    half[dst + i] = Half.fromFloat(src[srcOff + i]);
+                }
+            }
+            case BF16 -> {
+                for (int i = 0; i < n; i++) {
+                    half[dst + i] = Half.floatToBf16(src[srcOff + i]);
+                }
+            }
+            case Q8_0 -> ActivationQuantizer.q8_0(src, srcOff, n, qs, dst, d, dst / 32);
+            case Q8_1 -> ActivationQuantizer.q8_1(src, srcOff, n, qs, dst, d, s, dst / 32);
+            case Q8_K -> ActivationQuantizer.q8_K(src, srcOff, n, qs, dst, d, dst / 256, bsums, dst / 16);
+            default -> throw new IllegalStateException(format.name());
+        }
+    }
+
+    /** Float view of element {@code i} after conversion (for reference checks). */
+    public float value(int i) {
+        return switch (format) {
+            case F32 -> f32[i];
+            case F16 -> Half.toFloat(half[i]);
+            case BF16 -> Half.bf16ToFloat(half[i]);
+            case Q8_0, Q8_1 -> qs[i] * d[i / 32];
+            case Q8_K -> qs[i] * d[i / 256];
+            default -> throw new IllegalStateException(format.name());
+        };
+    }
+}

@@ -1,0 +1,123 @@
+package dev.trestle.backends.cpu;
+
+import dev.trestle.backends.cpu.kernel.RowKernel;
+import dev.trestle.backends.cpu.kernel.RowKernels;
+import dev.trestle.backends.type.GgmlType;
+import dev.trestle.common.TrestleException;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A weight matrix (or a stack of expert matrices) in its storage type, read in place from the mapped file.
+ * Shape in ggml order: {@code cols} (row length) x {@code rows} x {@code experts}.
+ */
+public final class CpuMatrix {
+    private final String name;
+    private final GgmlType type;
+    private final MemorySegment data;
+    private final int cols;
+    private final int rows;
+    private final int experts;
+    private final long rowBytes;
+    private final RowKernel kernel;
+
+    /** Wraps {@code data}; fails when the CPU backend has no kernel for the type or the shape is not storable. */
+    public CpuMatrix(String name, GgmlType type, MemorySegment data, long[] shape) {
+        this.name = name;
+        this.type = type;
+        this.data = data;
+        this.cols = Math.toIntExact(shape[0]);
+        this.rows = shape.length > 1 ? Math.toIntExact(shape[1]) : 1;
+        this.experts = shape.length > 2 ? Math.toIntExact(shape[2]) : 1;
+        this.rowBytes = type.bytesFor(cols);
+        if (rowBytes < 0) {
+            throw new TrestleException("tensor " + name + ": row length " + cols + " is not a multiple of the "
+                    + type.llamaName() + " block size " + type.blockSize(), "the model file is corrupt");
+        }
+        if (rowBytes * rows * experts > data.byteSize()) {
+            throw new TrestleException("tensor " + name + ": data is shorter than its shape", "the model file is corrupt");
+        }
+        this.kernel = RowKernels.forType(type, name);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public GgmlType type() {
+        return type;
+    }
+
+    public int cols() {
+        return cols;
+    }
+
+    public int rows() {
+        return rows;
+    }
+
+    public int experts() {
+        return experts;
+    }
+
+    /** The activation format the kernel wants; activations must be loaded in it before {@link #matmul}. */
+    public GgmlType dotType() {
+        return kernel.dotType();
+    }
+
+    public RowKernel kernel() {
+        return kernel;
+    }
+
+    /** Dequantizes row {@code row} (embedding lookup) into {@code dst[off..off+cols)}. */
+    public void getRow(int row, float[] dst, int off) {
+        if (row < 0 || row >= rows * experts) {
+            throw new TrestleException("row " + row + " is out of range for " + name + " (" + rows + " rows)",
+                    "token ids must be below the vocabulary size " + rows);
+        }
+        kernel.dequantize(data, row * rowBytes, dst, off, cols);
+    }
+
+    /**
+     * {@code out[t * outStride + r] = W[expert] row r . act row t} for tokens {@code t < nTokens}, split by rows
+     * across the pool.
+     */
+    public void matmul(CpuThreadPool pool, ActivationRows act, int nTokens, float[] out, int outStride, int expert) {
+        checkAct(act);
+        long base = (long) expert * rows * rowBytes;
+        int n = cols;
+        pool.parallelFor(rows, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                long off = base + r * rowBytes;
+                for (int t = 0; t < nTokens; t++) {
+                    out[t * outStride + r] = kernel.dot(data, off, act, t * n, n);
+                }
+            }
+        });
+    }
+
+    /**
+     * Like {@link #matmul} for a subset of activation rows ({@code actRows[i]}, written to row
+     * {@code outRows[i]} of {@code out}): the tokens routed to one expert.
+     */
+    public void matmulRows(CpuThreadPool pool, ActivationRows act, int[] actRows, int[] outRows, int count,
+                           float[] out, int outStride, int expert) {
+        checkAct(act);
+        long base = (long) expert * rows * rowBytes;
+        int n = cols;
+        pool.parallelFor(rows, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                long off = base + r * rowBytes;
+                for (int i = 0; i < count; i++) {
+                    out[outRows[i] * outStride + r] = kernel.dot(data, off, act, actRows[i] * n, n);
+                }
+            }
+        });
+    }
+
+    private void checkAct(ActivationRows act) {
+        if (act.format() != kernel.dotType() || act.cols() != cols) {
+            throw new IllegalArgumentException(name + ": activations are " + act.format() + " x " + act.cols()
+                    + ", kernel wants " + kernel.dotType() + " x " + cols);
+        }
+    }
+}

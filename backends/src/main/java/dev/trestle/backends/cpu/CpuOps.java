@@ -1,0 +1,168 @@
+package dev.trestle.backends.cpu;
+
+/**
+ * Element-wise and row ops of the CPU backend with ggml's arithmetic (sums of squares in double, expf,
+ * F16-table GELU). Rows are small next to the matmuls, so these stay single-threaded and scalar.
+ */
+public final class CpuOps {
+    private static final float SQRT_2_OVER_PI = 0.79788456080286535587989211986876f;
+    private static final float GELU_COEF_A = 0.044715f;
+
+    private CpuOps() {
+    }
+
+    /** RMSNorm in place over {@code n} elements: x * 1/sqrt(mean(x^2) + eps), then times {@code w} if given. */
+    public static void rmsNorm(float[] x, int off, int n, float eps, float[] w) {
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            float v = x[off + i];
+            sum += v * v;
+        }
+        float mean = (float) (sum / n);
+        float scale = (float) (1.0 / Math.sqrt(mean + eps));
+        for (int i = 0; i < n; i++) {
+            x[off + i] *= scale;
+        }
+        if (w != null) {
+            for (int i = 0; i < n; i++) {
+                x[off + i] *= w[i];
+            }
+        }
+    }
+
+    /** LayerNorm in place: (x - mean) / sqrt(var + eps), then times {@code w} and plus {@code b} if given. */
+    public static void layerNorm(float[] x, int off, int n, float eps, float[] w, float[] b) {
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += x[off + i];
+        }
+        float mean = (float) (sum / n);
+        double sum2 = 0;
+        for (int i = 0; i < n; i++) {
+            float v = x[off + i] - mean;
+            x[off + i] = v;
+            sum2 += v * v;
+        }
+        float variance = (float) (sum2 / n);
+        float scale = (float) (1.0 / Math.sqrt(variance + eps));
+        for (int i = 0; i < n; i++) {
+            x[off + i] *= scale;
+        }
+        if (w != null) {
+            for (int i = 0; i < n; i++) {
+                x[off + i] *= w[i];
+            }
+        }
+        if (b != null) {
+            for (int i = 0; i < n; i++) {
+                x[off + i] += b[i];
+            }
+        }
+    }
+
+    /** x += y over n elements. */
+    public static void add(float[] x, int xOff, float[] y, int yOff, int n) {
+        for (int i = 0; i < n; i++) {
+            x[xOff + i] += y[yOff + i];
+        }
+    }
+
+    /** x *= y over n elements. */
+    public static void mul(float[] x, int xOff, float[] y, int yOff, int n) {
+        for (int i = 0; i < n; i++) {
+            x[xOff + i] *= y[yOff + i];
+        }
+    }
+
+    /** x *= s over n elements. */
+    public static void scale(float[] x, int off, int n, float s) {
+        for (int i = 0; i < n; i++) {
+            x[off + i] *= s;
+        }
+    }
+
+    public static float silu(float x) {
+        return (float) (x / (1.0 + Math.exp(-x)));
+    }
+
+    /** GELU (tanh approximation) in float, as ggml_gelu_f32. */
+    public static float geluExact(float x) {
+        return 0.5f * x * (1.0f + (float) Math.tanh(SQRT_2_OVER_PI * x * (1.0f + GELU_COEF_A * x * x)));
+    }
+
+    /**
+     * GELU as ggml's CPU backend computes it: 0 below -10, identity above 10, otherwise a lookup by the
+     * F16-rounded input into an F16 table of {@link #geluExact}.
+     */
+    public static float gelu(float x) {
+        if (x <= -10f) {
+            return 0f;
+        }
+        if (x >= 10f) {
+            return x;
+        }
+        return Half.round(geluExact(Half.round(x)));
+    }
+
+    /** gate[i] = silu(gate[i]) * up[i]. */
+    public static void swiglu(float[] gate, int gOff, float[] up, int uOff, int n) {
+        for (int i = 0; i < n; i++) {
+            gate[gOff + i] = silu(gate[gOff + i]) * up[uOff + i];
+        }
+    }
+
+    /** gate[i] = gelu(gate[i]) * up[i]. */
+    public static void geglu(float[] gate, int gOff, float[] up, int uOff, int n) {
+        for (int i = 0; i < n; i++) {
+            gate[gOff + i] = gelu(gate[gOff + i]) * up[uOff + i];
+        }
+    }
+
+    /** Softmax in place: expf(x - max), double sum, then times 1/sum. */
+    public static void softmax(float[] x, int off, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, x[off + i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - max);
+            x[off + i] = e;
+            sum += e;
+        }
+        float inv = (float) (1.0 / sum);
+        for (int i = 0; i < n; i++) {
+            x[off + i] *= inv;
+        }
+    }
+
+    /** cap * tanh(x / cap) in place (logit soft-capping). */
+    public static void softcap(float[] x, int off, int n, float cap) {
+        for (int i = 0; i < n; i++) {
+            x[off + i] = cap * (float) Math.tanh(x[off + i] / cap);
+        }
+    }
+
+    /**
+     * Indices of the {@code k} largest values of {@code x[off..off+n)}, largest first (ties: lower index
+     * first), written to {@code idx}.
+     */
+    public static void topK(float[] x, int off, int n, int k, int[] idx, int idxOff) {
+        for (int j = 0; j < k; j++) {
+            int best = -1;
+            for (int i = 0; i < n; i++) {
+                boolean taken = false;
+                for (int p = 0; p < j; p++) {
+                    if (idx[idxOff + p] == i) {
+                        taken = true;
+                        break;
+                    }
+                }
+                if (!taken && (best < 0 || x[off + i] > x[off + best])) {
+                    best = i;
+                }
+            }
+            idx[idxOff + j] = best;
+        }
+    }
+}

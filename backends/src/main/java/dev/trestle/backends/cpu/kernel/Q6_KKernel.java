@@ -1,0 +1,78 @@
+package dev.trestle.backends.cpu.kernel;
+
+import dev.trestle.backends.cpu.ActivationRows;
+import dev.trestle.backends.type.GgmlType;
+import java.lang.foreign.MemorySegment;
+
+/** Q6_K (low nibbles ql, 2 high bits qh, 16 int8 scales, F16 d; value = (q6 - 32) * d * scale) against Q8_K. */
+public final class Q6_KKernel implements RowKernel {
+    private static final int BLOCK_BYTES = 210;
+
+    @Override
+    public GgmlType weightType() {
+        return GgmlType.Q6_K;
+    }
+
+    @Override
+    public GgmlType dotType() {
+        return GgmlType.Q8_K;
+    }
+
+    @Override
+    public float dot(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        float sum = 0f;
+        for (int b = 0; b < n / 256; b++) {
+            long bo = wOff + (long) b * BLOCK_BYTES;
+            int ao = aOff + b * 256;
+            int isum = 0;
+            for (int half = 0; half < 2; half++) {
+                long ql = bo + 64L * half;
+                long qh = bo + 128 + 32L * half;
+                long sc = bo + 192 + 8L * half;
+                int e = ao + 128 * half;
+                for (int l = 0; l < 32; l++) {
+                    int is = l / 16;
+                    int lq = Bytes.u8(w, ql + l);
+                    int lq2 = Bytes.u8(w, ql + l + 32);
+                    int h = Bytes.u8(w, qh + l);
+                    int q1 = ((lq & 0xf) | ((h & 3) << 4)) - 32;
+                    int q2 = ((lq2 & 0xf) | (((h >>> 2) & 3) << 4)) - 32;
+                    int q3 = ((lq >>> 4) | (((h >>> 4) & 3) << 4)) - 32;
+                    int q4 = ((lq2 >>> 4) | (((h >>> 6) & 3) << 4)) - 32;
+                    isum += Bytes.i8(w, sc + is) * q1 * qs[e + l]
+                            + Bytes.i8(w, sc + is + 2) * q2 * qs[e + l + 32]
+                            + Bytes.i8(w, sc + is + 4) * q3 * qs[e + l + 64]
+                            + Bytes.i8(w, sc + is + 6) * q4 * qs[e + l + 96];
+                }
+            }
+            sum += Bytes.f16(w, bo + 208) * ds[ao / 256] * isum;
+        }
+        return sum;
+    }
+
+    @Override
+    public void dequantize(MemorySegment w, long wOff, float[] dst, int dstOff, int n) {
+        for (int b = 0; b < n / 256; b++) {
+            long bo = wOff + (long) b * BLOCK_BYTES;
+            float d = Bytes.f16(w, bo + 208);
+            for (int half = 0; half < 2; half++) {
+                long ql = bo + 64L * half;
+                long qh = bo + 128 + 32L * half;
+                long sc = bo + 192 + 8L * half;
+                int e = dstOff + b * 256 + 128 * half;
+                for (int l = 0; l < 32; l++) {
+                    int is = l / 16;
+                    int lq = Bytes.u8(w, ql + l);
+                    int lq2 = Bytes.u8(w, ql + l + 32);
+                    int h = Bytes.u8(w, qh + l);
+                    dst[e + l] = d * Bytes.i8(w, sc + is) * (((lq & 0xf) | ((h & 3) << 4)) - 32);
+                    dst[e + l + 32] = d * Bytes.i8(w, sc + is + 2) * (((lq2 & 0xf) | (((h >>> 2) & 3) << 4)) - 32);
+                    dst[e + l + 64] = d * Bytes.i8(w, sc + is + 4) * (((lq >>> 4) | (((h >>> 4) & 3) << 4)) - 32);
+                    dst[e + l + 96] = d * Bytes.i8(w, sc + is + 6) * (((lq2 >>> 4) | (((h >>> 6) & 3) << 4)) - 32);
+                }
+            }
+        }
+    }
+}

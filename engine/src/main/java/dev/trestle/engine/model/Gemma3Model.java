@@ -1,0 +1,44 @@
+package dev.trestle.engine.model;
+
+/**
+ * Gemma 3: embeddings times sqrt(n_embd), per-head q/k norms, sandwich norms, GELU-gated FFN, Q pre-scaled by
+ * 1/sqrt(head_dim), sliding-window layers (every {@code sliding_window_pattern}-th layer is global) with their
+ * own rope base, tied output.
+ */
+public class Gemma3Model extends DecoderModel {
+    @Override
+    protected float embeddingScale() {
+        return (float) Math.sqrt(cfg.nEmbd());
+    }
+
+    @Override
+    protected boolean perHeadQkNorm() {
+        return true;
+    }
+
+    @Override
+    protected boolean sandwichNorms() {
+        return true;
+    }
+
+    @Override
+    protected FfnKind ffnKind() {
+        return FfnKind.GEGLU;
+    }
+
+    @Override
+    protected float queryPreScale() {
+        return (float) (1.0 / Math.sqrt(cfg.headDim()));
+    }
+
+    @Override
+    protected int defaultSwaPattern() {
+        return 6;
+    }
+
+    @Override
+    protected boolean isSwaLayer(int il) {
+        int p = cfg.swaPattern();
+        return cfg.nSwa() > 0 && (p == 0 || il % p < p - 1);
+    }
+}
