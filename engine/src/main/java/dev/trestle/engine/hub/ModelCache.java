@@ -133,7 +133,11 @@ public final class ModelCache {
         JsonNode idx = readIndex();
         List<CacheEntry> out = new ArrayList<>();
         for (JsonNode n : idx.path("models")) {
-            out.add(fromJson(n));
+            CacheEntry e = fromJson(n);
+            // An entry that points outside the cache (a hand-edited index) is not ours to use.
+            if (!e.path().isEmpty() && root.resolve(e.path()).normalize().startsWith(root)) {
+                out.add(e);
+            }
         }
         return out;
     }
