@@ -148,6 +148,13 @@ public final class GrammarMask {
         return allowed;
     }
 
+    /** Recomputes the allowed set by walking the trie, bypassing the per-state cache (for benchmarks). */
+    int computeUncached() {
+        walk(matcher.state(), matcher.utf8Value(), matcher.utf8Remaining());
+        allowedValid = true;
+        return allowedCount();
+    }
+
     private void compute() {
         if (ended) {
             Arrays.fill(allowed, 0);
@@ -206,48 +213,27 @@ public final class GrammarMask {
             GrammarStates.State s = stateAt[depth];
             int value;
             int rem = remAt[depth];
-            if (rem == 0) {
-                if (b < 0x80) {
-                    s = st.next(s, b);
-                    if (s == dead) {
-                        continue;
-                    }
-                    value = 0;
-                } else {
-                    if (b >= 0xC0 && b < 0xE0) {
-                        value = b & 0x1F;
-                        rem = 1;
-                    } else if (b >= 0xE0 && b < 0xF0) {
-                        value = b & 0x0F;
-                        rem = 2;
-                    } else if (b >= 0xF0 && b < 0xF8) {
-                        value = b & 0x07;
-                        rem = 3;
-                    } else {
-                        continue;
-                    }
-                    int shift = 6 * rem;
-                    if (!st.viable(s, value << shift, (value << shift) | ((1 << shift) - 1))) {
-                        continue;
-                    }
-                }
-            } else {
-                if ((b & 0xC0) != 0x80) {
+            if (rem == 0 && b < 0x80) {
+                s = st.next(s, b);
+                if (s == dead) {
                     continue;
                 }
-                value = valueAt[depth] << 6 | (b & 0x3F);
-                rem--;
+                value = 0;
+            } else {
+                int next = Utf8Decoder.step(rem, valueAt[depth], b);
+                if (next == Utf8Decoder.INVALID) {
+                    continue;
+                }
+                rem = Utf8Decoder.remaining(next);
+                value = Utf8Decoder.value(next);
                 if (rem == 0) {
                     s = st.next(s, value);
                     if (s == dead) {
                         continue;
                     }
                     value = 0;
-                } else {
-                    int shift = 6 * rem;
-                    if (!st.viable(s, value << shift, (value << shift) | ((1 << shift) - 1))) {
-                        continue;
-                    }
+                } else if (!st.viable(s, Utf8Decoder.low(rem, value), Utf8Decoder.high(rem, value))) {
+                    continue;
                 }
             }
             for (int k = tokBegin[c], e = tokEnd[c]; k < e; k++) {

@@ -62,40 +62,19 @@ public final class GrammarMatcher {
         int value = utf8Value;
         int remaining = utf8Remaining;
         for (byte raw : bytes) {
-            int b = raw & 0xFF;
-            if (remaining == 0) {
-                if (b < 0x80) {
-                    s = states.next(s, b);
-                    if (s == states.dead) {
-                        return false;
-                    }
-                    continue;
-                }
-                if (b >= 0xC0 && b < 0xE0) {
-                    value = b & 0x1F;
-                    remaining = 1;
-                } else if (b >= 0xE0 && b < 0xF0) {
-                    value = b & 0x0F;
-                    remaining = 2;
-                } else if (b >= 0xF0 && b < 0xF8) {
-                    value = b & 0x07;
-                    remaining = 3;
-                } else {
-                    return false; // stray continuation byte or invalid lead
-                }
-            } else {
-                if ((b & 0xC0) != 0x80) {
-                    return false;
-                }
-                value = value << 6 | (b & 0x3F);
-                remaining--;
+            int next = Utf8Decoder.step(remaining, value, raw & 0xFF);
+            if (next == Utf8Decoder.INVALID) {
+                return false;
             }
+            remaining = Utf8Decoder.remaining(next);
+            value = Utf8Decoder.value(next);
             if (remaining == 0) {
                 s = states.next(s, value);
                 if (s == states.dead) {
                     return false;
                 }
-            } else if (!states.viable(s, value << 6 * remaining, (value << 6 * remaining) | ((1 << 6 * remaining) - 1))) {
+                value = 0;
+            } else if (!states.viable(s, Utf8Decoder.low(remaining, value), Utf8Decoder.high(remaining, value))) {
                 return false;
             }
         }
