@@ -1,0 +1,123 @@
+package dev.trestle.engine.grammar;
+
+import java.util.Arrays;
+
+/**
+ * The vocabulary's token byte strings as a byte trie, built once per vocabulary and shared by every
+ * {@link GrammarMask} over it (immutable, thread-safe). Tokens with no bytes (control tokens) and
+ * end-of-generation tokens are kept out of the trie; the mask treats them separately.
+ */
+public final class VocabTrie {
+    final int vocabSize;
+    final boolean[] eog; // (vocab)
+    final int[] eogIds;
+    // nodes in depth-first order, node 0 the root
+    final int[] firstChild; // (n_nodes) -1 when none
+    final int[] nextSibling; // (n_nodes) -1 when none
+    final byte[] label; // (n_nodes) the byte on the edge into the node
+    final int[] tokBegin; // (n_nodes) tokens ending at the node: sortedTokens[tokBegin, tokEnd)
+    final int[] tokEnd;
+    final int[] sortedTokens;
+    final int maxDepth;
+    final byte[][] tokenBytes; // (vocab) as given; not copied, must not be modified
+
+    /**
+     * Builds the trie.
+     *
+     * @param tokenBytes the bytes each token id contributes to the output (null or empty for none)
+     * @param eogIds     end-of-generation token ids
+     */
+    public VocabTrie(byte[][] tokenBytes, int[] eogIds) {
+        this.vocabSize = tokenBytes.length;
+        this.tokenBytes = tokenBytes;
+        this.eog = new boolean[vocabSize];
+        for (int id : eogIds) {
+            if (id >= 0 && id < vocabSize) {
+                eog[id] = true;
+            }
+        }
+        this.eogIds = Arrays.stream(eogIds).filter(id -> id >= 0 && id < vocabSize).distinct().toArray();
+        Integer[] order = new Integer[vocabSize];
+        int n = 0;
+        long totalBytes = 0;
+        for (int i = 0; i < vocabSize; i++) {
+            if (!eog[i] && tokenBytes[i] != null && tokenBytes[i].length > 0) {
+                order[n++] = i;
+                totalBytes += tokenBytes[i].length;
+            }
+        }
+        Integer[] ids = Arrays.copyOf(order, n);
+        Arrays.sort(ids, (a, b) -> Arrays.compareUnsigned(tokenBytes[a], tokenBytes[b]));
+        int cap = (int) Math.min(totalBytes + 1, Integer.MAX_VALUE);
+        int[] fc = new int[cap];
+        int[] ns = new int[cap];
+        byte[] lb = new byte[cap];
+        int[] tb = new int[cap];
+        int[] te = new int[cap];
+        sortedTokens = new int[n];
+        int maxLen = 0;
+        for (Integer id : ids) {
+            maxLen = Math.max(maxLen, tokenBytes[id].length);
+        }
+        int[] path = new int[maxLen + 1]; // node at each depth of the previous token
+        int[] lastChild = new int[cap];
+        Arrays.fill(fc, -1);
+        Arrays.fill(ns, -1);
+        Arrays.fill(lastChild, -1);
+        int nodes = 1;
+        byte[] prev = new byte[0];
+        for (int k = 0; k < n; k++) {
+            int id = ids[k];
+            byte[] t = tokenBytes[id];
+            sortedTokens[k] = id;
+            int common = Arrays.mismatch(prev, t);
+            if (common < 0) {
+                common = t.length; // identical bytes
+            }
+            for (int d = common; d < t.length; d++) {
+                int parent = path[d];
+                int node = nodes++;
+                lb[node] = t[d];
+                if (lastChild[parent] < 0) {
+                    fc[parent] = node;
+                } else {
+                    ns[lastChild[parent]] = node;
+                }
+                lastChild[parent] = node;
+                path[d + 1] = node;
+            }
+            int end = path[t.length];
+            if (te[end] == tb[end] && (te[end] == 0)) {
+                tb[end] = k;
+            }
+            te[end] = k + 1;
+            prev = t;
+        }
+        firstChild = Arrays.copyOf(fc, nodes);
+        nextSibling = Arrays.copyOf(ns, nodes);
+        label = Arrays.copyOf(lb, nodes);
+        tokBegin = Arrays.copyOf(tb, nodes);
+        tokEnd = Arrays.copyOf(te, nodes);
+        maxDepth = maxLen;
+    }
+
+    public int vocabSize() {
+        return vocabSize;
+    }
+
+    /** Number of trie nodes (root included). */
+    public int nodeCount() {
+        return firstChild.length;
+    }
+
+    /** The bytes of a token (empty for none). */
+    public byte[] bytes(int token) {
+        byte[] b = tokenBytes[token];
+        return b == null ? new byte[0] : b;
+    }
+
+    /** True for end-of-generation tokens. */
+    public boolean isEog(int token) {
+        return token >= 0 && token < vocabSize && eog[token];
+    }
+}
