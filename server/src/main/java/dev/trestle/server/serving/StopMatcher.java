@@ -70,13 +70,22 @@ public final class StopMatcher {
         return best;
     }
 
+    private boolean endsWithPrefix(int n, String s, int k) {
+        for (int i = 0; i < k; i++) {
+            if (text.charAt(n - k + i) != s.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Length of the longest suffix of the unemitted text that is a proper prefix of a stop string. */
     private int heldBack() {
         int hold = 0;
         int n = text.length();
         for (String s : stops) {
             for (int k = Math.min(s.length() - 1, n - emitted); k > hold; k--) {
-                if (text.regionMatches(n - k, s, 0, k)) {
+                if (endsWithPrefix(n, s, k)) {
                     hold = k;
                     break;
                 }
