@@ -11,6 +11,7 @@ public final class StopMatcher {
     private final StringBuilder text = new StringBuilder();
     private int emitted;
     private boolean stopped;
+    private String matched;
 
     public StopMatcher(List<String> stops) {
         this.stops = stops.stream().filter(s -> !s.isEmpty()).toList();
@@ -43,6 +44,11 @@ public final class StopMatcher {
         return stopped;
     }
 
+    /** The stop string that ended the text, or null. */
+    public String matched() {
+        return matched;
+    }
+
     /** The whole text accepted so far, without the stop string. */
     public String text() {
         return text.substring(0, emitted);
@@ -65,6 +71,7 @@ public final class StopMatcher {
             int i = text.indexOf(s, from);
             if (i >= 0 && (best < 0 || i < best)) {
                 best = i;
+                matched = s;
             }
         }
         return best;

@@ -1,0 +1,462 @@
+package dev.trestle.server.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.trestle.common.TrestleException;
+import dev.trestle.engine.sampling.SamplerConfig;
+import dev.trestle.engine.sampling.TokenProb;
+import dev.trestle.engine.template.ChatMessage;
+import dev.trestle.engine.template.RenderOptions;
+import dev.trestle.engine.template.Tool;
+import dev.trestle.server.serving.GenerationEvent;
+import dev.trestle.server.serving.GenerationRequest;
+import dev.trestle.server.serving.Job;
+import dev.trestle.server.serving.LoadedModel;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * The three completion dialects over one serving loop: OpenAI chat ({@code /v1/chat/completions}),
+ * OpenAI text ({@code /v1/completions}) and llama-server's native {@code /completion}.
+ */
+final class CompletionApi {
+    enum Dialect { CHAT, TEXT, NATIVE }
+
+    /** Server-wide generation defaults (-n and the sampling flags). */
+    record Defaults(int nPredict, SamplerConfig sampling, boolean logPrompts) {
+    }
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final String ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+    private final ObjectMapper json;
+    private final Supplier<LoadedModel> model;
+    private final Defaults defaults;
+
+    CompletionApi(ObjectMapper json, Supplier<LoadedModel> model, Defaults defaults) {
+        this.json = json;
+        this.model = model;
+        this.defaults = defaults;
+    }
+
+    void handle(Context http, JsonNode rawBody, Dialect dialect) throws Exception {
+        ObjectNode body = JsonFields.object(rawBody);
+        LoadedModel m = model.get();
+        int n = JsonFields.integer(body, "n", 1, 1, 128);
+        if (n != 1) {
+            throw ApiException.invalid("only n = 1 is supported (got n = " + n + "); send several requests instead");
+        }
+        rejectUntilGrammar(body);
+        boolean stream = JsonFields.bool(body, "stream", false);
+        boolean includeUsage = false;
+        JsonNode so = JsonFields.objectField(body, "stream_options");
+        if (so != null) {
+            includeUsage = JsonFields.bool(so, "include_usage", false);
+        }
+
+        List<int[]> prompts = dialect == Dialect.CHAT ? List.of(chatPrompt(m, body)) : textPrompts(m, body);
+        if (prompts.size() != 1 && stream) {
+            throw ApiException.invalid("streaming supports one prompt per request; got " + prompts.size());
+        }
+        GenerationSettings g = settings(m, body, dialect);
+        String id = (dialect == Dialect.CHAT ? "chatcmpl-" : "cmpl-") + randomId();
+        long created = System.currentTimeMillis() / 1000;
+        if (stream) {
+            Job job = m.loop().submit(g.request(prompts.get(0)));
+            stream(http, job, dialect, id, created, m.alias(), includeUsage, g);
+            return;
+        }
+        List<Job> jobs = new ArrayList<>();
+        for (int[] p : prompts) {
+            jobs.add(m.loop().submit(g.request(p)));
+        }
+        List<Outcome> outcomes = new ArrayList<>();
+        for (Job j : jobs) {
+            outcomes.add(collect(j));
+        }
+        http.contentType("application/json").result(json.writeValueAsString(
+                dialect == Dialect.NATIVE ? nativeFinal(outcomes.get(0), m, prompts.get(0))
+                        : oaiFinal(outcomes, dialect, id, created, m.alias(), g)));
+    }
+
+    /** What one finished generation produced. */
+    private record Outcome(String text, List<int[]> tokens, List<List<TokenProb>> probs, GenerationEvent.Done done) {
+    }
+
+    /** The parts of a request that shape generation. */
+    private record GenerationSettings(SamplerConfig sampling, int maxTokens, List<String> stops, boolean ignoreEos,
+                                      boolean logprobs, int topLogprobs, boolean cachePrompt) {
+        GenerationRequest request(int[] prompt) {
+            return new GenerationRequest(prompt, sampling, maxTokens, stops, ignoreEos, topLogprobs, logprobs,
+                    cachePrompt, null, false);
+        }
+    }
+
+    private GenerationSettings settings(LoadedModel m, JsonNode body, Dialect dialect) {
+        int nVocab = m.model().config().nVocab();
+        SamplerConfig sampling = SamplingParams.read(body, defaults.sampling(), nVocab);
+        int max = defaults.nPredict();
+        max = JsonFields.integer(body, "n_predict", max, -1, Integer.MAX_VALUE);
+        max = JsonFields.integer(body, "max_tokens", max, -1, Integer.MAX_VALUE);
+        max = JsonFields.integer(body, "max_completion_tokens", max, -1, Integer.MAX_VALUE);
+        List<String> stops = JsonFields.stringOrStrings(body, "stop");
+        if (stops.size() > 16) {
+            throw ApiException.invalid("'stop' has " + stops.size() + " entries; at most 16 are allowed");
+        }
+        boolean logprobs;
+        int top;
+        if (dialect == Dialect.CHAT) {
+            logprobs = JsonFields.bool(body, "logprobs", false);
+            top = JsonFields.integer(body, "top_logprobs", 0, 0, 20);
+            if (top > 0 && !logprobs) {
+                throw ApiException.invalid("'top_logprobs' needs 'logprobs': true");
+            }
+        } else if (dialect == Dialect.TEXT) {
+            top = JsonFields.integer(body, "logprobs", 0, 0, 20);
+            logprobs = JsonFields.has(body, "logprobs");
+        } else {
+            top = JsonFields.integer(body, "n_probs", 0, 0, 100);
+            logprobs = top > 0;
+        }
+        return new GenerationSettings(sampling, max, stops, JsonFields.bool(body, "ignore_eos", false), logprobs, top,
+                JsonFields.bool(body, "cache_prompt", true));
+    }
+
+    /** json_schema and tools need constrained decoding; until it is wired they are refused, never ignored. */
+    private static void rejectUntilGrammar(JsonNode body) {
+        JsonNode rf = JsonFields.objectField(body, "response_format");
+        if (rf != null) {
+            String type = JsonFields.string(rf, "type", "text");
+            if (!type.equals("text")) {
+                throw ApiException.invalid("response_format type '" + type + "' is not supported by this server yet"
+                        + " (constrained decoding is not enabled); use type 'text'");
+            }
+        }
+        for (String f : List.of("tools", "grammar", "json_schema")) {
+            JsonNode v = body.get(f);
+            if (v != null && !v.isNull() && !(v.isArray() && v.isEmpty())) {
+                throw ApiException.invalid("'" + f + "' is not supported by this server yet"
+                        + " (constrained decoding is not enabled); remove it from the request");
+            }
+        }
+    }
+
+    private int[] chatPrompt(LoadedModel m, JsonNode body) {
+        JsonNode messages = JsonFields.array(body, "messages", true);
+        if (messages.isEmpty()) {
+            throw ApiException.invalid("'messages' must not be empty");
+        }
+        String prompt = renderChat(m, body);
+        return m.tokenizer().encode(prompt, true, true);
+    }
+
+    /** Renders a chat request's messages (and tools) with the model's template. */
+    static String renderChat(LoadedModel m, JsonNode body) {
+        try {
+            List<ChatMessage> messages = ChatMessage.listFromJson(body.get("messages"));
+            List<Tool> tools = Tool.listFromJson(body.get("tools"));
+            RenderOptions opts = RenderOptions.defaults()
+                    .withAddGenerationPrompt(JsonFields.bool(body, "add_generation_prompt", true));
+            return m.template().render(messages, tools, opts);
+        } catch (TrestleException e) {
+            throw ApiException.invalid(e.getMessage());
+        }
+    }
+
+    private List<int[]> textPrompts(LoadedModel m, JsonNode body) {
+        if (!JsonFields.has(body, "prompt")) {
+            throw ApiException.invalid("'prompt' is required");
+        }
+        JsonNode p = body.get("prompt");
+        List<int[]> out = new ArrayList<>();
+        if (p.isTextual()) {
+            out.add(m.tokenizer().encode(p.asText(), true, true));
+        } else if (p.isArray() && !p.isEmpty() && p.get(0).isIntegralNumber()) {
+            out.add(ids(m, p));
+        } else if (p.isArray() && !p.isEmpty()) {
+            for (JsonNode e : p) {
+                if (e.isTextual()) {
+                    out.add(m.tokenizer().encode(e.asText(), true, true));
+                } else if (e.isArray()) {
+                    out.add(ids(m, e));
+                } else {
+                    throw ApiException.invalid("'prompt' entries must be strings or arrays of token ids");
+                }
+            }
+        } else {
+            throw ApiException.invalid("'prompt' must be a string, an array of token ids, or an array of those");
+        }
+        return out;
+    }
+
+    static int[] ids(LoadedModel m, JsonNode arr) {
+        int nVocab = m.model().config().nVocab();
+        int[] ids = new int[arr.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode t = arr.get(i);
+            if (!t.isIntegralNumber() || t.asLong() < 0 || t.asLong() >= nVocab) {
+                throw ApiException.invalid("token " + t + " at index " + i + " is not a valid token id (0.." + (nVocab - 1) + ")");
+            }
+            ids[i] = t.asInt();
+        }
+        return ids;
+    }
+
+    private Outcome collect(Job job) throws InterruptedException {
+        StringBuilder text = new StringBuilder();
+        List<int[]> tokens = new ArrayList<>();
+        List<List<TokenProb>> probs = new ArrayList<>();
+        while (true) {
+            GenerationEvent e = job.next(1000);
+            switch (e) {
+                case null -> {
+                }
+                case GenerationEvent.Piece p -> {
+                    text.append(p.text());
+                    tokens.add(p.tokens());
+                    if (p.probs() != null) {
+                        probs.addAll(p.probs());
+                    }
+                }
+                case GenerationEvent.Done d -> {
+                    return new Outcome(text.toString(), tokens, probs, d);
+                }
+                case GenerationEvent.Failed f -> throw new ApiException(f.status(), "server_error", f.message());
+            }
+        }
+    }
+
+    private void stream(Context http, Job job, Dialect dialect, String id, long created, String alias,
+                        boolean includeUsage, GenerationSettings g) throws Exception {
+        LoadedModel m = model.get();
+        SseWriter sse = new SseWriter(http.res(), json);
+        try {
+            if (dialect == Dialect.CHAT) {
+                ObjectNode delta = json.createObjectNode().put("role", "assistant");
+                delta.putNull("content");
+                sse.event(oaiChunk(dialect, id, created, alias, delta, null, null));
+            }
+            while (true) {
+                GenerationEvent e = job.next(1000);
+                switch (e) {
+                    case null -> {
+                    }
+                    case GenerationEvent.Piece p -> {
+                        if (p.text().isEmpty() && p.probs() == null) {
+                            continue;
+                        }
+                        if (dialect == Dialect.NATIVE) {
+                            ObjectNode c = json.createObjectNode().put("content", p.text()).put("stop", false);
+                            ArrayNode toks = c.putArray("tokens");
+                            for (int t : p.tokens()) {
+                                toks.add(t);
+                            }
+                            if (p.probs() != null) {
+                                c.set("completion_probabilities", nativeProbs(m, p.probs()));
+                            }
+                            sse.event(c);
+                        } else {
+                            ObjectNode delta = json.createObjectNode().put(dialect == Dialect.CHAT ? "content" : "text",
+                                    p.text());
+                            sse.event(oaiChunk(dialect, id, created, alias, delta, null,
+                                    p.probs() == null ? null : logprobs(m, p.probs(), dialect)));
+                        }
+                    }
+                    case GenerationEvent.Done d -> {
+                        if (dialect == Dialect.NATIVE) {
+                            Outcome o = new Outcome("", List.of(), List.of(), d);
+                            ObjectNode fin = nativeFinal(o, m, new int[0]);
+                            fin.put("content", "");
+                            sse.event(fin);
+                            return;
+                        }
+                        ObjectNode empty = json.createObjectNode();
+                        ObjectNode last = oaiChunk(dialect, id, created, alias, empty, d.reason().openAi(), null);
+                        last.set("timings", timings(d.usage()));
+                        sse.event(last);
+                        if (includeUsage) {
+                            ObjectNode u = oaiChunk(dialect, id, created, alias, null, null, null);
+                            u.putArray("choices");
+                            u.set("usage", usage(d.usage()));
+                            sse.event(u);
+                        }
+                        sse.done();
+                        return;
+                    }
+                    case GenerationEvent.Failed f -> {
+                        sse.error(ErrorBodies.body(f.status(), "server_error", f.message()));
+                        return;
+                    }
+                }
+            }
+        } catch (IOException clientGone) {
+            job.cancel();
+        }
+    }
+
+    private ObjectNode oaiChunk(Dialect dialect, String id, long created, String alias, ObjectNode delta,
+                                String finish, JsonNode logprobs) {
+        ObjectNode c = json.createObjectNode();
+        c.put("id", id).put("object", dialect == Dialect.CHAT ? "chat.completion.chunk" : "text_completion")
+                .put("created", created).put("model", alias).put("system_fingerprint", ApiServer.FINGERPRINT);
+        if (delta != null) {
+            ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
+            if (dialect == Dialect.CHAT) {
+                choice.set("delta", delta);
+            } else {
+                choice.put("text", delta.path("text").asText(""));
+            }
+            choice.set("logprobs", logprobs);
+            if (finish == null) {
+                choice.putNull("finish_reason");
+            } else {
+                choice.put("finish_reason", finish);
+            }
+        }
+        return c;
+    }
+
+    private ObjectNode oaiFinal(List<Outcome> outcomes, Dialect dialect, String id, long created, String alias,
+                                GenerationSettings g) {
+        LoadedModel m = model.get();
+        ObjectNode r = json.createObjectNode();
+        r.put("id", id).put("object", dialect == Dialect.CHAT ? "chat.completion" : "text_completion")
+                .put("created", created).put("model", alias).put("system_fingerprint", ApiServer.FINGERPRINT);
+        ArrayNode choices = r.putArray("choices");
+        int promptTokens = 0;
+        int completionTokens = 0;
+        for (int i = 0; i < outcomes.size(); i++) {
+            Outcome o = outcomes.get(i);
+            ObjectNode c = choices.addObject().put("index", i);
+            if (dialect == Dialect.CHAT) {
+                ObjectNode msg = c.putObject("message").put("role", "assistant").put("content", o.text());
+                msg.putNull("refusal");
+            } else {
+                c.put("text", o.text());
+            }
+            c.set("logprobs", g.logprobs() ? logprobs(m, o.probs(), dialect) : null);
+            c.put("finish_reason", o.done().reason().openAi());
+            promptTokens += o.done().usage().promptTokens();
+            completionTokens += o.done().usage().generatedTokens();
+        }
+        r.putObject("usage").put("prompt_tokens", promptTokens).put("completion_tokens", completionTokens)
+                .put("total_tokens", promptTokens + completionTokens);
+        r.set("timings", timings(outcomes.get(0).done().usage()));
+        return r;
+    }
+
+    private ObjectNode nativeFinal(Outcome o, LoadedModel m, int[] prompt) {
+        GenerationEvent.Done d = o.done();
+        ObjectNode r = json.createObjectNode();
+        r.put("content", o.text());
+        ArrayNode toks = r.putArray("tokens");
+        for (int[] t : o.tokens()) {
+            for (int x : t) {
+                toks.add(x);
+            }
+        }
+        r.put("id_slot", d.usage().slot()).put("stop", true).put("model", m.alias())
+                .put("tokens_predicted", d.usage().generatedTokens())
+                .put("tokens_evaluated", d.usage().promptTokens())
+                .put("tokens_cached", d.usage().cachedTokens() + d.usage().generatedTokens())
+                .put("truncated", false)
+                .put("stopped_eos", d.reason() == dev.trestle.server.serving.FinishReason.EOS)
+                .put("stopped_word", d.reason() == dev.trestle.server.serving.FinishReason.STOP_WORD)
+                .put("stopped_limit", d.reason() == dev.trestle.server.serving.FinishReason.LENGTH)
+                .put("stopping_word", d.stoppingWord() == null ? "" : d.stoppingWord());
+        if (!o.probs().isEmpty()) {
+            r.set("completion_probabilities", nativeProbs(m, o.probs()));
+        }
+        r.set("timings", timings(d.usage()));
+        return r;
+    }
+
+    private JsonNode logprobs(LoadedModel m, List<List<TokenProb>> probs, Dialect dialect) {
+        if (dialect == Dialect.CHAT) {
+            ObjectNode lp = json.createObjectNode();
+            ArrayNode content = lp.putArray("content");
+            for (List<TokenProb> step : probs) {
+                ObjectNode e = tokenEntry(m, step.get(0));
+                ArrayNode top = e.putArray("top_logprobs");
+                for (TokenProb t : step.subList(1, step.size())) {
+                    top.add(tokenEntry(m, t));
+                }
+                content.add(e);
+            }
+            return lp;
+        }
+        ObjectNode lp = json.createObjectNode();
+        ArrayNode tokens = lp.putArray("tokens");
+        ArrayNode tokenLogprobs = lp.putArray("token_logprobs");
+        ArrayNode top = lp.putArray("top_logprobs");
+        for (List<TokenProb> step : probs) {
+            tokens.add(piece(m, step.get(0).token()));
+            tokenLogprobs.add(step.get(0).logprob());
+            ObjectNode alts = top.addObject();
+            for (TokenProb t : step.subList(1, step.size())) {
+                alts.put(piece(m, t.token()), t.logprob());
+            }
+        }
+        return lp;
+    }
+
+    private ArrayNode nativeProbs(LoadedModel m, List<List<TokenProb>> probs) {
+        ArrayNode out = json.createArrayNode();
+        for (List<TokenProb> step : probs) {
+            ObjectNode e = out.addObject();
+            e.put("id", step.get(0).token()).put("token", piece(m, step.get(0).token()))
+                    .put("logprob", step.get(0).logprob());
+            ArrayNode top = e.putArray("top_logprobs");
+            for (TokenProb t : step.subList(1, step.size())) {
+                top.addObject().put("id", t.token()).put("token", piece(m, t.token())).put("logprob", t.logprob());
+            }
+        }
+        return out;
+    }
+
+    private ObjectNode tokenEntry(LoadedModel m, TokenProb t) {
+        ObjectNode e = json.createObjectNode();
+        byte[] bytes = m.tokenizer().pieceBytes(t.token(), false);
+        e.put("token", new String(bytes, java.nio.charset.StandardCharsets.UTF_8)).put("logprob", t.logprob());
+        ArrayNode b = e.putArray("bytes");
+        for (byte x : bytes) {
+            b.add(x & 0xFF);
+        }
+        return e;
+    }
+
+    private static String piece(LoadedModel m, int token) {
+        return new String(m.tokenizer().pieceBytes(token, false), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private ObjectNode usage(GenerationEvent.Usage u) {
+        return json.createObjectNode().put("prompt_tokens", u.promptTokens())
+                .put("completion_tokens", u.generatedTokens()).put("total_tokens", u.promptTokens() + u.generatedTokens());
+    }
+
+    private ObjectNode timings(GenerationEvent.Usage u) {
+        int promptN = u.promptTokens() - u.cachedTokens();
+        return json.createObjectNode()
+                .put("cache_n", u.cachedTokens())
+                .put("prompt_n", promptN).put("prompt_ms", u.promptMs())
+                .put("prompt_per_token_ms", promptN > 0 ? u.promptMs() / promptN : 0)
+                .put("prompt_per_second", u.promptMs() > 0 ? promptN * 1000.0 / u.promptMs() : 0)
+                .put("predicted_n", u.generatedTokens()).put("predicted_ms", u.generationMs())
+                .put("predicted_per_token_ms", u.generatedTokens() > 0 ? u.generationMs() / u.generatedTokens() : 0)
+                .put("predicted_per_second", u.generationMs() > 0 ? u.generatedTokens() * 1000.0 / u.generationMs() : 0);
+    }
+
+    static String randomId() {
+        StringBuilder sb = new StringBuilder(32);
+        for (int i = 0; i < 32; i++) {
+            sb.append(ALNUM.charAt(RANDOM.nextInt(ALNUM.length())));
+        }
+        return sb.toString();
+    }
+}

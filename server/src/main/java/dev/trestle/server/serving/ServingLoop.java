@@ -1,0 +1,407 @@
+package dev.trestle.server.serving;
+
+import dev.trestle.engine.runtime.Batch;
+import dev.trestle.engine.runtime.Context;
+import dev.trestle.engine.sampling.Sampler;
+import dev.trestle.engine.sampling.TokenProb;
+import dev.trestle.engine.tokenizer.Tokenizer;
+import dev.trestle.engine.tokenizer.Utf8Stream;
+import dev.trestle.server.http.ApiException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The continuous-batching loop: one thread owns the engine context and {@code -np} slots. Between decode
+ * steps it admits queued requests into free slots (the slot with the longest cached prefix first), then
+ * decodes one batch holding the next token of every generating slot plus prompt chunks of new ones.
+ */
+public final class ServingLoop implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(ServingLoop.class.getName());
+
+    private final Context ctx;
+    private final Tokenizer tokenizer;
+    private final Slot[] slots;
+    private final int slotCtx;
+    private final int nBatch;
+    private final BlockingQueue<Job> queue;
+    private final ServerMetrics metrics;
+    private final Thread thread;
+    private volatile boolean running = true;
+    private volatile List<SlotInfo> snapshot = List.of();
+
+    /** A read-only view of one slot for {@code /slots}. */
+    public record SlotInfo(int id, boolean processing, int nCtx, int cachedTokens, int generated) {
+    }
+
+    public ServingLoop(Context ctx, Tokenizer tokenizer, int nParallel, int nBatch, int queueCapacity,
+                       ServerMetrics metrics) {
+        this.ctx = ctx;
+        this.tokenizer = tokenizer;
+        this.slots = new Slot[nParallel];
+        for (int i = 0; i < nParallel; i++) {
+            slots[i] = new Slot(i);
+        }
+        this.slotCtx = ctx.nCtx() / nParallel;
+        this.nBatch = nBatch;
+        this.queue = new ArrayBlockingQueue<>(Math.max(1, queueCapacity));
+        this.metrics = metrics;
+        this.thread = Thread.ofPlatform().name("trestle-serving").daemon(true).unstarted(this::run);
+        publishSnapshot();
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    /** Context cells per slot ({@code -c / -np}). */
+    public int slotContext() {
+        return slotCtx;
+    }
+
+    public int parallel() {
+        return slots.length;
+    }
+
+    /**
+     * Queues a request. Fails with 400 when its prompt cannot fit a slot's context, 503 when the queue is
+     * full or the server is stopping.
+     */
+    public Job submit(GenerationRequest r) {
+        int n = r.promptIds().length;
+        if (n == 0) {
+            throw ApiException.invalid("the prompt is empty");
+        }
+        if (n >= slotCtx) {
+            throw new ApiException(400, "exceed_context_size_error", "the request exceeds the available context size: "
+                    + "the prompt has " + n + " tokens, a slot holds " + slotCtx + " (-c " + ctx.nCtx() + " / -np "
+                    + slots.length + "); shorten the prompt or start the server with a larger -c");
+        }
+        if (r.embedding() && n > nBatch) {
+            throw ApiException.invalid("the input has " + n + " tokens, more than the batch size " + nBatch
+                    + "; start the server with a larger -b/-ub or shorten the input");
+        }
+        if (!running) {
+            throw ApiException.unavailable("the server is shutting down");
+        }
+        Job job = new Job(r);
+        if (!queue.offer(job)) {
+            throw ApiException.unavailable("the server is busy: " + queue.size()
+                    + " requests are waiting; retry later or start it with a larger -np");
+        }
+        metrics.requestsTotal.incrementAndGet();
+        return job;
+    }
+
+    /** Slots as of the last step. */
+    public List<SlotInfo> slots() {
+        return snapshot;
+    }
+
+    public int processing() {
+        int n = 0;
+        for (SlotInfo s : snapshot) {
+            if (s.processing()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    public int deferred() {
+        return queue.size();
+    }
+
+    public double kvUsage() {
+        return ctx.nCtx() == 0 ? 0 : (double) ctx.kvUsed() / ctx.nCtx();
+    }
+
+    public long kvTokens() {
+        return ctx.kvUsed();
+    }
+
+    /** Stops accepting work, cancels queued and running jobs, and waits for the loop to end. */
+    @Override
+    public void close() {
+        running = false;
+        Job j;
+        while ((j = queue.poll()) != null) {
+            j.emit(new GenerationEvent.Failed(503, "the server is shutting down"));
+        }
+        try {
+            thread.join(30_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void run() {
+        Batch batch = new Batch();
+        List<Slot> fed = new ArrayList<>();
+        int[] fedCount = new int[slots.length];
+        Slot[] entrySlot = new Slot[0];
+        while (true) {
+            if (!running) {
+                for (Slot s : slots) {
+                    if (s.busy()) {
+                        finish(s, FinishReason.CANCELLED, null);
+                    }
+                }
+                publishSnapshot();
+                return;
+            }
+            admit();
+            if (!anyBusy()) {
+                try {
+                    Job j = queue.poll(50, TimeUnit.MILLISECONDS);
+                    if (j != null) {
+                        assign(j);
+                    }
+                } catch (InterruptedException e) {
+                    return;
+                }
+                continue;
+            }
+            for (Slot s : slots) {
+                if (s.busy() && s.job.cancelled()) {
+                    finish(s, FinishReason.CANCELLED, null);
+                }
+            }
+            // build one batch: every generating slot's next token, then prompt chunks within -b
+            batch.clear();
+            fed.clear();
+            if (entrySlot.length < nBatch + slots.length) {
+                entrySlot = new Slot[nBatch + slots.length];
+            }
+            for (Slot s : slots) {
+                if (s.state == Slot.State.GENERATING) {
+                    entrySlot[batch.size()] = s;
+                    batch.add(s.lastToken, s.nCached, s.id, true);
+                    fed.add(s);
+                    fedCount[s.id] = 1;
+                }
+            }
+            for (Slot s : slots) {
+                if (s.state != Slot.State.PROMPT) {
+                    continue;
+                }
+                int remaining = s.prompt.length - s.promptNext;
+                int budget = nBatch - batch.size();
+                boolean embedding = s.job.request().embedding();
+                if (budget <= 0 || (embedding && remaining > budget)) {
+                    continue;
+                }
+                int take = Math.min(remaining, budget);
+                if (s.promptNext == s.reusedPrefix) {
+                    s.promptStartNanos = System.nanoTime();
+                }
+                for (int k = 0; k < take; k++) {
+                    int idx = s.promptNext + k;
+                    boolean last = idx == s.prompt.length - 1;
+                    entrySlot[batch.size()] = s;
+                    batch.add(s.prompt[idx], idx, s.id, last && !embedding);
+                }
+                fed.add(s);
+                fedCount[s.id] = take;
+            }
+            if (batch.size() == 0) {
+                continue;
+            }
+            try {
+                ctx.decode(batch);
+                metrics.decodeCalls.incrementAndGet();
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "decode failed", e);
+                for (Slot s : fed) {
+                    ctx.seqClear(s.id);
+                    s.nCached = 0;
+                    s.job.emit(new GenerationEvent.Failed(500, "inference failed: " + e.getMessage()));
+                    s.release();
+                }
+                publishSnapshot();
+                continue;
+            }
+            // account what entered the cache
+            for (Slot s : fed) {
+                if (s.state == Slot.State.GENERATING) {
+                    s.append(s.lastToken);
+                } else {
+                    for (int k = 0; k < fedCount[s.id]; k++) {
+                        s.append(s.prompt[s.promptNext + k]);
+                    }
+                    s.promptNext += fedCount[s.id];
+                    if (s.job.request().embedding() && s.promptNext == s.prompt.length) {
+                        float[] emb = ctx.embedding(s.id);
+                        ctx.seqClear(s.id);
+                        s.nCached = 0;
+                        s.promptEndNanos = System.nanoTime();
+                        finish(s, FinishReason.EOS, emb);
+                    }
+                }
+            }
+            for (int i = 0; i < batch.size(); i++) {
+                if (batch.wantsLogits(i) && entrySlot[i].busy()) {
+                    sampleNext(entrySlot[i], ctx.logits(i));
+                }
+            }
+            publishSnapshot();
+        }
+    }
+
+    private void sampleNext(Slot s, float[] logits) {
+        GenerationRequest r = s.job.request();
+        long now = System.nanoTime();
+        if (s.state == Slot.State.PROMPT) {
+            s.promptEndNanos = now;
+            metrics.promptTokens.addAndGet(s.prompt.length - s.reusedPrefix);
+            metrics.promptSeconds.add((now - s.promptStartNanos) / 1e9);
+            s.state = Slot.State.GENERATING;
+        } else {
+            metrics.generationSeconds.add((now - s.lastTokenNanos) / 1e9);
+        }
+        s.lastTokenNanos = now;
+        int token = s.sampler.sample(logits);
+        s.sampler.accept(token);
+        List<List<TokenProb>> probs = null;
+        if (r.logprobs()) {
+            List<TokenProb> top = Sampler.topOfSoftmax(logits, Math.max(1, r.topLogprobs()));
+            List<TokenProb> entry = new ArrayList<>(top.size() + 1);
+            entry.add(chosenProb(logits, token));
+            entry.addAll(top);
+            probs = List.of(entry);
+        }
+        s.generated++;
+        metrics.generatedTokens.incrementAndGet();
+        if (tokenizer.isEog(token) && !r.ignoreEos()) {
+            finish(s, FinishReason.EOS, null);
+            return;
+        }
+        String text = s.stops.push(s.utf8.push(tokenizer.pieceBytes(token, false)));
+        s.job.emit(new GenerationEvent.Piece(text, new int[] {token}, probs));
+        if (s.stops.stopped()) {
+            finish(s, FinishReason.STOP_WORD, null);
+        } else if ((r.maxTokens() >= 0 && s.generated >= r.maxTokens()) || s.nCached + 1 >= slotCtx) {
+            finish(s, FinishReason.LENGTH, null);
+        } else {
+            s.lastToken = token;
+        }
+    }
+
+    /** The chosen token's probability under softmax(logits), the distribution llama-server reports. */
+    private static TokenProb chosenProb(float[] logits, int token) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (float v : logits) {
+            max = Math.max(max, v);
+        }
+        double sum = 0;
+        for (float v : logits) {
+            sum += Math.exp(v - max);
+        }
+        double logp = logits[token] - max - Math.log(sum);
+        return new TokenProb(token, (float) Math.exp(logp), (float) logp);
+    }
+
+    private void finish(Slot s, FinishReason reason, float[] embedding) {
+        Job job = s.job;
+        GenerationRequest r = job.request();
+        String stoppingWord = null;
+        if (reason == FinishReason.STOP_WORD) {
+            stoppingWord = s.stops.matched();
+        } else if (s.utf8 != null) {
+            String tail = s.stops.push(s.utf8.flush()) + s.stops.flush();
+            if (!tail.isEmpty()) {
+                job.emit(new GenerationEvent.Piece(tail, new int[0], null));
+            }
+        }
+        double promptMs = s.promptEndNanos > s.promptStartNanos ? (s.promptEndNanos - s.promptStartNanos) / 1e6 : 0;
+        double genMs = s.generated > 0 && s.lastTokenNanos > s.promptEndNanos ? (s.lastTokenNanos - s.promptEndNanos) / 1e6 : 0;
+        var usage = new GenerationEvent.Usage(s.prompt.length, s.reusedPrefix, s.generated, promptMs, genMs, s.id);
+        job.emit(new GenerationEvent.Done(reason, stoppingWord, usage, embedding));
+        s.release();
+    }
+
+    private void admit() {
+        while (hasIdle() && !queue.isEmpty()) {
+            Job j = queue.poll();
+            if (j != null) {
+                assign(j);
+            }
+        }
+    }
+
+    private void assign(Job job) {
+        if (job.cancelled()) {
+            job.emit(new GenerationEvent.Failed(499, "cancelled"));
+            return;
+        }
+        GenerationRequest r = job.request();
+        int[] prompt = r.promptIds();
+        Slot best = null;
+        int bestPrefix = -1;
+        for (Slot s : slots) {
+            if (s.busy()) {
+                continue;
+            }
+            int p = r.cachePrompt() && !r.embedding() ? s.commonPrefix(prompt) : 0;
+            if (p > bestPrefix || (p == bestPrefix && s.lastUsedNanos < best.lastUsedNanos)) {
+                best = s;
+                bestPrefix = p;
+            }
+        }
+        Slot s = best;
+        int reuse = Math.min(bestPrefix, prompt.length - 1); // the last prompt token is always re-fed for its logits
+        if (reuse <= 0) {
+            ctx.seqClear(s.id);
+            s.nCached = 0;
+            reuse = 0;
+        } else {
+            ctx.seqRemove(s.id, reuse);
+            s.truncate(reuse);
+        }
+        s.job = job;
+        s.prompt = prompt;
+        s.promptNext = reuse;
+        s.reusedPrefix = reuse;
+        s.generated = 0;
+        s.promptStartNanos = System.nanoTime();
+        s.promptEndNanos = 0;
+        s.state = Slot.State.PROMPT;
+        s.utf8 = new Utf8Stream();
+        s.stops = new StopMatcher(r.stops());
+        s.sampler = new Sampler(r.sampling(), ctx.model().config().nVocab(), slotCtx);
+        s.sampler.setFilter(r.filter());
+        for (int t : prompt) {
+            s.sampler.accept(t);
+        }
+    }
+
+    private boolean hasIdle() {
+        for (Slot s : slots) {
+            if (!s.busy()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean anyBusy() {
+        for (Slot s : slots) {
+            if (s.busy()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void publishSnapshot() {
+        List<SlotInfo> infos = new ArrayList<>(slots.length);
+        for (Slot s : slots) {
+            infos.add(new SlotInfo(s.id, s.busy(), slotCtx, s.nCached, s.generated));
+        }
+        snapshot = List.copyOf(infos);
+    }
+}
