@@ -115,6 +115,13 @@ public record GgufValue(GgufValueType type, Object value) {
         throw new IllegalStateException("value of type " + type + " is not a number");
     }
 
+    /** The type as gguf.cpp prints it: "u32", "str", "arr[str,512]" (nested arrays: "arr[arr,2]"). */
+    public String typeName() {
+        return value instanceof GgufArray a
+                ? "arr[" + a.elementType().shortName() + "," + a.length() + "]"
+                : type.shortName();
+    }
+
     /** A readable form: arrays show at most {@code maxArrayItems} items, strings at most 200 characters. */
     public String display(int maxArrayItems) {
         return display(maxArrayItems, 200);

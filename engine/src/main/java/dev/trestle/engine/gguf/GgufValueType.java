@@ -33,6 +33,25 @@ public enum GgufValueType {
         return minWireBytes;
     }
 
+    /** The short name gguf.cpp prints ("u32", "f32", "str", "arr"). */
+    public String shortName() {
+        return switch (this) {
+            case UINT8 -> "u8";
+            case INT8 -> "i8";
+            case UINT16 -> "u16";
+            case INT16 -> "i16";
+            case UINT32 -> "u32";
+            case INT32 -> "i32";
+            case FLOAT32 -> "f32";
+            case BOOL -> "bool";
+            case STRING -> "str";
+            case ARRAY -> "arr";
+            case UINT64 -> "u64";
+            case INT64 -> "i64";
+            case FLOAT64 -> "f64";
+        };
+    }
+
     /** True for the integer types (signed or unsigned). */
     public boolean isInteger() {
         return switch (this) {
