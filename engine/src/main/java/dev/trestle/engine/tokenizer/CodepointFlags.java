@@ -83,6 +83,21 @@ final class CodepointFlags {
         if (cp < 0xC0) {
             return cp;
         }
+        if (cp < 0x10000) {
+            int cached = NFD_BMP[cp];
+            if (cached == 0) {
+                cached = computeNfdFirst(cp) + 1; // racy but idempotent
+                NFD_BMP[cp] = cached;
+            }
+            return cached - 1;
+        }
+        return computeNfdFirst(cp);
+    }
+
+    /** nfdFirst + 1 for BMP code points, 0 = not computed yet. */
+    private static final int[] NFD_BMP = new int[0x10000];
+
+    private static int computeNfdFirst(int cp) {
         String s = Character.toString(cp);
         if (Normalizer.isNormalized(s, Normalizer.Form.NFD)) {
             return cp;

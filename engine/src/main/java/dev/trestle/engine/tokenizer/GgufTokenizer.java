@@ -285,6 +285,9 @@ final class GgufTokenizer implements Tokenizer {
 
     private byte[] piece(int id, boolean special) {
         checkId(id);
+        if (vocab.type == VocabType.NONE) {
+            return new byte[0];
+        }
         if (!special && vocab.has(id, TokenAttr.UNKNOWN | TokenAttr.CONTROL)) {
             return new byte[0];
         }

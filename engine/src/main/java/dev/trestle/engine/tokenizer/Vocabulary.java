@@ -126,10 +126,15 @@ final class Vocabulary {
         preName = preKey;
 
         if (type == VocabType.NONE) {
+            // keep the placeholder token list (or the declared size) so ids can still be shown
             pre = null;
-            texts = new String[0];
-            scores = new float[0];
-            attrs = new int[0];
+            texts = m.contains(KEY_TOKENS) ? m.getStringArray(KEY_TOKENS).clone()
+                    : new String[m.architecture() != null ? m.getInt("%s.vocab_size", 0) : 0];
+            for (int i = 0; i < texts.length; i++) {
+                texts[i] = texts[i] == null ? "" : texts[i];
+            }
+            scores = new float[texts.length];
+            attrs = new int[texts.length];
             table = new TokenTable(texts);
             maxTokenChars = 0;
             merges = null;
