@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
             // one subcommand per line: InspectCommand, RunCommand, ServeCommand, PlanCommand, ...
             InspectCommand.class,
             TokenizeCommand.class,
+            TemplateCommand.class,
         })
 public final class TrestleCommand implements Runnable {
     @picocli.CommandLine.Spec

@@ -10,7 +10,8 @@ import java.util.Map;
 
 /** Jinja2's global functions, filters and tests, Python's operators, and str/list/dict methods. */
 final class Builtins {
-    private static final int MAX_SEQUENCE = 10_000_000;
+    /** Longest list or string a template may build (range, repetition, append). */
+    private static final int MAX_SEQUENCE = 1_000_000;
 
     private Builtins() {
     }

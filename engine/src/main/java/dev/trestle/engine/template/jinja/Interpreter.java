@@ -11,8 +11,9 @@ import java.util.Map;
 /** Executes a parsed template against a set of global variables. One instance per rendering. */
 final class Interpreter {
     /** Bounds that stop a hostile template (templates come from model files) from hanging the server. */
-    static final long MAX_ITERATIONS = 10_000_000L;
+    static final long MAX_ITERATIONS = 1_000_000L;
     static final int MAX_OUTPUT_CHARS = 64 << 20;
+    static final int MAX_CALL_DEPTH = 200;
 
     private static final class LoopBreak extends RuntimeException {
         LoopBreak() {
@@ -42,6 +43,7 @@ final class Interpreter {
     private final Frame root;
     final Usage usage;
     private long iterations;
+    private int callDepth;
 
     Interpreter(Map<String, Object> globals, Usage usage) {
         this.usage = usage;
@@ -246,9 +248,16 @@ final class Interpreter {
                 }
                 call.vars.put(p.name(), v);
             }
-            StringBuilder sb = new StringBuilder();
-            exec(m.body(), call, sb);
-            return sb.toString();
+            if (++callDepth > MAX_CALL_DEPTH) {
+                throw new JinjaException("macro '" + m.name() + "' recurses deeper than " + MAX_CALL_DEPTH, -1);
+            }
+            try {
+                StringBuilder sb = new StringBuilder();
+                exec(m.body(), call, sb);
+                return sb.toString();
+            } finally {
+                callDepth--;
+            }
         };
     }
 

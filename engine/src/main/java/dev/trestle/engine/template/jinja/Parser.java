@@ -352,12 +352,17 @@ final class Parser {
     }
 
     private Expr unary() {
+        return filtersAndTests(unaryOperand());
+    }
+
+    /** As Jinja2: in {@code -x|abs} the filter applies to {@code -x}. */
+    private Expr unaryOperand() {
         Token t = peek();
         if (t.isOp("-") || t.isOp("+")) {
             i++;
-            return filtersAndTests(new Node.Unary(t.text(), unary(), t.pos()));
+            return new Node.Unary(t.text(), unaryOperand(), t.pos());
         }
-        return filtersAndTests(postfix(primary()));
+        return postfix(primary());
     }
 
     private Expr filtersAndTests(Expr e) {

@@ -89,6 +89,7 @@ final class Values {
 
     private static void repr(Object v, StringBuilder sb) {
         switch (v) {
+            case null -> sb.append("None");
             case String s -> {
                 char q = s.indexOf('\'') >= 0 && s.indexOf('"') < 0 ? '"' : '\'';
                 sb.append(q);
