@@ -10,6 +10,8 @@ import picocli.CommandLine.Command;
         subcommands = {
             // one subcommand per line: InspectCommand, RunCommand, ServeCommand, PlanCommand, ...
             InspectCommand.class,
+            PlanCommand.class,
+            DevicesCommand.class,
         })
 public final class TrestleCommand implements Runnable {
     @picocli.CommandLine.Spec
