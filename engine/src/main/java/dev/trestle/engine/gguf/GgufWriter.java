@@ -172,7 +172,41 @@ public final class GgufWriter {
         }
     }
 
+    /**
+     * Writes the header and tensor table only and leaves the data section a sparse hole of the right
+     * length (zeros when read): a 30 GB model's planning-relevant part costs a few KB of disk. The
+     * tensor sources are not called.
+     */
+    public void writeSparse(Path path) {
+        try {
+            Path parent = path.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+            java.io.ByteArrayOutputStream header = new java.io.ByteArrayOutputStream();
+            long length;
+            try (CountingOutput out = new CountingOutput(header)) {
+                length = writeTo(out, false);
+            }
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(path,
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE,
+                    java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+                ch.write(ByteBuffer.wrap(header.toByteArray()));
+                if (length > header.size()) {
+                    ch.write(ByteBuffer.wrap(new byte[1]), length - 1);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write GGUF " + path + ": " + e.getMessage(), e);
+        }
+    }
+
     private void writeTo(CountingOutput out) throws IOException {
+        writeTo(out, true);
+    }
+
+    /** Writes the header (and the data when {@code withData}); returns the file length. */
+    private long writeTo(CountingOutput out, boolean withData) throws IOException {
         long alignment = GgufReader.DEFAULT_ALIGNMENT;
         GgufValue a = metadata.get("general.alignment");
         if (a != null) {
@@ -206,6 +240,9 @@ public final class GgufWriter {
         }
         out.pad(alignment);
         long dataStart = out.count;
+        if (!withData) {
+            return tensors.isEmpty() ? dataStart : dataStart + offsets[tensors.size() - 1] + tensors.get(tensors.size() - 1).bytes;
+        }
         for (int i = 0; i < tensors.size(); i++) {
             PendingTensor t = tensors.get(i);
             long before = out.count;
@@ -219,6 +256,7 @@ public final class GgufWriter {
             }
             out.pad(alignment);
         }
+        return out.count;
     }
 
     private static void writeValue(CountingOutput out, GgufValue v) throws IOException {

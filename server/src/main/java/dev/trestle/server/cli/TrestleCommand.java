@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
             InspectCommand.class,
             TokenizeCommand.class,
             TemplateCommand.class,
+            PlanCommand.class,
+            DevicesCommand.class,
         })
 public final class TrestleCommand implements Runnable {
     @picocli.CommandLine.Spec

@@ -1,0 +1,67 @@
+package dev.trestle.scheduler.memory;
+
+import dev.trestle.scheduler.profile.LayerGeometry;
+import dev.trestle.scheduler.profile.ModelProfile;
+
+/**
+ * Estimates the compute (activation) buffer a device needs for one ubatch graph.
+ *
+ * <p>The graph allocator reuses memory between ops, so the peak is what is alive at once: the
+ * residual stream and its scratch copies, plus the larger of the attention step (Q/K/V and either
+ * the score matrix without flash attention or, with it, f16 copies of a quantized cache) and the FFN
+ * step (dense, or the active experts plus router logits), plus the logits on the device that holds
+ * the output head. All activations are f32, as in llama.cpp.
+ */
+public final class ComputeBuffers {
+    private static final long F32 = 4;
+    private static final long F16 = 2;
+
+    private ComputeBuffers() {
+    }
+
+    /** Compute buffer of a device that runs layers; {@code holdsOutput} adds the logits. */
+    public static long forLayers(ModelProfile m, ContextSettings c, boolean holdsOutput) {
+        long ub = c.effectiveUbatch();
+        int hK = 0;
+        int hV = 0;
+        int kvHeads = 0;
+        for (LayerGeometry g : m.layers()) {
+            hK = Math.max(hK, g.headDimK());
+            hV = Math.max(hV, g.headDimV());
+            kvHeads = Math.max(kvHeads, g.nHeadKv());
+        }
+        long cells = KvCache.contextCells(c.nCtx());
+        long residual = 4 * ub * m.nEmbd() * F32;
+        long qkv = ub * ((long) m.nHead() * hK + (long) kvHeads * (hK + hV)) * F32;
+        long attnOut = ub * m.nHead() * (long) hV * F32;
+        long attention;
+        if (c.flashAttn().enabled()) {
+            boolean quantized = c.typeK().isQuantized() || c.typeV().isQuantized();
+            attention = attnOut + (quantized ? cells * kvHeads * (long) (hK + hV) * F16 : 0);
+        } else {
+            attention = attnOut + 2 * ub * cells * m.nHead() * F32;
+        }
+        long dense = 3 * ub * m.nFf() * F32;
+        long moe = m.isMoe()
+                ? 3 * ub * m.nExpertUsed() * (long) m.nFfExpert() * F32 + ub * m.nExpert() * F32
+                        + ub * m.nExpertUsed() * (long) m.nEmbd() * F32
+                : 0;
+        long peak = residual + Math.max(qkv + attention, Math.max(dense, moe));
+        if (holdsOutput) {
+            peak += ub * m.nVocab() * F32;
+        }
+        return peak;
+    }
+
+    /** A GPU that only computes row slices in row-split mode: input copy plus partial results. */
+    public static long forRowSlices(ModelProfile m, ContextSettings c) {
+        long ub = c.effectiveUbatch();
+        long widest = Math.max(m.nFf(), Math.max((long) m.nHead() * 128, m.nEmbd()));
+        return ub * (m.nEmbd() + widest) * F32;
+    }
+
+    /** Host buffers that exist whatever the placement: input embeddings and the logits handed to sampling. */
+    public static long hostBase(ModelProfile m, ContextSettings c) {
+        return 2L * c.effectiveUbatch() * m.nEmbd() * F32 + (long) m.nVocab() * c.nParallel() * F32;
+    }
+}
