@@ -93,6 +93,11 @@ public abstract class DecoderModel {
         return w.layers()[il].ropeFactors();
     }
 
+    /** Whether the dense FFN applies the {@code .scale} tensors (phi3's graph passes none). */
+    protected boolean ffnScales() {
+        return true;
+    }
+
     /** Attention logit soft-capping (gemma2). */
     protected float attnSoftcap() {
         return 0f;
@@ -205,8 +210,8 @@ public abstract class DecoderModel {
                 downSh = l.linear(TensorKind.FFN_DOWN_SHEXP, il, true, c.nFfShexp(), e);
             }
         } else if (ffnKind() == FfnKind.SWIGLU_FUSED_UP) {
-            up = l.linear(TensorKind.FFN_UP, il, true, e, 2L * c.nFf());
-            down = l.linear(TensorKind.FFN_DOWN, il, true, c.nFf(), e);
+            up = withoutScale(l.linear(TensorKind.FFN_UP, il, true, e, 2L * c.nFf()));
+            down = withoutScale(l.linear(TensorKind.FFN_DOWN, il, true, c.nFf(), e));
         } else {
             gate = l.linear(TensorKind.FFN_GATE, il, true, e, c.nFf());
             up = l.linear(TensorKind.FFN_UP, il, true, e, c.nFf());
@@ -215,6 +220,10 @@ public abstract class DecoderModel {
         return new LayerWeights(l.vector(TensorKind.ATTN_NORM, il, e), wq, wk, wv, wqkv, wo, qNorm, kNorm, postAttn,
                 l.vector(TensorKind.FFN_NORM, il, e), postFfn, gate, up, down, router, gateExps, upExps, downExps,
                 shexpGate, gateSh, upSh, downSh, loadRopeFactors(l, il));
+    }
+
+    private Linear withoutScale(Linear l) {
+        return ffnScales() ? l : new Linear(l.weight(), null, 1f, l.biasFirst());
     }
 
     /** Llama-3 style rope_freqs (shared by every layer). */

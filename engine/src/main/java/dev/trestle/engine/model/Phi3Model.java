@@ -14,6 +14,11 @@ public final class Phi3Model extends DecoderModel {
     }
 
     @Override
+    protected boolean ffnScales() {
+        return false;
+    }
+
+    @Override
     protected float queryPreScale() {
         return (float) (1.0 / Math.sqrt(cfg.headDim()));
     }

@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
             TemplateCommand.class,
             PlanCommand.class,
             DevicesCommand.class,
+            RunCommand.class,
         })
 public final class TrestleCommand implements Runnable {
     @picocli.CommandLine.Spec
