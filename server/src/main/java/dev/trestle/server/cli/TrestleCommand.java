@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             // one subcommand per line: InspectCommand, RunCommand, ServeCommand, PlanCommand, ...
             InspectCommand.class,
+            ModelsCommand.class,
         })
 public final class TrestleCommand implements Runnable {
     @picocli.CommandLine.Spec
