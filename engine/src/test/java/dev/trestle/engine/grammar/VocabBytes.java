@@ -8,9 +8,11 @@ import java.nio.file.Path;
 /**
  * Token byte strings of a real GGUF vocabulary, decoded here so the grammar tests do not depend on the
  * tokenizer being finished: GPT-2 byte-level BPE maps its printable-unicode alphabet back to bytes; SPM
- * turns U+2581 into a space and {@code <0xHH>} byte tokens into their byte. Control tokens have no bytes.
+ * turns U+2581 into a space and {@code <0xHH>} byte tokens into their byte. Control and unknown tokens get no
+ * bytes here (so a grammar never picks them).
  */
 record VocabBytes(byte[][] bytes, int[] eog) {
+    private static final int TYPE_UNKNOWN = 2;
     private static final int TYPE_CONTROL = 3;
     private static final int TYPE_BYTE = 6;
 
@@ -25,7 +27,7 @@ record VocabBytes(byte[][] bytes, int[] eog) {
             int[] unicodeToByte = gpt2ByteDecoder();
             for (int i = 0; i < tokens.length; i++) {
                 int type = types == null ? 1 : types[i];
-                if (type == TYPE_CONTROL) {
+                if (type == TYPE_CONTROL || type == TYPE_UNKNOWN) {
                     out[i] = new byte[0];
                 } else if (model.equals("gpt2")) {
                     byte[] b = new byte[tokens[i].length()];
