@@ -236,7 +236,7 @@ public final class GgufWriter {
             offset = GgufReader.alignUp(offset + t.bytes, alignment);
         }
         if (tensors.isEmpty()) {
-            return; // a vocab-only file has no data section to align
+            return out.count; // a vocab-only file has no data section to align
         }
         out.pad(alignment);
         long dataStart = out.count;
