@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
             PlanCommand.class,
             DevicesCommand.class,
             RunCommand.class,
+            ServeCommand.class,
             ModelsCommand.class,
         })
 public final class TrestleCommand implements Runnable {

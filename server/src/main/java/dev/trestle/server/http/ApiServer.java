@@ -68,8 +68,8 @@ public final class ApiServer implements AutoCloseable {
 
     /** Generation defaults a server command passes in: -n and the sampling flags. */
     public static CompletionApi.Defaults defaults(int nPredict, dev.trestle.engine.sampling.SamplerConfig sampling,
-                                                  boolean logPrompts) {
-        return new CompletionApi.Defaults(nPredict, sampling, logPrompts);
+                                                  dev.trestle.engine.template.RenderOptions render, boolean logPrompts) {
+        return new CompletionApi.Defaults(nPredict, sampling, render, logPrompts);
     }
 
     /** Starts listening; /health answers 503 until {@link #ready} is called. */
@@ -128,9 +128,17 @@ public final class ApiServer implements AutoCloseable {
 
         // ---- one error boundary ----
         cfg.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e.status(), e.type(), e.getMessage()));
-        cfg.routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(),
-                e.getStatus() == 413 ? "invalid_request_error" : "server_error",
-                e.getStatus() == 413 ? "request body too large (limit " + options.maxBodyBytes() + " bytes)" : e.getMessage()));
+        cfg.routes.exception(HttpResponseException.class, (e, ctx) -> {
+            switch (e.getStatus()) {
+                case 404 -> error(ctx, 404, "not_found_error", "no endpoint " + ctx.method() + " " + ctx.path());
+                case 405 -> error(ctx, 405, "invalid_request_error",
+                        "method " + ctx.method() + " is not allowed on " + ctx.path());
+                case 413 -> error(ctx, 413, "invalid_request_error",
+                        "request body too large (limit " + options.maxBodyBytes() + " bytes)");
+                default -> error(ctx, e.getStatus(), e.getStatus() < 500 ? "invalid_request_error" : "server_error",
+                        e.getMessage());
+            }
+        });
         cfg.routes.exception(JsonProcessingException.class, (e, ctx) -> error(ctx, 400, "invalid_request_error",
                 "invalid JSON: " + e.getOriginalMessage()));
         cfg.routes.exception(TrestleException.class, (e, ctx) -> error(ctx, 400, "invalid_request_error", e.getMessage()));
@@ -138,13 +146,6 @@ public final class ApiServer implements AutoCloseable {
             LOG.error("request {} {} failed", ctx.method(), ctx.path(), e);
             error(ctx, 500, "server_error", "internal error: " + e.getClass().getSimpleName());
         });
-        cfg.routes.error(404, ctx -> {
-            if (ctx.result() == null) {
-                error(ctx, 404, "not_found_error", "no endpoint " + ctx.method() + " " + ctx.path());
-            }
-        });
-        cfg.routes.error(405, ctx -> error(ctx, 405, "invalid_request_error",
-                "method " + ctx.method() + " is not allowed on " + ctx.path()));
 
         // ---- auth (every endpoint but the public ones) ----
         cfg.routes.before(ctx -> {
@@ -301,7 +302,7 @@ public final class ApiServer implements AutoCloseable {
         LoadedModel m = requireModel();
         JsonNode b = JsonFields.object(body(ctx));
         JsonFields.array(b, "messages", true);
-        String prompt = CompletionApi.renderChat(m, b);
+        String prompt = CompletionApi.renderChat(m, b, options.defaults().render());
         ctx.contentType("application/json").result(json.writeValueAsString(
                 json.createObjectNode().put("prompt", prompt)));
     }

@@ -29,7 +29,7 @@ final class CompletionApi {
     enum Dialect { CHAT, TEXT, NATIVE }
 
     /** Server-wide generation defaults (-n and the sampling flags). */
-    record Defaults(int nPredict, SamplerConfig sampling, boolean logPrompts) {
+    record Defaults(int nPredict, SamplerConfig sampling, RenderOptions render, boolean logPrompts) {
     }
 
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -152,17 +152,16 @@ final class CompletionApi {
         if (messages.isEmpty()) {
             throw ApiException.invalid("'messages' must not be empty");
         }
-        String prompt = renderChat(m, body);
+        String prompt = renderChat(m, body, defaults.render());
         return m.tokenizer().encode(prompt, true, true);
     }
 
     /** Renders a chat request's messages (and tools) with the model's template. */
-    static String renderChat(LoadedModel m, JsonNode body) {
+    static String renderChat(LoadedModel m, JsonNode body, RenderOptions base) {
         try {
             List<ChatMessage> messages = ChatMessage.listFromJson(body.get("messages"));
             List<Tool> tools = Tool.listFromJson(body.get("tools"));
-            RenderOptions opts = RenderOptions.defaults()
-                    .withAddGenerationPrompt(JsonFields.bool(body, "add_generation_prompt", true));
+            RenderOptions opts = base.withAddGenerationPrompt(JsonFields.bool(body, "add_generation_prompt", true));
             return m.template().render(messages, tools, opts);
         } catch (TrestleException e) {
             throw ApiException.invalid(e.getMessage());
