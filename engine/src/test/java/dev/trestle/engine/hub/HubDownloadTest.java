@@ -296,4 +296,38 @@ class HubDownloadTest {
         assertTrue(out.strip().endsWith("done"), out);
         assertTrue(log.stream().anyMatch(l -> l.contains("verified")), log.toString());
     }
+
+    @Test
+    void concurrentDownloadsOfOneFileDoNotCorruptIt() throws Exception {
+        Path src = SharedData.model("quant/llama-dense-q8_0.gguf");
+        String sha = sha(src);
+        URI uri = URI.create(hub.endpoint() + "/" + REPO + "/resolve/main/llama-dense-Q8_0.gguf");
+        Path target = tmp.resolve("dl").resolve("m.gguf");
+        Downloader d = new Downloader(HubClient.newHttpClient(), 1, Duration.ZERO);
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+        try {
+            List<java.util.concurrent.Future<Downloader.Result>> fs = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                fs.add(pool.submit(() -> d.download(new Downloader.Request(uri, null, Files.size(src), sha), target,
+                        DownloadProgress.NONE)));
+            }
+            for (var f : fs) {
+                assertEquals(sha, f.get().sha256());
+            }
+        } finally {
+            pool.shutdown();
+        }
+        assertArrayEquals(Files.readAllBytes(src), Files.readAllBytes(target));
+    }
+
+    @Test
+    void aFileLargerThanTheFreeSpaceIsRefusedBeforeDownloading() {
+        URI uri = URI.create(hub.endpoint() + "/" + REPO + "/resolve/main/llama-dense-Q8_0.gguf");
+        Downloader d = new Downloader(HubClient.newHttpClient(), 1, Duration.ZERO);
+        TrestleException e = assertThrows(TrestleException.class, () -> d.download(
+                new Downloader.Request(uri, null, Long.MAX_VALUE / 2, null), tmp.resolve("big.gguf"), DownloadProgress.NONE));
+        assertTrue(e.getMessage().contains("not enough disk space"), e.getMessage());
+        assertTrue(e.fix().contains("--cache-dir"), e.fix());
+        assertTrue(hub.downloads("llama-dense-Q8_0.gguf").isEmpty());
+    }
 }
