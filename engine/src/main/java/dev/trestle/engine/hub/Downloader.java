@@ -168,7 +168,11 @@ public final class Downloader {
                 return null;
             }
             if (status != 200 && status != 206) {
-                throw HubErrors.forStatus(status, HubClient.errorText(new String(body.readNBytes(4096))),
+                String text = HubClient.errorText(new String(body.readNBytes(4096), java.nio.charset.StandardCharsets.UTF_8));
+                if (text.isEmpty()) {
+                    text = r.headers().firstValue("X-Error-Message").orElse("");
+                }
+                throw HubErrors.forStatus(status, r.headers().firstValue("X-Error-Code").orElse(null), text,
                         "file " + name, origin(req.uri()), req.bearerToken() != null);
             }
             if (status == 206) {

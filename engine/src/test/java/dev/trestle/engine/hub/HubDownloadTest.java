@@ -239,9 +239,19 @@ class HubDownloadTest {
     }
 
     @Test
-    void unknownRepoAndFileAre404WithAHint() {
+    void unknownRepoAndFileAreNotFoundWithAHint() {
+        // anonymous: the hub answers 401, but its error code says the repository does not exist
         TrestleException e = assertThrows(TrestleException.class, () -> hf(resolver(null, false, 1), "test-org/nope"));
-        assertTrue(e.getMessage().contains("404") && e.getMessage().contains("test-org/nope"), e.getMessage());
+        assertTrue(e.getMessage().contains("repository test-org/nope was not found")
+                && e.getMessage().contains("(401 RepoNotFound): Repository not found"), e.getMessage());
+        assertTrue(e.fix().contains("check the spelling") && e.fix().contains("HF_TOKEN"), e.fix());
+        TrestleException withToken = assertThrows(TrestleException.class,
+                () -> hf(resolver(FakeHub.GOOD_TOKEN, false, 1), "test-org/nope"));
+        assertTrue(withToken.getMessage().contains("404 RepoNotFound"), withToken.getMessage());
+        TrestleException url = assertThrows(TrestleException.class, () -> resolver(null, false, 1).resolve(
+                ModelSource.of(null, null, null, hub.endpoint() + "/" + REPO + "/resolve/main/gone.gguf", false), null));
+        assertTrue(url.getMessage().contains("file gone.gguf was not found") && url.getMessage().contains("EntryNotFound"),
+                url.getMessage());
         TrestleException f = assertThrows(TrestleException.class, () -> resolver(null, false, 1)
                 .resolve(ModelSource.of(null, REPO, "missing.gguf", null, false), null));
         assertTrue(f.getMessage().contains("missing.gguf") && f.getMessage().contains("llama-dense-Q8_0.gguf"), f.getMessage());
