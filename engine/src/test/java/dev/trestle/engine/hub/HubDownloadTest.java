@@ -100,6 +100,20 @@ class HubDownloadTest {
         ResolvedModel again = hf(resolver(null, false, 1), REPO + ":Q8_0");
         assertEquals(m.path(), again.path());
         assertEquals(before, hub.downloads("Q8_0.gguf").size());
+
+        // without its index the verified file is re-indexed, not downloaded again
+        Files.delete(cache.root().resolve("index.json"));
+        hf(resolver(null, false, 1), REPO + ":Q8_0");
+        assertEquals(before, hub.downloads("Q8_0.gguf").size());
+        assertEquals(sha(src), cache.entryFor(m.path()).orElseThrow().sha256());
+
+        // a damaged copy is fetched again
+        byte[] bytes = Files.readAllBytes(m.path());
+        bytes[100] ^= 1;
+        Files.write(m.path(), bytes);
+        hf(resolver(null, false, 1), REPO + ":Q8_0");
+        assertEquals(before + 1, hub.downloads("Q8_0.gguf").size());
+        assertArrayEquals(Files.readAllBytes(src), Files.readAllBytes(m.path()));
     }
 
     @Test
