@@ -9,6 +9,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,6 +19,8 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -31,6 +34,7 @@ import java.util.regex.Pattern;
  */
 public final class Downloader {
     private static final int MAX_REDIRECTS = 10;
+    private static final ConcurrentHashMap<Path, ReentrantLock> LOCAL_LOCKS = new ConcurrentHashMap<>();
     private static final Pattern CONTENT_RANGE = Pattern.compile("bytes\\s+(\\d+)-(\\d+)/(\\d+|\\*)");
 
     private final HttpClient http;
@@ -84,6 +88,23 @@ public final class Downloader {
             throw new TrestleException("cannot create the folder for " + target + ": " + e.getMessage(),
                     "check --cache-dir / TRESTLE_CACHE points at a writable folder");
         }
+        checkSpace(target, req.expectedSize() - sizeOr0(part));
+        // One writer per part file: other threads queue on the in-process lock, other processes on the file lock.
+        Path lockPath = target.resolveSibling(target.getFileName() + ".lock");
+        ReentrantLock local = LOCAL_LOCKS.computeIfAbsent(lockPath.toAbsolutePath().normalize(), k -> new ReentrantLock());
+        local.lock();
+        try (FileChannel lockCh = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             FileLock ignored = lockCh.lock()) {
+            return downloadLocked(req, target, part, name, progress);
+        } catch (IOException e) {
+            throw new TrestleException("cannot lock " + lockPath + ": " + e.getMessage(),
+                    "check --cache-dir / TRESTLE_CACHE points at a writable folder");
+        } finally {
+            local.unlock();
+        }
+    }
+
+    private Result downloadLocked(Request req, Path target, Path part, String name, DownloadProgress progress) {
         IOException lastCut = null;
         long delayMs = retryDelay.toMillis();
         for (int attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -105,6 +126,22 @@ public final class Downloader {
                 + " attempts" + (lastCut == null ? "" : ": " + lastCut.getMessage())
                 + (have > 0 ? " (" + ProgressPrinter.bytes(have) + " kept in " + part + ")" : ""),
                 "run the same command again: the download resumes where it stopped", 1, lastCut);
+    }
+
+    private static void checkSpace(Path target, long needed) {
+        if (needed <= 0) {
+            return;
+        }
+        try {
+            long free = Files.getFileStore(target.toAbsolutePath().getParent()).getUsableSpace();
+            if (free < needed) {
+                throw new TrestleException("not enough disk space for " + target.getFileName() + ": it needs "
+                        + ProgressPrinter.bytes(needed) + " more, " + ProgressPrinter.bytes(free) + " are free in "
+                        + target.getParent(), "free some space, or point --cache-dir / TRESTLE_CACHE at a larger disk");
+            }
+        } catch (IOException e) {
+            // The space cannot be queried on every file system; the write itself will fail clearly if it runs out.
+        }
     }
 
     /** One connection; returns null when it should be retried at once, throws IOException when cut. */
@@ -131,7 +168,11 @@ public final class Downloader {
                 return null;
             }
             if (status != 200 && status != 206) {
-                throw HubErrors.forStatus(status, HubClient.errorText(new String(body.readNBytes(4096))),
+                String text = HubClient.errorText(new String(body.readNBytes(4096), java.nio.charset.StandardCharsets.UTF_8));
+                if (text.isEmpty()) {
+                    text = r.headers().firstValue("X-Error-Message").orElse("");
+                }
+                throw HubErrors.forStatus(status, r.headers().firstValue("X-Error-Code").orElse(null), text,
                         "file " + name, origin(req.uri()), req.bearerToken() != null);
             }
             if (status == 206) {

@@ -171,8 +171,12 @@ public final class HubClient {
             throw new TrestleException("interrupted while asking the hub about " + ref.repo());
         }
         if (r.statusCode() != 200) {
-            throw HubErrors.forStatus(r.statusCode(), errorText(r.body()), "repository " + ref.repo(), endpoint,
-                    token != null);
+            String text = errorText(r.body());
+            if (text.isEmpty()) {
+                text = r.headers().firstValue("X-Error-Message").orElse("");
+            }
+            throw HubErrors.forStatus(r.statusCode(), r.headers().firstValue("X-Error-Code").orElse(null), text,
+                    "repository " + ref.repo(), endpoint, token != null);
         }
         return r;
     }

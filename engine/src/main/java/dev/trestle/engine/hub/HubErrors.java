@@ -13,7 +13,26 @@ final class HubErrors {
      * @param hadToken whether a token was sent
      */
     static TrestleException forStatus(int status, String hubText, String what, URI endpoint, boolean hadToken) {
+        return forStatus(status, null, hubText, what, endpoint, hadToken);
+    }
+
+    /**
+     * @param errorCode the hub's {@code X-Error-Code} header (RepoNotFound, GatedRepo, EntryNotFound,
+     *                  RevisionNotFound), or null; it tells apart a missing repository from a refused token
+     */
+    static TrestleException forStatus(int status, String errorCode, String hubText, String what, URI endpoint,
+                                      boolean hadToken) {
         String detail = hubText == null || hubText.isBlank() ? "" : ": " + hubText;
+        if ("RepoNotFound".equals(errorCode) || "EntryNotFound".equals(errorCode) || "RevisionNotFound".equals(errorCode)) {
+            return new TrestleException(what + " was not found on " + endpoint + " (" + status + " " + errorCode + ")" + detail,
+                    hadToken ? "check the spelling of -hf USER/REPO[:QUANT] (and --hf-file); for a private repository"
+                            + " the token's account must have access"
+                            : "check the spelling of -hf USER/REPO[:QUANT] (and --hf-file); a private repository needs"
+                            + " --hf-token or HF_TOKEN");
+        }
+        if ("GatedRepo".equals(errorCode)) {
+            status = 403;
+        }
         return switch (status) {
             case 401 -> hadToken
                     ? new TrestleException("the hub refused the access token (401 Unauthorized) for " + what + detail,

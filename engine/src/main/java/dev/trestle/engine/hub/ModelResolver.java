@@ -125,6 +125,15 @@ public final class ModelResolver {
     }
 
     private ResolvedModel hubOnline(ModelSource.HubRepo h) {
+        try {
+            return hubOnlineUnchecked(h);
+        } catch (IOException e) {
+            throw new TrestleException("cannot read the model cache in " + cache.root() + ": " + e.getMessage(),
+                    "check --cache-dir / TRESTLE_CACHE points at a readable, writable folder");
+        }
+    }
+
+    private ResolvedModel hubOnlineUnchecked(ModelSource.HubRepo h) throws IOException {
         HfRepoRef ref = h.ref();
         HubListing listing;
         try {
@@ -153,6 +162,11 @@ public final class ModelResolver {
                 log.accept("downloaded " + ref.repo() + "/" + f.path() + " (" + ProgressPrinter.bytes(r.size())
                         + ", sha256 " + got + (f.sha256() != null ? ", verified" : "") + ")");
             } else {
+                if (cache.entryFor(dest).isEmpty()) {
+                    // the file is right but the index lost it (deleted index.json): index it again
+                    URI uri = hub.fileUri(ref, listing.revision(), f.path());
+                    cache.record(dest, "hf", uri.toString(), ref.repo(), f.path(), listing.revision(), got, Files.size(dest));
+                }
                 log.accept("using cached " + dest);
             }
             if (sha == null) {
@@ -176,9 +190,6 @@ public final class ModelResolver {
         }
         String sha = cache.sha256(dest);
         if (f.sha256() != null && !f.sha256().equals(sha)) {
-            return Optional.empty();
-        }
-        if (cache.entryFor(dest).isEmpty()) {
             return Optional.empty();
         }
         return Optional.of(sha);

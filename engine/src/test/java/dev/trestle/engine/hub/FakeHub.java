@@ -161,7 +161,11 @@ final class FakeHub implements AutoCloseable {
         }
         Repo repo = repos.get(p[0] + "/" + p[1]);
         if (repo == null) {
-            send(ex, 404, "{\"error\":\"Repository not found\"}");
+            // like the real hub: 401 to anonymous callers (no hint whether a private repo exists), else 404
+            ex.getResponseHeaders().add("X-Error-Code", "RepoNotFound");
+            ex.getResponseHeaders().add("X-Error-Message", "Repository not found");
+            boolean anonymous = ex.getRequestHeaders().getFirst("Authorization") == null;
+            send(ex, anonymous ? 401 : 404, "");
             return;
         }
         if (!authorized(ex, repo)) {
@@ -230,6 +234,7 @@ final class FakeHub implements AutoCloseable {
         }
         FakeFile file = repo.files.stream().filter(f -> f.path().equals(p[4])).findFirst().orElse(null);
         if (file == null) {
+            ex.getResponseHeaders().add("X-Error-Code", "EntryNotFound");
             send(ex, 404, "{\"error\":\"Entry not found\"}");
             return;
         }
@@ -286,8 +291,10 @@ final class FakeHub implements AutoCloseable {
     private static void send(HttpExchange ex, int status, String body) throws IOException {
         byte[] b = body.getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().add("Content-Type", "application/json");
-        ex.sendResponseHeaders(status, b.length);
-        ex.getResponseBody().write(b);
+        ex.sendResponseHeaders(status, b.length == 0 ? -1 : b.length);
+        if (b.length > 0) {
+            ex.getResponseBody().write(b);
+        }
     }
 
     @Override

@@ -100,6 +100,20 @@ class HubDownloadTest {
         ResolvedModel again = hf(resolver(null, false, 1), REPO + ":Q8_0");
         assertEquals(m.path(), again.path());
         assertEquals(before, hub.downloads("Q8_0.gguf").size());
+
+        // without its index the verified file is re-indexed, not downloaded again
+        Files.delete(cache.root().resolve("index.json"));
+        hf(resolver(null, false, 1), REPO + ":Q8_0");
+        assertEquals(before, hub.downloads("Q8_0.gguf").size());
+        assertEquals(sha(src), cache.entryFor(m.path()).orElseThrow().sha256());
+
+        // a damaged copy is fetched again
+        byte[] bytes = Files.readAllBytes(m.path());
+        bytes[100] ^= 1;
+        Files.write(m.path(), bytes);
+        hf(resolver(null, false, 1), REPO + ":Q8_0");
+        assertEquals(before + 1, hub.downloads("Q8_0.gguf").size());
+        assertArrayEquals(Files.readAllBytes(src), Files.readAllBytes(m.path()));
     }
 
     @Test
@@ -239,9 +253,19 @@ class HubDownloadTest {
     }
 
     @Test
-    void unknownRepoAndFileAre404WithAHint() {
+    void unknownRepoAndFileAreNotFoundWithAHint() {
+        // anonymous: the hub answers 401, but its error code says the repository does not exist
         TrestleException e = assertThrows(TrestleException.class, () -> hf(resolver(null, false, 1), "test-org/nope"));
-        assertTrue(e.getMessage().contains("404") && e.getMessage().contains("test-org/nope"), e.getMessage());
+        assertTrue(e.getMessage().contains("repository test-org/nope was not found")
+                && e.getMessage().contains("(401 RepoNotFound): Repository not found"), e.getMessage());
+        assertTrue(e.fix().contains("check the spelling") && e.fix().contains("HF_TOKEN"), e.fix());
+        TrestleException withToken = assertThrows(TrestleException.class,
+                () -> hf(resolver(FakeHub.GOOD_TOKEN, false, 1), "test-org/nope"));
+        assertTrue(withToken.getMessage().contains("404 RepoNotFound"), withToken.getMessage());
+        TrestleException url = assertThrows(TrestleException.class, () -> resolver(null, false, 1).resolve(
+                ModelSource.of(null, null, null, hub.endpoint() + "/" + REPO + "/resolve/main/gone.gguf", false), null));
+        assertTrue(url.getMessage().contains("file gone.gguf was not found") && url.getMessage().contains("EntryNotFound"),
+                url.getMessage());
         TrestleException f = assertThrows(TrestleException.class, () -> resolver(null, false, 1)
                 .resolve(ModelSource.of(null, REPO, "missing.gguf", null, false), null));
         assertTrue(f.getMessage().contains("missing.gguf") && f.getMessage().contains("llama-dense-Q8_0.gguf"), f.getMessage());
@@ -295,5 +319,39 @@ class HubDownloadTest {
         assertTrue(out.contains(", resuming at "), out);
         assertTrue(out.strip().endsWith("done"), out);
         assertTrue(log.stream().anyMatch(l -> l.contains("verified")), log.toString());
+    }
+
+    @Test
+    void concurrentDownloadsOfOneFileDoNotCorruptIt() throws Exception {
+        Path src = SharedData.model("quant/llama-dense-q8_0.gguf");
+        String sha = sha(src);
+        URI uri = URI.create(hub.endpoint() + "/" + REPO + "/resolve/main/llama-dense-Q8_0.gguf");
+        Path target = tmp.resolve("dl").resolve("m.gguf");
+        Downloader d = new Downloader(HubClient.newHttpClient(), 1, Duration.ZERO);
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+        try {
+            List<java.util.concurrent.Future<Downloader.Result>> fs = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                fs.add(pool.submit(() -> d.download(new Downloader.Request(uri, null, Files.size(src), sha), target,
+                        DownloadProgress.NONE)));
+            }
+            for (var f : fs) {
+                assertEquals(sha, f.get().sha256());
+            }
+        } finally {
+            pool.shutdown();
+        }
+        assertArrayEquals(Files.readAllBytes(src), Files.readAllBytes(target));
+    }
+
+    @Test
+    void aFileLargerThanTheFreeSpaceIsRefusedBeforeDownloading() {
+        URI uri = URI.create(hub.endpoint() + "/" + REPO + "/resolve/main/llama-dense-Q8_0.gguf");
+        Downloader d = new Downloader(HubClient.newHttpClient(), 1, Duration.ZERO);
+        TrestleException e = assertThrows(TrestleException.class, () -> d.download(
+                new Downloader.Request(uri, null, Long.MAX_VALUE / 2, null), tmp.resolve("big.gguf"), DownloadProgress.NONE));
+        assertTrue(e.getMessage().contains("not enough disk space"), e.getMessage());
+        assertTrue(e.fix().contains("--cache-dir"), e.fix());
+        assertTrue(hub.downloads("llama-dense-Q8_0.gguf").isEmpty());
     }
 }
