@@ -45,6 +45,7 @@ public final class Q2KCodec extends BlockCodec {
         float[] weights = new float[16];
         float[] mins = new float[16];
         float[] scales = new float[16];
+        int[] sc = new int[16];
         final float q4scale = 15.f;
         for (int b = 0; b < blocks; b++, xo += 256, off += 84) {
             float maxScale = 0;
@@ -62,7 +63,7 @@ public final class Q2KCodec extends BlockCodec {
                     maxMin = mins[j];
                 }
             }
-            int[] sc = new int[16];
+            java.util.Arrays.fill(sc, 0);
             if (maxScale > 0) {
                 float iscale = q4scale / maxScale;
                 for (int j = 0; j < 16; ++j) {
