@@ -1,6 +1,7 @@
 package dev.trestle.backends.quant;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.Arena;
@@ -11,6 +12,7 @@ import java.nio.ByteOrder;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -117,6 +119,29 @@ class LlamaReferenceBytesTest {
             bb.putFloat(v);
         }
         assertEquals(REFERENCE.get(type)[1], sha256(bb.array()), type + " dequantized floats");
+    }
+
+    /**
+     * x86 ggml-cpu's activation quantizers (AVX2 quantize_row_q8_0/q8_1) on {@link Signals#halfSteps}
+     * (31, 131072): sha256 of their bytes. The values hit rounding ties, where they and the reference
+     * quantizers disagree (16 and 31 bytes here), so this pins the rounding rule.
+     */
+    @Test
+    void activationQuantizationEqualsX86GgmlCpu() throws Exception {
+        int n = 131072;
+        float[] x = Signals.halfSteps(31, n);
+        MemorySegment q80 = Arena.ofAuto().allocate(GgmlType.Q8_0.bytesFor(n));
+        ActivationQuant.q8_0(x, 0, q80, 0, n);
+        assertEquals("95c4bf9d2f17fe1264d27435e12f85b782a2180acdb4909c02b58de9d4cc67fb",
+                sha256(q80.toArray(ValueLayout.JAVA_BYTE)));
+        MemorySegment q81 = Arena.ofAuto().allocate(GgmlType.Q8_1.bytesFor(n));
+        ActivationQuant.q8_1(x, 0, q81, 0, n);
+        assertEquals("a7657d9bd184477cadadb4112ea0bc5105436e36310557fd424de700abdcab62",
+                sha256(q81.toArray(ValueLayout.JAVA_BYTE)));
+
+        MemorySegment ref = Arena.ofAuto().allocate(GgmlType.Q8_0.bytesFor(n));
+        Codecs.of(GgmlType.Q8_0).quantize(x, 0, ref, 0, n);
+        assertNotEquals(-1L, ref.mismatch(q80), "reference and CPU-backend rounding differ on ties");
     }
 
     private static String sha256(byte[] b) throws Exception {

@@ -33,6 +33,16 @@ final class Signals {
         return x;
     }
 
+    /** {@code n} multiples of 0.5 in [-63.5, 63.5]: quantizing them hits many exact rounding ties. */
+    static float[] halfSteps(long seed, int n) {
+        Random r = new Random(seed);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (r.nextInt(255) - 127) * 0.5f;
+        }
+        return x;
+    }
+
     /** {@code n} values from N(0,1). */
     static float[] gaussian(long seed, int n) {
         Random r = new Random(seed);
