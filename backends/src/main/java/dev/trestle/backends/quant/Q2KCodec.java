@@ -2,6 +2,7 @@ package dev.trestle.backends.quant;
 
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 /**
  * Q2_K: 256 values as {@code u8 scales[16]; u8 qs[64]; fp16 d, dmin}. Sixteen groups of 16 each have
@@ -63,7 +64,7 @@ public final class Q2KCodec extends BlockCodec {
                     maxMin = mins[j];
                 }
             }
-            java.util.Arrays.fill(sc, 0);
+            Arrays.fill(sc, 0);
             if (maxScale > 0) {
                 float iscale = q4scale / maxScale;
                 for (int j = 0; j < 16; ++j) {
