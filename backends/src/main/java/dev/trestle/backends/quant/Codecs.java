@@ -2,6 +2,7 @@ package dev.trestle.backends.quant;
 
 import dev.trestle.backends.type.GgmlType;
 import dev.trestle.common.TrestleException;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Set;
@@ -45,7 +46,7 @@ public final class Codecs {
 
     /** The types that have a codec. */
     public static Set<GgmlType> supported() {
-        return java.util.Collections.unmodifiableSet(BY_TYPE.keySet());
+        return Collections.unmodifiableSet(BY_TYPE.keySet());
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.trestle.backends.quant;
 
+import java.util.Arrays;
 /**
  * The non-linear 4-bit search shared by IQ4_NL (one 32-value block) and IQ4_XS (a 256-value super
  * block of eight 32-value blocks with 6-bit sub-scales), as in ggml's quantize_row_iq4_nl_impl.
@@ -63,7 +64,7 @@ final class Iq4Quantizer {
             }
             if (amax < QuantMath.GROUP_MAX_EPS) {
                 scales[ib] = 0;
-                java.util.Arrays.fill(levels, lb, lb + 32, (byte) 0);
+                Arrays.fill(levels, lb, lb + 32, (byte) 0);
                 continue;
             }
             float d = ntry > 0 ? -max / VALUES[0] : max / VALUES[0];
@@ -108,7 +109,7 @@ final class Iq4Quantizer {
         short dh;
         if (nb > 1) {
             scalesH = 0;
-            java.util.Arrays.fill(scalesL, (byte) 0);
+            Arrays.fill(scalesL, (byte) 0);
             float d = -maxScale / 32;
             dh = Float.floatToFloat16(d);
             float id = d != 0 ? 1 / d : 0.f;

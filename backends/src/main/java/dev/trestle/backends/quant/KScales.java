@@ -1,6 +1,7 @@
 package dev.trestle.backends.quant;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 /**
  * The 12-byte scale/min packing shared by Q4_K and Q5_K: eight 6-bit scales and eight 6-bit mins.
@@ -27,7 +28,7 @@ final class KScales {
 
     /** Packs 6-bit {@code ls[j]}, {@code lm[j]} into {@code out[0..12)}. */
     static void pack(int[] ls, int[] lm, byte[] out) {
-        java.util.Arrays.fill(out, (byte) 0);
+        Arrays.fill(out, (byte) 0);
         for (int j = 0; j < 8; ++j) {
             if (j < 4) {
                 out[j] = (byte) ls[j];

@@ -2,6 +2,7 @@ package dev.trestle.backends.quant;
 
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 /**
  * Q2_K: 256 values as {@code u8 scales[16]; u8 qs[64]; fp16 d, dmin}. Sixteen groups of 16 each have
@@ -45,6 +46,7 @@ public final class Q2KCodec extends BlockCodec {
         float[] weights = new float[16];
         float[] mins = new float[16];
         float[] scales = new float[16];
+        int[] sc = new int[16];
         final float q4scale = 15.f;
         for (int b = 0; b < blocks; b++, xo += 256, off += 84) {
             float maxScale = 0;
@@ -62,7 +64,7 @@ public final class Q2KCodec extends BlockCodec {
                     maxMin = mins[j];
                 }
             }
-            int[] sc = new int[16];
+            Arrays.fill(sc, 0);
             if (maxScale > 0) {
                 float iscale = q4scale / maxScale;
                 for (int j = 0; j < 16; ++j) {

@@ -2,6 +2,8 @@ package dev.trestle.backends.quant;
 
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 /**
  * Q3_K: 256 values as {@code u8 hmask[32]; u8 qs[64]; u8 scales[12]; fp16 d}. Sixteen groups of 16
@@ -63,7 +65,7 @@ public final class Q3KCodec extends BlockCodec {
                     maxScale = scales[j];
                 }
             }
-            java.util.Arrays.fill(packed, (byte) 0);
+            Arrays.fill(packed, (byte) 0);
             if (maxScale != 0) {
                 float iscale = -32.f / maxScale;
                 for (int j = 0; j < 16; ++j) {
@@ -81,7 +83,7 @@ public final class Q3KCodec extends BlockCodec {
             } else {
                 Le.putF16(dst, off + D, 0.f);
             }
-            MemorySegment.copy(packed, 0, dst, java.lang.foreign.ValueLayout.JAVA_BYTE, off + SCALES, 12);
+            MemorySegment.copy(packed, 0, dst, ValueLayout.JAVA_BYTE, off + SCALES, 12);
             float dAll = Le.f16(dst, off + D);
             for (int j = 0; j < 16; ++j) {
                 float d = dAll * (scale(dst, off, j) - 32);

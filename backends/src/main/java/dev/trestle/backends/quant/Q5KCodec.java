@@ -3,6 +3,7 @@ package dev.trestle.backends.quant;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 /**
  * Q5_K: 256 values as {@code fp16 d, dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]}: Q4_K plus a fifth
@@ -99,7 +100,7 @@ public final class Q5KCodec extends BlockCodec {
                     L[32 * j + ii] = (byte) Math.max(0, Math.min(31, l));
                 }
             }
-            java.util.Arrays.fill(qh, (byte) 0);
+            Arrays.fill(qh, (byte) 0);
             int m1 = 1;
             int m2 = 2;
             long ql = off + QS;

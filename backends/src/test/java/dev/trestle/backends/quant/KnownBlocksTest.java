@@ -67,6 +67,25 @@ class KnownBlocksTest {
     }
 
     @Test
+    void cpuActivationQuantRoundsHalfToEven() {
+        float[] x = new float[32];
+        float[] in = {127, 2.5f, -2.5f, 3.5f, 0.5f, -0.5f, -127, 1.49f};
+        System.arraycopy(in, 0, x, 0, in.length);
+        // same block as above, but x86 ggml-cpu rounds half to even: 2.5 -> 2, 0.5 -> 0
+        byte[] expected = new byte[34];
+        byte[] head = bytes(0x00, 0x3C, 127, 2, -2, 4, 0, 0, -127, 1);
+        System.arraycopy(head, 0, expected, 0, head.length);
+        MemorySegment m = Arena.ofAuto().allocate(34);
+        ActivationQuant.q8_0(x, 0, m, 0, 32);
+        assertArrayEquals(expected, m.toArray(ValueLayout.JAVA_BYTE));
+        MemorySegment m1 = Arena.ofAuto().allocate(36);
+        ActivationQuant.q8_1(x, 0, m1, 0, 32);
+        // sum 127+2-2+4+0+0-127+1 = 5 -> s = 5.0 (fp16 0x4500)
+        assertEquals((short) 0x4500, m1.get(Le.SHORT, 2));
+        assertEquals(2, m1.get(ValueLayout.JAVA_BYTE, 5));
+    }
+
+    @Test
     void q8_1AlsoStoresScaledSum() {
         float[] x = new float[32];
         float[] in = {127, 2.5f, -2.5f, 3.5f, 0.5f, -0.5f, -127, 1.49f};

@@ -1,6 +1,7 @@
 package dev.trestle.backends.quant;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.Arena;
@@ -11,6 +12,7 @@ import java.nio.ByteOrder;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -61,6 +63,45 @@ class LlamaReferenceBytesTest {
                     "cc755cdec3b100cdf7a389d30cefe22ecaa956c4d85d997e3987096ea0fd8373"})
     );
 
+    /**
+     * type -> sha256 of the floats ggml's dequantize_row_* decodes from {@link Signals#randomBlocks}
+     * (type, 777, 64 blocks): arbitrary bit patterns (every scale, high-bit and sign combination),
+     * not only those our quantizer happens to write. Q8_1 has no ggml dequantizer; its hash is of
+     * qs * d.
+     */
+    private static final Map<GgmlType, String> RANDOM_BLOCKS = Map.ofEntries(
+            Map.entry(GgmlType.Q4_0, "12ae9e3b30c1b71ec4b57be8802b775d5d47c6ad90f587c7c439e55ef62a0924"),
+            Map.entry(GgmlType.Q4_1, "eb184530d7ab6f69548c361c333956e147dac4d510aff60e132901e0c4786350"),
+            Map.entry(GgmlType.Q5_0, "ff3a141712ef0ce9e4fa25280b2b365aa42e49d6b3e90a8d7065f991a6735683"),
+            Map.entry(GgmlType.Q5_1, "7879b97e23e282c71a6ffb12e6fcd0b7215c065b1d142e028d996b0475497027"),
+            Map.entry(GgmlType.Q8_0, "23f8d915ff138bfba7abf10af1a668e4bb85ad0a3f0d8d94e504caaf0435ec64"),
+            Map.entry(GgmlType.Q8_1, "d78c0323b576c78883c8cb6e7fc870ec0b107f159873c52b4ef7d21fe99706b3"),
+            Map.entry(GgmlType.Q2_K, "0bd24889849f806c202dda2537fd3584718bf348c63386e4db255d2ae4cab78a"),
+            Map.entry(GgmlType.Q3_K, "7f05619f59c989a4abf49322c539e612bb3e08da18c21829f804602c02cdc729"),
+            Map.entry(GgmlType.Q4_K, "270c60581d99852ebe40eeb8a5df00776ae572517bc6e0f3036a46b058d7bd81"),
+            Map.entry(GgmlType.Q5_K, "dfd94e2099c7d654cbc396e2edb40685555573efe3e3ab5e3816802add697994"),
+            Map.entry(GgmlType.Q6_K, "17bcf5fad0f90a57b43718bd22124ca9dd14e223b9ab14ebb8b6c4b81d31622f"),
+            Map.entry(GgmlType.Q8_K, "2525b8e3a5aedb774e3647fff82dfbd62e9bc1019ed951d40e6e7b2b40714ba6"),
+            Map.entry(GgmlType.IQ4_NL, "263d2463c9831ab904690d020d78dad14c75a3b7dc9f26d1d339bb6bd9243b74"),
+            Map.entry(GgmlType.IQ4_XS, "97d9bc97631f29dc84e02d3dd898c387c72eac0a819960d625fcde4e3a4f4773"),
+            Map.entry(GgmlType.MXFP4, "e2dd383841a9e3711c2b17d6f04b1fbd44d7509c5755e85b785eb4c4f5d30dd9")
+    );
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q8_1",
+            "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ4_NL", "IQ4_XS", "MXFP4"})
+    void randomBlocksDecodeLikeLlamaCpp(GgmlType type) throws Exception {
+        byte[] blocks = Signals.randomBlocks(type, 777, 64);
+        int n = 64 * type.blockSize();
+        float[] y = new float[n];
+        Codecs.of(type).dequantize(MemorySegment.ofArray(blocks), 0, y, 0, n);
+        ByteBuffer bb = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : y) {
+            bb.putFloat(v);
+        }
+        assertEquals(RANDOM_BLOCKS.get(type), sha256(bb.array()), type + " dequantized floats");
+    }
+
     @ParameterizedTest
     @EnumSource(value = GgmlType.class, names = {"F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q8_1",
             "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ4_NL", "IQ4_XS", "MXFP4"})
@@ -78,6 +119,29 @@ class LlamaReferenceBytesTest {
             bb.putFloat(v);
         }
         assertEquals(REFERENCE.get(type)[1], sha256(bb.array()), type + " dequantized floats");
+    }
+
+    /**
+     * x86 ggml-cpu's activation quantizers (AVX2 quantize_row_q8_0/q8_1) on {@link Signals#halfSteps}
+     * (31, 131072): sha256 of their bytes. The values hit rounding ties, where they and the reference
+     * quantizers disagree (16 and 31 bytes here), so this pins the rounding rule.
+     */
+    @Test
+    void activationQuantizationEqualsX86GgmlCpu() throws Exception {
+        int n = 131072;
+        float[] x = Signals.halfSteps(31, n);
+        MemorySegment q80 = Arena.ofAuto().allocate(GgmlType.Q8_0.bytesFor(n));
+        ActivationQuant.q8_0(x, 0, q80, 0, n);
+        assertEquals("95c4bf9d2f17fe1264d27435e12f85b782a2180acdb4909c02b58de9d4cc67fb",
+                sha256(q80.toArray(ValueLayout.JAVA_BYTE)));
+        MemorySegment q81 = Arena.ofAuto().allocate(GgmlType.Q8_1.bytesFor(n));
+        ActivationQuant.q8_1(x, 0, q81, 0, n);
+        assertEquals("a7657d9bd184477cadadb4112ea0bc5105436e36310557fd424de700abdcab62",
+                sha256(q81.toArray(ValueLayout.JAVA_BYTE)));
+
+        MemorySegment ref = Arena.ofAuto().allocate(GgmlType.Q8_0.bytesFor(n));
+        Codecs.of(GgmlType.Q8_0).quantize(x, 0, ref, 0, n);
+        assertNotEquals(-1L, ref.mismatch(q80), "reference and CPU-backend rounding differ on ties");
     }
 
     private static String sha256(byte[] b) throws Exception {

@@ -33,6 +33,16 @@ final class Signals {
         return x;
     }
 
+    /** {@code n} multiples of 0.5 in [-63.5, 63.5]: quantizing them hits many exact rounding ties. */
+    static float[] halfSteps(long seed, int n) {
+        Random r = new Random(seed);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (r.nextInt(255) - 127) * 0.5f;
+        }
+        return x;
+    }
+
     /** {@code n} values from N(0,1). */
     static float[] gaussian(long seed, int n) {
         Random r = new Random(seed);
@@ -41,5 +51,34 @@ final class Signals {
             x[i] = (float) r.nextGaussian();
         }
         return x;
+    }
+
+    /**
+     * {@code blocks} random blocks of {@code type}: every byte random except the float scale fields,
+     * which get finite values (fp16 of U(-1,1), or f32 for Q8_K) so no NaN payloads are involved.
+     */
+    static byte[] randomBlocks(dev.trestle.backends.type.GgmlType type, long seed, int blocks) {
+        Random r = new Random(seed);
+        int bpb = type.bytesPerBlock();
+        byte[] b = new byte[bpb * blocks];
+        r.nextBytes(b);
+        int[] f16Fields = switch (type) {
+            case Q4_0, Q5_0, Q8_0, IQ4_NL, IQ4_XS -> new int[] {0};
+            case Q4_1, Q5_1, Q8_1, Q4_K, Q5_K -> new int[] {0, 2};
+            case Q2_K -> new int[] {80, 82};
+            case Q3_K -> new int[] {108};
+            case Q6_K -> new int[] {208};
+            default -> new int[0];
+        };
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < blocks; i++) {
+            for (int f : f16Fields) {
+                bb.putShort(i * bpb + f, Float.floatToFloat16(r.nextFloat() * 2 - 1));
+            }
+            if (type == dev.trestle.backends.type.GgmlType.Q8_K) {
+                bb.putFloat(i * bpb, r.nextFloat() * 2 - 1);
+            }
+        }
+        return b;
     }
 }

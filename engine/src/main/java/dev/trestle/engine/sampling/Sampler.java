@@ -296,22 +296,7 @@ public final class Sampler {
             return;
         }
         k = Math.min(k, vocabSize);
-        // bounded max-heap on the order key (smaller key = higher logit, then lower id) keeps the k best
-        int heap = 0;
-        for (int id = 0; id < vocabSize; id++) {
-            long key = orderKey(work[id], id);
-            if (heap < k) {
-                int c = heap++;
-                while (c > 0 && keys[(c - 1) >> 1] < key) {
-                    keys[c] = keys[(c - 1) >> 1];
-                    c = (c - 1) >> 1;
-                }
-                keys[c] = key;
-            } else if (key < keys[0]) {
-                siftDown(key, heap);
-            }
-        }
-        Arrays.sort(keys, 0, k);
+        selectBest(work, vocabSize, k);
         for (int i = 0; i < k; i++) {
             int id = (int) keys[i];
             ids[i] = id;
@@ -319,6 +304,38 @@ public final class Sampler {
         }
         size = k;
         sorted = true;
+    }
+
+    /**
+     * Leaves in keys[0..k), ascending, the order keys of the k best of {@code vals[0..n)} (highest
+     * value, then lowest index), using a bounded max-heap whose root is the worst kept entry.
+     */
+    private void selectBest(float[] vals, int n, int k) {
+        int heap = 0;
+        float worst = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            float v = vals[i];
+            if (heap == k) {
+                // a later index never wins a tie, so anything not above the worst kept value is out
+                if (v <= worst) {
+                    continue;
+                }
+                siftDown(orderKey(v, i), heap);
+                worst = valueOf(keys[0]);
+            } else {
+                long key = orderKey(v, i);
+                int c = heap++;
+                while (c > 0 && keys[(c - 1) >> 1] < key) {
+                    keys[c] = keys[(c - 1) >> 1];
+                    c = (c - 1) >> 1;
+                }
+                keys[c] = key;
+                if (heap == k) {
+                    worst = valueOf(keys[0]);
+                }
+            }
+        }
+        Arrays.sort(keys, 0, k);
     }
 
     private void siftDown(long key, int heap) {
@@ -373,6 +390,9 @@ public final class Sampler {
             return;
         }
         softmax(false);
+        if (!sorted && size > 1024 && prefixReaches(p, minKeep)) {
+            return;
+        }
         if (!sorted) {
             sortByLogit();
         }
@@ -386,6 +406,25 @@ public final class Sampler {
             }
         }
         size = last;
+    }
+
+    /**
+     * Top-p over a large unsorted set (top-k off): most mass usually sits in a short head, so try the
+     * 256 best first, as llama.cpp does, and sort everything only when they do not reach p.
+     */
+    private boolean prefixReaches(float p, int minKeep) {
+        int k = 256;
+        selectBest(logits, size, k);
+        float cumSum = 0.0f;
+        for (int i = 0; i < k; i++) {
+            cumSum += probs[(int) keys[i]];
+            if (cumSum >= p && i + 1 >= minKeep) {
+                permute(i + 1);
+                sorted = true;
+                return true;
+            }
+        }
+        return false;
     }
 
     private void minP(float p, int minKeep) {
@@ -520,6 +559,12 @@ public final class Sampler {
         int bits = Float.floatToIntBits(value);
         int ordered = bits < 0 ? bits ^ 0x7fffffff : bits; // ascending as signed int
         return ((long) ~ordered << 32) | (tie & 0xffffffffL);
+    }
+
+    /** The value an {@link #orderKey} was made from. */
+    private static float valueOf(long key) {
+        int ordered = ~(int) (key >> 32);
+        return Float.intBitsToFloat(ordered < 0 ? ordered ^ 0x7fffffff : ordered);
     }
 
     private static IllegalStateException noTokenLeft() {

@@ -29,6 +29,11 @@ class Mt19937Test {
             double d = r.nextDouble();
             assertTrue(d >= 0 && d < 1);
         }
+        // std::uniform_real_distribution<double>(0, 1) over std::mt19937(42), libstdc++ (g++ 12)
+        Mt19937 m42 = new Mt19937(42);
+        assertEquals(0x1.97d47b66bfc3cp-1, m42.nextDouble());
+        assertEquals(0x1.77aca8779b102p-3, m42.nextDouble());
+        assertEquals(0x1.8f33a88f76c7fp-1, m42.nextDouble());
         mt.seed(5489);
         assertEquals(3499211612L, mt.nextUnsigned());
     }
