@@ -185,7 +185,7 @@ class KernelTest {
                 ActivationRows a = new ActivationRows(m.dotType(), tokens, cols);
                 a.load(x, 0, cols, tokens, cols);
                 float[] out = new float[tokens * rows];
-                m.matmul(pool, a, tokens, out, rows, 0);
+                m.matmul(new MatmulJob(pool), a, tokens, out, rows, 0);
                 for (int tok = 0; tok < tokens; tok++) {
                     for (int r = 0; r < rows; r++) {
                         assertEquals(m.kernel().dot(w, r * t.bytesFor(cols), a, tok * cols, cols), out[tok * rows + r],
