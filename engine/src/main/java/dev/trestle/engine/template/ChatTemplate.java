@@ -38,6 +38,8 @@ public final class ChatTemplate {
     private final TemplateCaps caps;
     /** gpt-oss style templates (channels) keep the developer role and get reasoning as "thinking". */
     private final boolean channelTemplate;
+    /** The model's separate template for requests with tools ({@code tokenizer.chat_template.tool_use}), or null. */
+    private final ChatTemplate toolUse;
 
     /** A template whose tokenization adds no BOS/EOS of its own. */
     public ChatTemplate(String source, String bosToken, String eosToken, Clock clock) {
@@ -50,6 +52,15 @@ public final class ChatTemplate {
      * @throws TemplateException when the source is not a valid template
      */
     public ChatTemplate(String source, SpecialTokens tokens, Clock clock) {
+        this(source, tokens, clock, null);
+    }
+
+    /**
+     * A template with a variant for requests that offer tools (some models ship one as
+     * {@code tokenizer.chat_template.tool_use}); null {@code toolUseSource} means none.
+     */
+    public ChatTemplate(String source, SpecialTokens tokens, Clock clock, String toolUseSource) {
+        this.toolUse = toolUseSource == null ? null : new ChatTemplate(toolUseSource, tokens, clock, null);
         this.source = Objects.requireNonNull(source, "source");
         this.tokens = Objects.requireNonNull(tokens, "tokens");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -80,6 +91,11 @@ public final class ChatTemplate {
         return caps;
     }
 
+    /** The variant used when a request offers tools, or null when the model has none. */
+    public ChatTemplate toolUseVariant() {
+        return toolUse;
+    }
+
     /**
      * Renders the prompt for {@code messages}, offering {@code tools} (may be empty or null).
      * Mutates nothing; the clock is read once per call.
@@ -89,6 +105,9 @@ public final class ChatTemplate {
      */
     public String render(List<ChatMessage> messages, List<Tool> tools, RenderOptions opts) {
         Objects.requireNonNull(messages, "messages");
+        if (toolUse != null && tools != null && !tools.isEmpty()) {
+            return toolUse.render(messages, tools, opts);
+        }
         RenderOptions o = opts == null ? RenderOptions.defaults() : opts;
         List<Object> msgs = new ArrayList<>(messages.size());
         for (ChatMessage m : messages) {
