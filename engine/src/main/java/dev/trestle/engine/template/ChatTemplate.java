@@ -70,7 +70,7 @@ public final class ChatTemplate {
             this.program = Template.parse(patched);
         } catch (JinjaException e) {
             throw new TemplateException("chat template does not parse: " + e.getMessage()
-                    + (e.position() >= 0 ? " (" + lineColumn(patched, e.position()) + ")" : ""), e.getMessage(),
+                    + (e.position() >= 0 ? " (" + Template.locate(patched, e.position()) + ")" : ""), e.getMessage(),
                     "pass a working template with --chat-template NAME|FILE");
         }
         Map<String, Object> probeGlobals = new HashMap<>();
@@ -311,19 +311,5 @@ public final class ChatTemplate {
     @SuppressWarnings("unchecked")
     private static Map<Object, Object> cast(Object o) {
         return (Map<Object, Object>) o;
-    }
-
-    private static String lineColumn(String text, int pos) {
-        int line = 1;
-        int col = 1;
-        for (int i = 0; i < pos && i < text.length(); i++) {
-            if (text.charAt(i) == '\n') {
-                line++;
-                col = 1;
-            } else {
-                col++;
-            }
-        }
-        return "line " + line + ", column " + col;
     }
 }

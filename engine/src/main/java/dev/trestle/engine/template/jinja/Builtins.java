@@ -196,6 +196,9 @@ final class Builtins {
                 return (ln ? "" : (String) l) + (rn ? "" : (String) r);
             }
         }
+        if (op.equals("%") && l instanceof String fmt) {
+            return printf(fmt, r instanceof List<?> list ? list : List.of(r == null ? "None" : r));
+        }
         if (op.equals("*")) {
             if (l instanceof String s && r instanceof Long n) {
                 return repeat(s, n);
@@ -216,6 +219,36 @@ final class Builtins {
         }
         throw new JinjaException("unsupported operand type(s) for " + op + ": '" + Values.typeName(l) + "' and '"
                 + Values.typeName(r) + "'", -1);
+    }
+
+    /** Python's {@code "..." % args} for %s, %r, %d, %i, %f and %%. */
+    private static String printf(String fmt, List<?> args) {
+        StringBuilder sb = new StringBuilder();
+        int next = 0;
+        for (int k = 0; k < fmt.length(); k++) {
+            char c = fmt.charAt(k);
+            if (c != '%' || k + 1 >= fmt.length()) {
+                sb.append(c);
+                continue;
+            }
+            char f = fmt.charAt(++k);
+            if (f == '%') {
+                sb.append('%');
+                continue;
+            }
+            if (next >= args.size()) {
+                throw new JinjaException("not enough arguments for format string", -1);
+            }
+            Object a = args.get(next++);
+            switch (f) {
+                case 's' -> sb.append(Values.str(a));
+                case 'r' -> sb.append(Values.repr(a));
+                case 'd', 'i' -> sb.append(Values.toLong(a));
+                case 'f' -> sb.append(String.format(java.util.Locale.ROOT, "%f", Values.toDouble(a)));
+                default -> throw new JinjaException("unsupported format character '" + f + "'", -1);
+            }
+        }
+        return sb.toString();
     }
 
     private static String repeat(String s, long n) {

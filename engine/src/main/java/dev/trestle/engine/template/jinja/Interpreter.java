@@ -73,13 +73,7 @@ final class Interpreter {
     private void exec(Stmt s, Frame f, StringBuilder out) {
         switch (s) {
             case Node.Text t -> out.append(t.text());
-            case Node.Output o -> {
-                Object v = eval(o.expr(), f);
-                if (usage != null) {
-                    usage.markDeep(v);
-                }
-                out.append(Values.str(v));
-            }
+            case Node.Output o -> out.append(Values.str(eval(o.expr(), f)));
             case Node.If n -> {
                 for (Node.Branch b : n.branches()) {
                     if (Values.truthy(eval(b.test(), f))) {
@@ -406,7 +400,9 @@ final class Interpreter {
         }
         if (usage != null) {
             usage.mark(input, fl.name());
-            if (fl.name().equals("tojson") || fl.name().equals("string")) {
+            if (fl.name().equals("tojson")) {
+                // serializing a structure reads all of it: that is how a template shows it wants
+                // tool-call arguments as objects (what it prints verbatim, it wants as text)
                 usage.markDeep(input);
             }
         }
