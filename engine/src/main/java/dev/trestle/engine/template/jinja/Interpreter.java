@@ -40,6 +40,13 @@ final class Interpreter {
         }
     }
 
+    /** Global functions, shared read-only by every rendering. */
+    private static final Frame BUILTINS = new Frame(null);
+
+    static {
+        Builtins.installGlobals(BUILTINS.vars);
+    }
+
     private final Frame root;
     final Usage usage;
     private long iterations;
@@ -47,9 +54,7 @@ final class Interpreter {
 
     Interpreter(Map<String, Object> globals, Usage usage) {
         this.usage = usage;
-        Frame builtins = new Frame(null);
-        Builtins.installGlobals(builtins.vars);
-        this.root = new Frame(builtins);
+        this.root = new Frame(BUILTINS);
         root.vars.putAll(globals);
     }
 
