@@ -375,9 +375,16 @@ final class Builtins {
                 return Values.str(v);
             }
             case "tojson" -> {
-                Object indent = kwarg(args, kw, 0, "indent", null);
-                boolean sortKeys = Values.truthy(kw.get("sort_keys"));
-                return JsonText.write(v, indent == null ? -1 : (int) Values.toLong(indent), sortKeys);
+                Object indentArg = kwarg(args, kw, 0, "indent", null);
+                int indent = indentArg == null ? -1 : (int) Values.toLong(indentArg);
+                String itemSep = indent >= 0 ? "," : ", ";
+                String keySep = ": ";
+                if (kw.get("separators") instanceof List<?> seps && seps.size() == 2) {
+                    itemSep = Values.str(seps.get(0));
+                    keySep = Values.str(seps.get(1));
+                }
+                return JsonText.write(v, new JsonText.Style(indent, itemSep, keySep, Values.truthy(kw.get("sort_keys")),
+                        Values.truthy(kw.get("ensure_ascii"))));
             }
             case "lower" -> {
                 return Values.str(v).toLowerCase(Locale.ROOT);

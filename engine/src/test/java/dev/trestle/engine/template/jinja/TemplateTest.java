@@ -60,6 +60,7 @@ class TemplateTest {
         "`{{ [1, 2, 2, 3]|unique|list }}|{{ ['a', 'b']|first }}{{ ['a', 'b']|last }}|{{ 'hello world'|title }}|{{ 'a b'|replace(' ', '_') }}|{{ 'abc'|reverse }}`|`[1, 2, 3]|ab|Hello World|a_b|cba`",
         "`{{ {'a': [1, 2.5, 'é\"\n'], 'b': none, 'c': {}}|tojson }}`|`{\"a\": [1, 2.5, \"é\\\"\\n\"], \"b\": null, \"c\": {}}`",
         "`{{ {'a': [1], 'b': 'x'}|tojson(indent=2) }}`|`{\n  \"a\": [\n    1\n  ],\n  \"b\": \"x\"\n}`",
+        "`{{ {'b': [1, 'é'], 'a': 2}|tojson(separators=(',', ':'), sort_keys=true) }}|{{ 'é✓'|tojson(ensure_ascii=true) }}`|`{\"a\":2,\"b\":[1,\"é\"]}|\"\\u00e9\\u2713\"`",
         "`{{ 'x'|tojson }} {{ 3|string + '!' }} {{ '5'|int + 1 }} {{ 2|float }} {{ -3|abs }} {{ 2.567|round(2) }}`|`\"x\" 3! 6 2.0 3 2.57`",
         "`{{ [1, 2, 3, 4]|select('even')|list }} {{ [1, 2, 3]|reject('odd')|list }} {{ [1, 2, 3]|map('string')|join }}`|`[2, 4] [2] 123`",
         "`{{ 'a\nb'|indent(2) }}|{{ [3, 9, 1]|max }}{{ [3, 9, 1]|min }}|{{ [1, 2, 3]|sum }}|{{ 'one two'|wordcount }}`|`a\n  b|91|6|2`",
