@@ -614,10 +614,7 @@ final class Builtins {
             throw new JinjaException("items() needs a mapping, got " + Values.typeName(v), -1);
         }
         for (Map.Entry<?, ?> e : m.entrySet()) {
-            List<Object> pair = new ArrayList<>(2); // a tuple; may hold None
-            pair.add(e.getKey());
-            pair.add(e.getValue());
-            out.add(pair);
+            out.add(new Tuple(e.getKey(), e.getValue()));
         }
         return out;
     }
@@ -699,6 +696,9 @@ final class Builtins {
     static JinjaCallable method(Object obj, String name) {
         if (obj instanceof String s) {
             return stringMethod(s, name);
+        }
+        if (obj instanceof Tuple t) {
+            return name.equals("index") || name.equals("count") ? listMethod(Interpreter.castList(t), name) : null;
         }
         if (obj instanceof List<?> l) {
             return listMethod(Interpreter.castList(l), name);

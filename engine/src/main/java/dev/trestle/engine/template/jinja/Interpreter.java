@@ -12,7 +12,7 @@ import java.util.Map;
 final class Interpreter {
     /** Bounds that stop a hostile template (templates come from model files) from hanging the server. */
     static final long MAX_ITERATIONS = 1_000_000L;
-    static final int MAX_OUTPUT_CHARS = 64 << 20;
+    static final int MAX_OUTPUT_CHARS = 16 << 20;
     static final int MAX_CALL_DEPTH = 200;
 
     private static final class LoopBreak extends RuntimeException {
@@ -271,7 +271,7 @@ final class Interpreter {
                 for (Expr x : l.items()) {
                     items.add(eval(x, f));
                 }
-                yield items;
+                yield l.tuple() ? new Tuple(items) : items;
             }
             case Node.DictLit d -> {
                 Map<Object, Object> m = new LinkedHashMap<>();

@@ -70,6 +70,7 @@ class TemplateTest {
         "`{{ 'a{}c{x}'.format('b', x='d') }}|{{ '-'.join(['a', 'b']) }}|{{ 'abcb'.count('b') }}|{{ 'abc'.find('c') }}|{{ 'a'.replace('a', 'b') }}`|`abcd|a-b|2|2|b`",
         // dict methods and iteration
         "`{% for k, v in {'a': 1, 'b': 2}.items() %}{{ k }}={{ v }};{% endfor %}{% for k in {'x': 0} %}{{ k }}{% endfor %}`|`a=1;b=2;x`",
+        "`{{ {'a': 1}.items()|list }} {{ (1,) }} {{ (1, 'b') }} {{ (1, 2).append is defined }}`|`[('a', 1)] (1,) (1, 'b') False`",
         "`{{ {'a': 1}.get('a') }} {{ {'a': 1}.get('z', 9) }} {{ {'a': 1}.keys()|list }} {{ {'a': 1}.values()|list }}`|`1 9 ['a'] [1]`",
         // statements
         "`{% set ns = namespace(n=0) %}{% for i in range(3) %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}`|`3`",
