@@ -84,7 +84,7 @@ final class DeviceQuery {
                 f11 = VkPhysicalDeviceVulkan11Features.calloc(stack).sType$Default();
                 f12 = VkPhysicalDeviceVulkan12Features.calloc(stack).sType$Default();
                 f11.pNext(f12.address());
-                VkPhysicalDeviceFeatures2 f2 = VkPhysicalDeviceFeatures2.calloc(stack).sType$Default().pNext(f11);
+                VkPhysicalDeviceFeatures2 f2 = VkPhysicalDeviceFeatures2.calloc(stack).sType$Default().pNext(f11.address());
                 vkGetPhysicalDeviceFeatures2(pd, f2);
                 fp16 = f12.shaderFloat16();
                 int8 = f12.shaderInt8();

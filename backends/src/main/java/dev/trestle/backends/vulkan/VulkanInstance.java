@@ -66,7 +66,7 @@ public final class VulkanInstance {
             }
             VkApplicationInfo app = VkApplicationInfo.calloc(stack).sType$Default()
                     .pApplicationName(stack.UTF8("trestle")).pEngineName(stack.UTF8("trestle"))
-                    .apiVersion(VK_API_VERSION_1_1);
+                    .apiVersion(org.lwjgl.vulkan.VK12.VK_API_VERSION_1_2);
             VkInstanceCreateInfo ci = VkInstanceCreateInfo.calloc(stack).sType$Default().flags(flags)
                     .pApplicationInfo(app).ppEnabledExtensionNames(extNames).ppEnabledLayerNames(layerNames);
             PointerBuffer pi = stack.mallocPointer(1);
