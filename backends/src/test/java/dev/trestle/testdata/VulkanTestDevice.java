@@ -27,6 +27,9 @@ public final class VulkanTestDevice {
             }
             Assumptions.abort("Vulkan unavailable: " + why);
         }
+        if ("true".equalsIgnoreCase(System.getenv("CI")) && VulkanInstance.validationRequested()) {
+            Assertions.assertTrue(VulkanInstance.get().validationEnabled(), "CI runs Vulkan tests under validation");
+        }
         return n;
     }
 
