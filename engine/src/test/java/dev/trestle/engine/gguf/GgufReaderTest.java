@@ -51,7 +51,11 @@ class GgufReaderTest {
             assertEquals(2048, m.getLong("%s.context_length"));
             assertEquals(1e-5f, m.getFloat("%s.attention.layer_norm_rms_epsilon"), 1e-12);
             assertEquals("llama", m.getString("tokenizer.ggml.model"));
+            // string arrays decode lazily: one element, or all of them as a String[]
+            assertEquals("<0x0A>", m.getArray("tokenizer.ggml.tokens").getString(13));
+            assertEquals(512, m.getArray("tokenizer.ggml.tokens").length());
             String[] tokens = m.getStringArray("tokenizer.ggml.tokens");
+            assertTrue(tokens == m.getStringArray("tokenizer.ggml.tokens"), "decoded once");
             assertEquals(512, tokens.length);
             assertEquals("<unk>", tokens[0]);
             assertEquals("<0x0A>", tokens[13]);
