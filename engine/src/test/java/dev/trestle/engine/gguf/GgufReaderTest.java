@@ -297,6 +297,29 @@ class GgufReaderTest {
     }
 
     @Test
+    void customAlignmentIsHonouredByWriterAndReader() throws IOException {
+        Path p = tmp.resolve("aligned.gguf");
+        new GgufWriter().putUint32("general.alignment", 64)
+                .tensorF32("a", new long[] {3}, new float[] {1, 2, 3})
+                .tensor("q", GgmlType.Q8_0, new long[] {32, 2}, MemorySegment.ofArray(new byte[68]))
+                .tensorF32("b", new long[] {1}, new float[] {9})
+                .write(p);
+        try (GgufFile f = GgufFile.open(p)) {
+            assertEquals(64, f.alignment());
+            assertEquals(0, f.dataOffset() % 64);
+            assertEquals(List.of(0L, 64L, 192L), f.tensors().values().stream().map(GgufTensorInfo::offset).toList());
+            assertEquals(9f, f.tensorData("b").get(F32, 0));
+            assertEquals(0, Files.size(p) % 64, "the last tensor is padded too, as gguf.cpp does");
+        }
+        GgufWriter w = new GgufWriter().tensorF32("a", new long[] {1}, new float[] {1});
+        assertThrows(IllegalArgumentException.class, () -> w.tensorF32("a", new long[] {1}, new float[] {1}));
+        assertThrows(IllegalArgumentException.class, () -> w.tensorF32("z", new long[] {0}, new float[0]));
+        assertThrows(IllegalArgumentException.class,
+                () -> w.tensor("q", GgmlType.Q4_0, new long[] {16}, MemorySegment.ofArray(new byte[9])));
+        assertThrows(IllegalArgumentException.class, () -> w.tensorF32("x", new long[] {2}, new float[] {1}));
+    }
+
+    @Test
     void valuesNormalizeAndRejectOutOfRange() {
         assertEquals(GgufValue.ofUint32(5), new GgufValue(GgufValueType.UINT32, 5));
         assertEquals(Long.class, new GgufValue(GgufValueType.UINT32, 5).value().getClass());
