@@ -2,7 +2,6 @@ package dev.trestle.engine.gguf;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -11,8 +10,6 @@ import java.nio.charset.StandardCharsets;
  * {@code trestle inspect} never builds 300k String objects it does not print.
  */
 final class PackedStrings {
-    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
     private final int count;
     private byte[] wire;          // the array's bytes as in the file: (u64 length, bytes) per string
     private final int[] starts;   // (count) offset of each string's first byte in wire
@@ -52,7 +49,9 @@ final class PackedStrings {
 
     private String decode(int i) {
         int start = starts[i];
-        int len = (int) MemorySegment.ofArray(wire).get(U64, start - 8L);
+        // each string ends where the next one's 8-byte length begins
+        int end = i + 1 < count ? starts[i + 1] - 8 : wire.length;
+        int len = end - start;
         // malformed UTF-8 becomes U+FFFD, as in any Java text decoding; llama.cpp keeps raw bytes
         return new String(wire, start, len, StandardCharsets.UTF_8);
     }
