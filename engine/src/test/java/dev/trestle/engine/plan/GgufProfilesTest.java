@@ -60,6 +60,47 @@ class GgufProfilesTest {
         assertNull(llama.tensors().stream().filter(t -> t.role() == TensorRole.OUTPUT).findFirst().orElseThrow().tiedTo());
     }
 
+    /** Our closed-form KV equals what llama.cpp logged for every reference model (its non-SWA cache line). */
+    @Test
+    void kvSizesMatchLlamaCppLogsForEveryReferenceModel() throws Exception {
+        java.util.regex.Pattern line = java.util.regex.Pattern.compile(
+                "size =\\s+([0-9.]+) MiB \\(\\s*(\\d+) cells,\\s+(\\d+) layers");
+        int checked = 0;
+        try (var files = java.nio.file.Files.list(SharedData.reference("greedy"))) {
+            for (java.nio.file.Path json : files.sorted().toList()) {
+                var ref = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.toFile());
+                java.util.regex.Matcher mt = line.matcher(ref.get("settings").get("kv_cache").asText());
+                assertTrue(mt.find(), json.toString());
+                String rel = ref.get("model_path").asText().replaceFirst("^shared/models/", "");
+                ModelProfile m = GgufProfiles.of(SharedData.model(rel));
+                var c = new dev.trestle.scheduler.memory.ContextSettings(ref.get("n_ctx").asInt(), 1,
+                        ref.get("settings").get("n_batch").asInt(), ref.get("settings").get("n_ubatch").asInt(),
+                        dev.trestle.backends.type.GgmlType.F16, dev.trestle.backends.type.GgmlType.F16,
+                        dev.trestle.scheduler.memory.FlashAttention.AUTO);
+                long bytes = 0;
+                int layers = 0;
+                for (var g : m.layers()) {
+                    if (!g.isSliding() && g.nHeadKv() > 0) {
+                        bytes += dev.trestle.scheduler.memory.KvCache.layerBytes(g, c);
+                        layers++;
+                        assertEquals(Long.parseLong(mt.group(2)), dev.trestle.scheduler.memory.KvCache.cells(g, c));
+                    }
+                }
+                assertEquals(Integer.parseInt(mt.group(3)), layers, json.toString());
+                assertEquals(Double.parseDouble(mt.group(1)), bytes / 1048576.0, 0.005, json.toString());
+                checked++;
+            }
+        }
+        assertTrue(checked >= 19, "reference files checked: " + checked);
+        // gemma3's sliding layer (window 16) keeps min(n_ctx, 16 + n_ubatch) cells, padded to 256
+        ModelProfile g = GgufProfiles.of(SharedData.model("archs/gemma3-dense-rescaled-f16.gguf"));
+        var c = new dev.trestle.scheduler.memory.ContextSettings(4096, 1, 512, 512,
+                dev.trestle.backends.type.GgmlType.F16, dev.trestle.backends.type.GgmlType.F16,
+                dev.trestle.scheduler.memory.FlashAttention.AUTO);
+        assertEquals(768, dev.trestle.scheduler.memory.KvCache.cells(g.layers().get(0), c));
+        assertEquals(4096, dev.trestle.scheduler.memory.KvCache.cells(g.layers().get(1), c));
+    }
+
     private static TensorRole role(ModelProfile m, String name) {
         return m.tensors().stream().filter(t -> t.name().equals(name)).findFirst()
                 .orElseThrow(() -> new AssertionError("no tensor " + name)).role();

@@ -92,7 +92,7 @@ public final class PlanReport {
         sb.append("placement\n");
         for (MemoryRow r : s.memories()) {
             List<String> parts = new ArrayList<>();
-            if (r.id().equals("CPU")) {
+            if (embeddingsOn(p, r.id())) {
                 parts.add("token embeddings");
             }
             if (!r.layers().isEmpty()) {
@@ -135,6 +135,17 @@ public final class PlanReport {
             sb.append("note     ").append(n).append('\n');
         }
         return sb.toString();
+    }
+
+    private static boolean embeddingsOn(Plan p, String id) {
+        List<TensorProfile> ts = p.model().tensors();
+        for (int i = 0; i < ts.size(); i++) {
+            if (ts.get(i).role() == TensorRole.TOKEN_EMBD) {
+                int g = p.home(i).gpu();
+                return (g < 0 ? "CPU" : p.gpu(g).id()).equals(id);
+            }
+        }
+        return false;
     }
 
     private static String layersOn(Plan p, int gpu) {
