@@ -105,7 +105,7 @@ public final class PlanReport {
                 parts.add("output head");
             }
             if (r.otherTensors() > 0) {
-                parts.add(r.otherTensors() + " tensors moved by -ot");
+                parts.add(r.otherTensors() + (r.otherTensors() == 1 ? " tensor" : " tensors") + " placed by -ot");
             }
             if (!parts.isEmpty()) {
                 sb.append(String.format(Locale.ROOT, "  %-6s %s%n", r.id(), String.join(", ", parts)));

@@ -48,7 +48,7 @@ public final class Planner {
         if (!req.fitEnabled()) {
             Layout l = new Layout(nGpu == 0 ? 0 : req.gpuLayers().resolve(m.nLayer()), Math.max(0, userMoe),
                     userSplit != null ? userSplit : freeSplit(inv), req.context());
-            Plan p = build(m, inv, req, l).withNotes(notes, false);
+            Plan p = describe(build(m, inv, req, l)).withNotes(notes, false);
             if (!p.fits()) {
                 throw doesNotFit(p, Fixes.find(m, inv, req, l), false);
             }
@@ -80,22 +80,18 @@ public final class Planner {
             for (int ngl = maxNgl; ngl >= minNgl; ngl--) {
                 int start = Math.max(nL - ngl, 0);
                 double[] split = userSplit != null ? userSplit : capacitySplit(m, inv, req, cs, ngl > nL);
-                for (int moe : moeCandidates(m, userMoe, start)) {
-                    Layout l = new Layout(ngl, moe, split, cs);
-                    Plan p = build(m, inv, req, l);
-                    if (p.fits()) {
-                        List<String> more = new ArrayList<>(notes);
-                        more.add("--fit chose " + p.flags()
-                                + (nGpu == 0 ? " (no GPU: everything on the CPU)" : ""));
-                        if (ctx < requestedCtx) {
-                            more.add("--fit shrank the context from " + requestedCtx + " to " + ctx
-                                    + " to fit (it never goes below --fit-ctx " + req.fitCtx() + ")");
-                        }
-                        return p.withNotes(more, true);
+                Plan p = smallestFittingMoe(m, inv, req, new Layout(ngl, Math.max(0, userMoe), split, cs), userMoe < 0);
+                if (p.fits()) {
+                    List<String> more = new ArrayList<>(notes);
+                    more.add("--fit chose " + p.flags() + (nGpu == 0 ? " (no GPU: everything on the CPU)" : ""));
+                    if (ctx < requestedCtx) {
+                        more.add("--fit shrank the context from " + requestedCtx + " to " + ctx
+                                + " to fit (it never goes below --fit-ctx " + req.fitCtx() + ")");
                     }
-                    if (closest == null || closer(p, closest)) {
-                        closest = p;
-                    }
+                    return describe(p).withNotes(more, true);
+                }
+                if (closest == null || closer(p, closest)) {
+                    closest = p;
                 }
             }
         }
@@ -115,20 +111,34 @@ public final class Planner {
         return a.totalShortfall() < b.totalShortfall();
     }
 
-    private static List<Integer> moeCandidates(ModelProfile m, int userMoe, int firstGpuLayer) {
-        List<Integer> out = new ArrayList<>();
-        if (userMoe >= 0) {
-            out.add(userMoe);
-            return out;
+    /**
+     * With {@code free}, the smallest --n-cpu-moe that fits at this -ngl (GPU memory only shrinks as
+     * more experts move to the host, so a binary search over the layers that are on a GPU finds it);
+     * otherwise the layout as given. Returns a failing plan when even all experts on the host do not fit.
+     */
+    private static Plan smallestFittingMoe(ModelProfile m, Inventory inv, PlacementRequest req, Layout l, boolean free) {
+        Plan none = build(m, inv, req, l.withNCpuMoe(free ? 0 : l.nCpuMoe()));
+        if (!free || none.fits() || !m.isMoe() || inv.gpus().isEmpty()) {
+            return none;
         }
-        out.add(0);
-        if (m.isMoe()) {
-            // experts of layers below firstGpuLayer are on the CPU already
-            for (int n = firstGpuLayer + 1; n <= m.nLayer(); n++) {
-                out.add(n);
+        int lo = Math.max(m.nLayer() - l.gpuLayers(), 0) + 1;  // experts below the first GPU layer are on the host already
+        int hi = m.nLayer();
+        Plan all = build(m, inv, req, l.withNCpuMoe(hi));
+        if (!all.fits()) {
+            return closer(none, all) ? none : all;
+        }
+        Plan best = all;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            Plan p = build(m, inv, req, l.withNCpuMoe(mid));
+            if (p.fits()) {
+                best = p;
+                hi = mid;
+            } else {
+                lo = mid + 1;
             }
         }
-        return out;
+        return best.layout().nCpuMoe() == lo ? best : build(m, inv, req, l.withNCpuMoe(lo));
     }
 
     /** The default split: proportional to each GPU's free memory (as llama.cpp does). */
@@ -361,15 +371,32 @@ public final class Planner {
 
         List<Traffic> traffic = traffic(m, inv, req, homes, rowShares, layerGpu, kvLayer);
         List<String> notes = new ArrayList<>();
-        if (!req.overrides().isEmpty()) {
+        return new Plan(m, inv, req, new Layout(ngl, nCpuMoe, split, ctx), homes, rowShares, layerGpu, outputGpu,
+                budgets, host, traffic, notes, false);
+    }
+
+    /** Adds the notes a user needs to read the plan: streaming for prefill, what -ot matched. */
+    private static Plan describe(Plan p) {
+        List<String> notes = new ArrayList<>();
+        HostBudget h = p.host();
+        if (h.pinned() > 0) {
+            notes.add(String.format(Locale.ROOT, "prefill streams host-resident layer weights through %s (room for the"
+                    + " largest, %,d MiB, in its compute buffer; %,d MiB of pinned host staging); decode computes them"
+                    + " on the CPU", p.gpu(p.request().mainGpu()).id(), mib(h.pinned() / 2), mib(h.pinned())));
+        }
+        if (!p.request().overrides().isEmpty()) {
             int n = 0;
-            for (int f : forced) {
-                n += f != NOT_FORCED ? 1 : 0;
+            for (TensorProfile t : p.model().tensors()) {
+                for (TensorOverride o : p.request().overrides()) {
+                    if (o.matches(t.name())) {
+                        n++;
+                        break;
+                    }
+                }
             }
             notes.add("-ot matched " + n + " tensor" + (n == 1 ? "" : "s"));
         }
-        return new Plan(m, inv, req, new Layout(ngl, nCpuMoe, split, ctx), homes, rowShares, layerGpu, outputGpu,
-                budgets, host, traffic, notes, false);
+        return p.withNotes(notes, p.fitted());
     }
 
     private static boolean tiedSourceOnCpu(List<TensorProfile> ts, List<Home> homes, String source) {
