@@ -117,20 +117,20 @@ public final class Planner {
      * otherwise the layout as given. Returns a failing plan when even all experts on the host do not fit.
      */
     private static Plan smallestFittingMoe(ModelProfile m, Inventory inv, PlacementRequest req, Layout l, boolean free) {
-        Plan none = build(m, inv, req, l.withNCpuMoe(free ? 0 : l.nCpuMoe()));
+        Plan none = balanced(m, inv, req, true, l.withNCpuMoe(free ? 0 : l.nCpuMoe()));
         if (!free || none.fits() || !m.isMoe() || inv.gpus().isEmpty()) {
             return none;
         }
         int lo = Math.max(m.nLayer() - l.gpuLayers(), 0) + 1;  // experts below the first GPU layer are on the host already
         int hi = m.nLayer();
-        Plan all = build(m, inv, req, l.withNCpuMoe(hi));
+        Plan all = balanced(m, inv, req, true, l.withNCpuMoe(hi));
         if (!all.fits()) {
             return closer(none, all) ? none : all;
         }
         Plan best = all;
         while (lo < hi) {
             int mid = (lo + hi) >>> 1;
-            Plan p = build(m, inv, req, l.withNCpuMoe(mid));
+            Plan p = balanced(m, inv, req, true, l.withNCpuMoe(mid));
             if (p.fits()) {
                 best = p;
                 hi = mid;
@@ -138,7 +138,47 @@ public final class Planner {
                 lo = mid + 1;
             }
         }
-        return best.layout().nCpuMoe() == lo ? best : build(m, inv, req, l.withNCpuMoe(lo));
+        return best.layout().nCpuMoe() == lo ? best : balanced(m, inv, req, true, l.withNCpuMoe(lo));
+    }
+
+    /**
+     * A layer split in proportions can overshoot a GPU by up to half a layer at each boundary. When
+     * --fit chose the split, shift the overshoot to GPUs with headroom and try again (a few rounds).
+     */
+    private static Plan balanced(ModelProfile m, Inventory inv, PlacementRequest req, boolean fitSplit, Layout l) {
+        Plan p = build(m, inv, req, l);
+        int nGpu = inv.gpus().size();
+        if (!fitSplit || nGpu < 2 || req.splitMode() != SplitMode.LAYER || req.tensorSplit().length > 0) {
+            return p;
+        }
+        for (int round = 0; round < 4 && !p.fits(); round++) {
+            double over = 0;
+            double headroom = 0;
+            for (DeviceBudget b : p.gpuBudgets()) {
+                over += b.shortfall();
+                headroom += b.fits() ? Math.max(0, b.free() - b.total()) : 0;
+            }
+            if (over == 0 || headroom < over) {
+                return p;
+            }
+            double[] target = new double[nGpu];
+            double sum = 0;
+            for (int g = 0; g < nGpu; g++) {
+                DeviceBudget b = p.gpuBudgets().get(g);
+                double placed = b.weights() + b.kv();
+                target[g] = b.fits() ? placed + over * Math.max(0, b.free() - b.total()) / headroom
+                        : Math.max(0, placed - b.shortfall());
+                sum += target[g];
+            }
+            if (sum <= 0) {
+                return p;
+            }
+            for (int g = 0; g < nGpu; g++) {
+                target[g] /= sum;
+            }
+            p = build(m, inv, req, new Layout(l.gpuLayers(), l.nCpuMoe(), target, l.context()));
+        }
+        return p;
     }
 
     /** The default split: proportional to each GPU's free memory (as llama.cpp does). */
