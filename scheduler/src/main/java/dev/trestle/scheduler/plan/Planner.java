@@ -143,42 +143,53 @@ public final class Planner {
 
     /**
      * A layer split in proportions can overshoot a GPU by up to half a layer at each boundary. When
-     * --fit chose the split, shift the overshoot to GPUs with headroom and try again (a few rounds).
+     * --fit chooses the split and the proportional one does not fit, fill the GPUs in order instead:
+     * each takes consecutive layers while they fit its capacity (free memory less margin and compute
+     * buffer), which finds a layer split whenever one exists.
      */
     private static Plan balanced(ModelProfile m, Inventory inv, PlacementRequest req, boolean fitSplit, Layout l) {
         Plan p = build(m, inv, req, l);
         int nGpu = inv.gpus().size();
-        if (!fitSplit || nGpu < 2 || req.splitMode() != SplitMode.LAYER || req.tensorSplit().length > 0) {
+        if (p.fits() || !fitSplit || nGpu < 2 || req.splitMode() != SplitMode.LAYER || req.tensorSplit().length > 0) {
             return p;
         }
-        for (int round = 0; round < 4 && !p.fits(); round++) {
-            double over = 0;
-            double headroom = 0;
-            for (DeviceBudget b : p.gpuBudgets()) {
-                over += b.shortfall();
-                headroom += b.fits() ? Math.max(0, b.free() - b.total()) : 0;
+        ContextSettings cs = l.context();
+        long[] units = unitBytes(m, inv, req, l);
+        long base = ComputeBuffers.forLayers(m, cs, false);
+        long logits = ComputeBuffers.forLayers(m, cs, true) - base;
+        long streaming = p.host().pinned() / 2;
+        boolean outputUnit = Math.min(l.gpuLayers(), m.nLayer() + 1) > m.nLayer();
+        double[] placed = new double[nGpu];
+        int g = 0;
+        long used = 0;
+        for (int u = 0; u < units.length; u++) {
+            long need = units[u] + (outputUnit && u == units.length - 1 ? logits : 0);
+            while (g < nGpu && used + need > capacity(inv, req, g, base + (g == req.mainGpu() ? streaming : 0))) {
+                g++;
+                used = 0;
             }
-            if (over == 0 || headroom < over) {
+            if (g == nGpu) {
                 return p;
             }
-            double[] target = new double[nGpu];
-            double sum = 0;
-            for (int g = 0; g < nGpu; g++) {
-                DeviceBudget b = p.gpuBudgets().get(g);
-                double placed = b.weights() + b.kv();
-                target[g] = b.fits() ? placed + over * Math.max(0, b.free() - b.total()) / headroom
-                        : Math.max(0, placed - b.shortfall());
-                sum += target[g];
-            }
-            if (sum <= 0) {
-                return p;
-            }
-            for (int g = 0; g < nGpu; g++) {
-                target[g] /= sum;
-            }
-            p = build(m, inv, req, new Layout(l.gpuLayers(), l.nCpuMoe(), target, l.context()));
+            used += units[u];
+            placed[g] += units[u];
         }
-        return p;
+        double total = 0;
+        for (double x : placed) {
+            total += x;
+        }
+        if (total == 0) {
+            return p;
+        }
+        for (int i = 0; i < nGpu; i++) {
+            placed[i] /= total;
+        }
+        Plan greedy = build(m, inv, req, new Layout(l.gpuLayers(), l.nCpuMoe(), placed, cs));
+        return greedy.fits() ? greedy : p;
+    }
+
+    private static long capacity(Inventory inv, PlacementRequest req, int g, long compute) {
+        return inv.gpus().get(g).freeBytes() - req.marginBytes(g) - compute;
     }
 
     /** The default split: proportional to each GPU's free memory (as llama.cpp does). */
@@ -271,41 +282,15 @@ public final class Planner {
         List<TensorProfile> ts = m.tensors();
         int nT = ts.size();
 
-        // -ot rules come first: the first matching rule wins, as in llama.cpp
-        int[] forced = new int[nT];
-        for (int i = 0; i < nT; i++) {
-            forced[i] = NOT_FORCED;
-            for (TensorOverride o : req.overrides()) {
-                if (o.matches(ts.get(i).name())) {
-                    Device d = inv.byId(o.buffer());
-                    forced[i] = d == null || !d.isGpu() ? -1 : gpus.indexOf(d);
-                    break;
-                }
-            }
-        }
+        int[] forced = forcedHomes(ts, inv, req);
 
         long[] kvLayer = new long[nL];
         for (int il = 0; il < nL; il++) {
             kvLayer[il] = KvCache.layerBytes(m.layers().get(il), ctx);
         }
 
-        // offloaded units: layers start..nL-1, then the output group; weighted by the bytes they bring to a GPU
-        int nUnits = (nL - start) + (outputOnGpu ? 1 : 0);
-        long[] unitBytes = new long[nUnits];
-        for (int il = start; il < nL; il++) {
-            unitBytes[il - start] = kvLayer[il];
-        }
-        for (int i = 0; i < nT; i++) {
-            TensorProfile t = ts.get(i);
-            if (forced[i] != NOT_FORCED) {
-                continue;
-            }
-            if (t.inLayer() && t.layer() >= start && !(t.role() == TensorRole.FFN_EXPERT && t.layer() < nCpuMoe)) {
-                unitBytes[t.layer() - start] += t.bytes();
-            } else if (t.layer() == TensorProfile.OUTPUT_LAYER && outputOnGpu) {
-                unitBytes[nUnits - 1] += t.bytes();
-            }
-        }
+        long[] unitBytes = unitBytes(m, inv, req, layout, forced, kvLayer);
+        int nUnits = unitBytes.length;
         int[] unitGpu = new int[nUnits];
         if (req.splitMode() == SplitMode.LAYER) {
             assignByBytes(unitBytes, split, unitGpu);
@@ -413,6 +398,61 @@ public final class Planner {
         List<String> notes = new ArrayList<>();
         return new Plan(m, inv, req, new Layout(ngl, nCpuMoe, split, ctx), homes, rowShares, layerGpu, outputGpu,
                 budgets, host, traffic, notes, false);
+    }
+
+    /** Bytes each offloaded unit (layers from the first GPU layer, then the output group) brings to its GPU. */
+    static long[] unitBytes(ModelProfile m, Inventory inv, PlacementRequest req, Layout layout) {
+        List<TensorProfile> ts = m.tensors();
+        int[] forced = forcedHomes(ts, inv, req);
+        long[] kvLayer = new long[m.nLayer()];
+        for (int il = 0; il < m.nLayer(); il++) {
+            kvLayer[il] = KvCache.layerBytes(m.layers().get(il), layout.context());
+        }
+        return unitBytes(m, inv, req, layout, forced, kvLayer);
+    }
+
+    private static long[] unitBytes(ModelProfile m, Inventory inv, PlacementRequest req, Layout layout, int[] forced,
+                                    long[] kvLayer) {
+        int nL = m.nLayer();
+        int ngl = inv.gpus().isEmpty() ? 0 : Math.min(layout.gpuLayers(), nL + 1);
+        int start = Math.max(nL - ngl, 0);
+        boolean outputOnGpu = ngl > nL;
+        int nCpuMoe = Math.min(Math.max(layout.nCpuMoe(), 0), nL);
+        List<TensorProfile> ts = m.tensors();
+        // offloaded units: layers start..nL-1, then the output group; weighted by the bytes they bring to a GPU
+        int nUnits = (nL - start) + (outputOnGpu ? 1 : 0);
+        long[] unitBytes = new long[nUnits];
+        for (int il = start; il < nL; il++) {
+            unitBytes[il - start] = kvLayer[il];
+        }
+        for (int i = 0; i < ts.size(); i++) {
+            TensorProfile t = ts.get(i);
+            if (forced[i] != NOT_FORCED) {
+                continue;
+            }
+            if (t.inLayer() && t.layer() >= start && !(t.role() == TensorRole.FFN_EXPERT && t.layer() < nCpuMoe)) {
+                unitBytes[t.layer() - start] += t.bytes();
+            } else if (t.layer() == TensorProfile.OUTPUT_LAYER && outputOnGpu) {
+                unitBytes[nUnits - 1] += t.bytes();
+            }
+        }
+        return unitBytes;
+    }
+
+    /** -ot rules come first: the first matching rule wins, as in llama.cpp. NOT_FORCED, -1 (CPU) or a GPU. */
+    private static int[] forcedHomes(List<TensorProfile> ts, Inventory inv, PlacementRequest req) {
+        int[] forced = new int[ts.size()];
+        for (int i = 0; i < ts.size(); i++) {
+            forced[i] = NOT_FORCED;
+            for (TensorOverride o : req.overrides()) {
+                if (o.matches(ts.get(i).name())) {
+                    Device d = inv.byId(o.buffer());
+                    forced[i] = d == null || !d.isGpu() ? -1 : inv.gpus().indexOf(d);
+                    break;
+                }
+            }
+        }
+        return forced;
     }
 
     /** Adds the notes a user needs to read the plan: streaming for prefill, what -ot matched. */
