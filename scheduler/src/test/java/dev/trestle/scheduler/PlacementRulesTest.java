@@ -147,6 +147,20 @@ class PlacementRulesTest {
         assertEquals(100e9 / perToken, p.tokensPerSecondCeiling(false), 1e-6 * (100e9 / perToken));
     }
 
+    @Test
+    void aCpuOnlyPlanSaysWhyNoGpuIsUsed() {
+        Inventory real = Inventory.detect();
+        Plan p = Planner.plan(moe(), real, req().withGpuLayers(GpuLayers.of(99)));
+        if (real.gpus().isEmpty()) {
+            for (var st : real.statuses()) {
+                if (!st.available()) {
+                    assertTrue(p.notes().stream().anyMatch(n -> n.contains(st.detail())), p.notes().toString());
+                }
+            }
+            assertTrue(p.notes().stream().anyMatch(n -> n.contains("-ngl 99 has no effect")), p.notes().toString());
+        }
+    }
+
     /**
      * Whenever some -ts puts every layer on the two GPUs without moving experts, --fit finds such a
      * placement too (its proportional split can overshoot a GPU by half a layer; it must recover).

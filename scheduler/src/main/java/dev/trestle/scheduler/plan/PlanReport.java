@@ -29,7 +29,8 @@ public final class PlanReport {
     /** Everything the table shows, as data (the --json output). */
     public record Summary(String model, String architecture, int layers, int experts, int expertsUsed,
                           long weightBytes, int ctx, int parallel, int batch, int ubatch, String cacheTypeK,
-                          String cacheTypeV, String flashAttention, String splitMode, String flags, boolean fitted,
+                          String cacheTypeV, String flashAttention, String splitMode, int gpuLayers, int nCpuMoe,
+                          double[] tensorSplit, String flags, boolean fitted,
                           boolean fits, List<MemoryRow> memories, List<TrafficRow> perToken,
                           double tokensPerSecondCeilingEmptyContext, double tokensPerSecondCeilingFullContext,
                           long vramBytes, long totalBytes, List<String> notes) {
@@ -56,7 +57,9 @@ public final class PlanReport {
         }
         return new Summary(m.name(), m.architecture(), m.nLayer(), m.nExpert(), m.nExpertUsed(), m.storedBytes(), c.nCtx(),
                 c.nParallel(), c.nBatch(), c.effectiveUbatch(), c.typeK().llamaName(), c.typeV().llamaName(),
-                c.flashAttn().name().toLowerCase(Locale.ROOT), p.request().splitMode().toString(), p.flags(), p.fitted(),
+                c.flashAttn().name().toLowerCase(Locale.ROOT), p.request().splitMode().toString(),
+                p.inventory().gpus().isEmpty() ? 0 : p.layout().gpuLayers(), p.layout().nCpuMoe(), p.layout().split(),
+                p.flags(), p.fitted(),
                 p.fits(), rows, traffic, p.tokensPerSecondCeiling(false), p.tokensPerSecondCeiling(true), p.vramUsed(),
                 p.vramUsed() + h.total(), p.notes());
     }

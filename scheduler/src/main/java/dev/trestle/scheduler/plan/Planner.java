@@ -42,6 +42,14 @@ public final class Planner {
         if (nGpu == 0 && req.gpuLayers().mode() == GpuLayers.Mode.COUNT && req.gpuLayers().count() > 0) {
             notes.add("no GPU in the inventory: -ngl " + req.gpuLayers() + " has no effect, everything runs on the CPU");
         }
+        if (nGpu == 0) {
+            // never a silent CPU fallback: say why each GPU backend is not used
+            for (var st : inv.statuses()) {
+                if (!st.available() && !inv.simulated()) {
+                    notes.add("no " + st.kind().prefix() + " device: " + st.detail());
+                }
+            }
+        }
         if (userMoe > 0 && !m.isMoe()) {
             notes.add("--n-cpu-moe/--cpu-moe have no effect: " + m.name() + " has no experts");
         }
