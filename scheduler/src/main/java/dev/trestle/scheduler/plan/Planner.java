@@ -111,12 +111,21 @@ public final class Planner {
      * fit anywhere) before one that overfills a GPU, then the smaller total shortfall.
      */
     private static boolean closer(Plan a, Plan b) {
-        boolean aGpus = a.gpuBudgets().stream().allMatch(DeviceBudget::fits);
-        boolean bGpus = b.gpuBudgets().stream().allMatch(DeviceBudget::fits);
+        boolean aGpus = gpusFit(a);
+        boolean bGpus = gpusFit(b);
         if (aGpus != bGpus) {
             return aGpus;
         }
         return a.totalShortfall() < b.totalShortfall();
+    }
+
+    private static boolean gpusFit(Plan p) {
+        for (DeviceBudget b : p.gpuBudgets()) {
+            if (!b.fits()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -132,14 +141,16 @@ public final class Planner {
         int lo = Math.max(m.nLayer() - l.gpuLayers(), 0) + 1;  // experts below the first GPU layer are on the host already
         int hi = m.nLayer();
         Plan all = balanced(m, inv, req, true, l.withNCpuMoe(hi));
-        if (!all.fits()) {
+        if (!gpusFit(all)) {
             return closer(none, all) ? none : all;
         }
+        // search on the GPUs alone: host use only grows with --n-cpu-moe, so if the host is short at the
+        // smallest value the GPUs accept, it is short at every larger one too
         Plan best = all;
         while (lo < hi) {
             int mid = (lo + hi) >>> 1;
             Plan p = balanced(m, inv, req, true, l.withNCpuMoe(mid));
-            if (p.fits()) {
+            if (gpusFit(p)) {
                 best = p;
                 hi = mid;
             } else {
