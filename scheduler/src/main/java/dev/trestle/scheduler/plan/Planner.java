@@ -414,9 +414,8 @@ public final class Planner {
         }
 
         List<Traffic> traffic = traffic(m, inv, req, homes, rowShares, layerGpu, kvLayer);
-        List<String> notes = new ArrayList<>();
         return new Plan(m, inv, req, new Layout(ngl, nCpuMoe, split, ctx), homes, rowShares, layerGpu, outputGpu,
-                budgets, host, traffic, notes, false);
+                budgets, host, traffic, List.of(), false);
     }
 
     /** Bytes each offloaded unit (layers from the first GPU layer, then the output group) brings to its GPU. */
