@@ -101,6 +101,43 @@ class GgufProfilesTest {
         assertEquals(4096, dev.trestle.scheduler.memory.KvCache.cells(g.layers().get(1), c));
     }
 
+    /** Per-layer KV head counts (an array, with a layer that keeps no KV) and a per-layer SWA pattern. */
+    @Test
+    void perLayerHeadCountsAndSlidingPattern(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        var w = new dev.trestle.engine.gguf.GgufWriter().putString("general.architecture", "mixed")
+                .putUint32("mixed.block_count", 4).putUint32("mixed.embedding_length", 1024)
+                .putArray("mixed.attention.head_count", dev.trestle.engine.gguf.GgufValue.GgufArray.ofInts(8, 8, 8, 8))
+                .putArray("mixed.attention.head_count_kv", dev.trestle.engine.gguf.GgufValue.GgufArray.ofInts(8, 4, 0, 2))
+                .putUint32("mixed.attention.sliding_window", 512)
+                .putArray("mixed.attention.sliding_window_pattern", new dev.trestle.engine.gguf.GgufValue.GgufArray(
+                        dev.trestle.engine.gguf.GgufValueType.BOOL, new boolean[] {true, false, false, true}));
+        w.tensor("token_embd.weight", dev.trestle.backends.type.GgmlType.Q8_0, new long[] {1024, 1000}, o -> { });
+        for (int il = 0; il < 4; il++) {
+            w.tensor("blk." + il + ".attn_q.weight", dev.trestle.backends.type.GgmlType.Q8_0, new long[] {1024, 1024}, o -> { });
+        }
+        java.nio.file.Path f = dir.resolve("mixed.gguf");
+        w.writeSparse(f);
+        ModelProfile m = GgufProfiles.of(f);
+        assertEquals(8, m.layers().get(0).nHeadKv());
+        assertEquals(0, m.layers().get(2).nHeadKv());
+        assertEquals(128, m.layers().get(3).headDimK(), "n_embd / n_head");
+        assertEquals(512, m.layers().get(0).slidingWindow());
+        assertEquals(0, m.layers().get(1).slidingWindow());
+        assertEquals(512, m.layers().get(3).slidingWindow());
+        var c = new dev.trestle.scheduler.memory.ContextSettings(8192, 2, 512, 512,
+                dev.trestle.backends.type.GgmlType.Q8_0, dev.trestle.backends.type.GgmlType.F16,
+                dev.trestle.scheduler.memory.FlashAttention.ON);
+        // SWA layers keep pad256(min(8192, 512 * 2 + 512)) = 1536 cells; K q8_0: 34 bytes per 32, V f16: 2 per value
+        long expected = 1536L * 8 * 128 * (34 + 64) / 32 + 8192L * 4 * 128 * (34 + 64) / 32 + 0 + 1536L * 2 * 128 * (34 + 64) / 32;
+        long actual = 0;
+        for (var g : m.layers()) {
+            actual += dev.trestle.scheduler.memory.KvCache.layerBytes(g, c);
+        }
+        assertEquals(expected, actual);
+        // the tied output head is planned as a copy of the embeddings
+        assertEquals("token_embd.weight", m.tensors().get(m.tensors().size() - 1).tiedTo());
+    }
+
     private static TensorRole role(ModelProfile m, String name) {
         return m.tensors().stream().filter(t -> t.name().equals(name)).findFirst()
                 .orElseThrow(() -> new AssertionError("no tensor " + name)).role();
