@@ -8,7 +8,7 @@ import java.util.List;
 
 /**
  * The {@link Tokenizer} for a GGUF vocabulary: splits out special-token texts, runs the
- * vocabulary's algorithm (SPM, BPE, WordPiece) on the text between them, adds BOS/EOS/SEP as the
+ * vocabulary's algorithm (SPM, BPE, WordPiece, unigram) on the text between them, adds BOS/EOS/SEP as the
  * vocabulary asks, and detokenizes with llama.cpp's leading-space and clean-up rules.
  * Thread-safe: the merge buffers are per thread.
  */
@@ -18,6 +18,7 @@ final class GgufTokenizer implements Tokenizer {
     private final ThreadLocal<SpmEncoder> spm;
     private final ThreadLocal<BpeEncoder> bpe;
     private final WordPieceEncoder wpm;
+    private final UnigramEncoder ugm;
 
     GgufTokenizer(Vocabulary vocab) {
         this.vocab = vocab;
@@ -25,6 +26,7 @@ final class GgufTokenizer implements Tokenizer {
         this.spm = ThreadLocal.withInitial(() -> new SpmEncoder(vocab));
         this.bpe = ThreadLocal.withInitial(() -> new BpeEncoder(vocab, merges));
         this.wpm = new WordPieceEncoder(vocab);
+        this.ugm = vocab.type == VocabType.UGM ? new UnigramEncoder(vocab) : null;
         if (vocab.type == VocabType.BPE) {
             bpe.get(); // compile the pre-tokenizer now, so a bad pattern fails at load
         }
@@ -43,10 +45,6 @@ final class GgufTokenizer implements Tokenizer {
             throw new TrestleException("this model has no vocabulary; use --prompt-ids",
                     "pass token ids directly with --prompt-ids");
         }
-        if (vocab.type == VocabType.UGM) {
-            throw new TrestleException("the t5 (unigram) tokenizer is not supported yet",
-                    "use --prompt-ids to pass token ids");
-        }
         String s = wellFormed(text);
         List<Fragment> fragments = partition(s, parseSpecial);
         IntList out = new IntList(Math.max(16, s.length() / 3));
@@ -54,6 +52,7 @@ final class GgufTokenizer implements Tokenizer {
             case SPM -> encodeSpm(s, fragments, addSpecial, out);
             case BPE -> encodeBpe(s, fragments, addSpecial, out);
             case WPM -> encodeWpm(s, fragments, addSpecial, out);
+            case UGM -> encodeUgm(s, fragments, addSpecial, out);
             default -> throw new IllegalStateException(vocab.type.toString());
         }
         return out.toArray();
@@ -117,6 +116,22 @@ final class GgufTokenizer implements Tokenizer {
         }
         if (addSpecial) {
             out.add(vocab.sep);
+        }
+    }
+
+    private void encodeUgm(String s, List<Fragment> fragments, boolean addSpecial, IntList out) {
+        if (addSpecial && vocab.addBos) {
+            out.add(vocab.bos);
+        }
+        for (Fragment f : fragments) {
+            if (f.isText()) {
+                ugm.encode(s.substring(f.start, f.end), out);
+            } else {
+                out.add(f.token);
+            }
+        }
+        if (addSpecial && vocab.addEos) {
+            out.add(vocab.eos);
         }
     }
 
