@@ -149,10 +149,14 @@ final class GgufTokenizer implements Tokenizer {
                 continue;
             }
             String st = vocab.texts[special];
+            Occurrences occ = new Occurrences(s, st);
+            if (occ.find(0) < 0) {
+                continue;
+            }
             List<Fragment> next = null;
             for (int k = 0; k < frags.size(); k++) {
                 Fragment f = frags.get(k);
-                int idx = f.isText() ? s.indexOf(st, f.start) : -1;
+                int idx = f.isText() ? occ.find(f.start) : -1;
                 if (idx < 0 || idx + st.length() > f.end) {
                     if (next != null) {
                         next.add(f);
@@ -185,7 +189,7 @@ final class GgufTokenizer implements Tokenizer {
                     if (base >= f.end) {
                         break;
                     }
-                    idx = s.indexOf(st, base);
+                    idx = occ.find(base);
                     if (idx < 0 || idx + st.length() > f.end) {
                         next.add(new Fragment(-1, base, f.end));
                         break;
@@ -197,6 +201,31 @@ final class GgufTokenizer implements Tokenizer {
             }
         }
         return frags;
+    }
+
+    /**
+     * First occurrence of a token text at or after a position, remembering the last answer: the
+     * partition asks with increasing positions, so the text is scanned about once per token.
+     */
+    private static final class Occurrences {
+        private final String text;
+        private final String needle;
+        private int from = Integer.MAX_VALUE;
+        private int found = -1;
+
+        Occurrences(String text, String needle) {
+            this.text = text;
+            this.needle = needle;
+        }
+
+        int find(int at) {
+            boolean reusable = from <= at && (found < 0 || found >= at);
+            if (!reusable) {
+                from = at;
+                found = text.indexOf(needle, at);
+            }
+            return found;
+        }
     }
 
     /** C's isspace in the "C" locale. */

@@ -116,6 +116,9 @@ class TokenizerBehaviourTest {
         for (int id : plain) {
             assertTrue(id != 1 && id != 2, "control tokens must not appear when parse_special is off");
         }
+        int[] repeated = llamaSpm.encode("<s>a</s><s>b</s>", false, true);
+        assertEquals(1, repeated[0]);
+        assertEquals("<s> a</s><s> b</s>", llamaSpm.decode(repeated, false));
         // a special token is never split or merged with neighbouring text by BPE
         assertArrayEquals(new int[] {50256}, gpt2.encode("<|endoftext|>", false, true));
         int[] mixed = gpt2.encode("a<|endoftext|>b", false, true);
