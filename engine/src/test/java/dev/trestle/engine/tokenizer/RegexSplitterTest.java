@@ -71,8 +71,8 @@ class RegexSplitterTest {
     void categoryCollapsingAgreesWithUnicodeRegexes() throws IOException {
         String corpus = TokenizerBehaviourTest.corpus().replace("~", "") + " it's 'LL we'Re\r\n\r\n  \t x  ";
         for (PreTokenizer p : PreTokenizer.values()) {
-            if (p == PreTokenizer.DEEPSEEK3_LLM) {
-                continue; // uses \p{S}, whose ASCII members llama.cpp lists without '~'; covered by knownSplits
+            if (p.regexes.stream().anyMatch(r -> r.contains("\\p{Lu}"))) {
+                continue; // llama.cpp reads \p{Lu}, \p{Ll}, ... as "any letter": an approximation by design
             }
             assertEquals(oracle(p.regexes, corpus), split(p.regexes, corpus), p.toString());
         }
