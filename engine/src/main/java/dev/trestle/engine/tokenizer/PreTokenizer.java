@@ -111,6 +111,8 @@ enum PreTokenizer {
             "\\d{1,3}(?=(?:\\d{3})*\\b)",
             "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"),
             "tiny_aya", "cohere2moe"),
+    /** Kimi-K2 (tiktoken): Han runs, letter words without Han, Llama-3 rules otherwise; merges are optional. */
+    KIMI_K2(0, List.of(Patterns.KIMI_K2), "kimi-k2"),
     LAGUNA(0, List.of("[^\\n]+|[\\n]+", Patterns.QWEN2), "laguna"),
     /** SentencePiece-style BPE: spaces become U+2581, merges run on raw UTF-8 over whole lines. */
     GEMMA4(Flags.CLEAN | Flags.ESCAPE_WHITESPACE | Flags.RAW_BYTES, List.of("[^\\n]+|[\\n]+"),
@@ -146,6 +148,8 @@ enum PreTokenizer {
     static final class Patterns {
         static final String GPT2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
         static final String LLAMA3 = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+        /** Kimi-K2's marker pattern; llama.cpp runs the whole tiktoken pattern as a hand-written splitter. */
+        static final String KIMI_K2 = "\\p{Han}+";
         static final String QWEN2 = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
         private Patterns() {

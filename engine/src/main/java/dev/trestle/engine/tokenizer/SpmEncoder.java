@@ -81,7 +81,10 @@ final class SpmEncoder {
                 out.add(id);
             } else {
                 for (byte b : text.substring(start[i], start[i] + len[i]).getBytes(StandardCharsets.UTF_8)) {
-                    out.add(byteTokens[b & 0xFF]);
+                    int t = byteTokens[b & 0xFF];
+                    if (t >= 0) { // no byte token and no <unk>: nothing can stand for this byte
+                        out.add(t);
+                    }
                 }
             }
         }

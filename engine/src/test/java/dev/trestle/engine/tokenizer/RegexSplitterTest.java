@@ -71,6 +71,9 @@ class RegexSplitterTest {
     void categoryCollapsingAgreesWithUnicodeRegexes() throws IOException {
         String corpus = TokenizerBehaviourTest.corpus().replace("~", "") + " it's 'LL we'Re\r\n\r\n  \t x  ";
         for (PreTokenizer p : PreTokenizer.values()) {
+            if (p == PreTokenizer.KIMI_K2) {
+                continue; // a hand-written splitter behind a marker pattern; see knownSplits
+            }
             if (p.regexes.stream().anyMatch(r -> r.contains("\\p{Lu}"))) {
                 continue; // llama.cpp reads \p{Lu}, \p{Ll}, ... as "any letter": an approximation by design
             }
@@ -94,6 +97,8 @@ class RegexSplitterTest {
                 split(PreTokenizer.LLAMA3.regexes, "can't I'M 12345 ..."));
         assertEquals(List.of(" Hello", " world", "\n", "中文", " ", "1", "2"),
                 split(PreTokenizer.DEEPSEEK_CODER.regexes, " Hello world\n中文 12"));
+        assertEquals(List.of("Hello", "\u4e16\u754c", " it's", " ", "123", "456", "\n\n", " x"),
+                split(PreTokenizer.KIMI_K2.regexes, "Hello\u4e16\u754c it's 123456\n\n x"));
         // deepseek-llm's CJK pattern [ࠀ-一] spans U+0800..U+4E00, so it cuts symbol-like letters out again
         assertEquals(List.of("\u2126", "mega", " ", "\u212A", "elvin", "   "),
                 split(PreTokenizer.DEEPSEEK_LLM.regexes, "\u2126mega \u212Aelvin   "));
