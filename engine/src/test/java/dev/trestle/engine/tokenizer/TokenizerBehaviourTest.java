@@ -192,6 +192,26 @@ class TokenizerBehaviourTest {
         assertEquals(code, gpt2.decode(gpt2.encode(code, false, false), false));
     }
 
+    @Test
+    void encodesConcurrentlyWithTheSameResult() throws Exception {
+        String text = corpus();
+        for (Tokenizer t : List.of(stories, gpt2, bert)) {
+            int[] expected = t.encode(text, true, false);
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                List<java.util.concurrent.Future<int[]>> results = new java.util.ArrayList<>();
+                for (int i = 0; i < 8; i++) {
+                    results.add(pool.submit(() -> t.encode(text, true, false)));
+                }
+                for (java.util.concurrent.Future<int[]> r : results) {
+                    assertArrayEquals(expected, r.get());
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
     static String corpus() throws IOException {
         try (InputStream in = TokenizerBehaviourTest.class.getResourceAsStream("/tokenizer/roundtrip-corpus.txt")) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
