@@ -1,5 +1,6 @@
 package dev.trestle.engine.tokenizer;
 
+import dev.trestle.common.TrestleException;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -250,7 +251,7 @@ final class RegexSplitter {
             int to = map == null ? start + len : map.charIndex(start + len);
             m.region(from, to);
             int prev = start;
-            while (m.find()) {
+            while (find(m)) {
                 int ms = map == null ? m.start() : map.cpIndex(m.start());
                 int me = map == null ? m.end() : map.cpIndex(m.end());
                 if (ms > prev) {
@@ -267,6 +268,16 @@ final class RegexSplitter {
             start += len;
         }
         return out;
+    }
+
+    /** java.util.regex recurses in group loops; an enormous word must fail cleanly, not kill the thread. */
+    private static boolean find(Matcher m) {
+        try {
+            return m.find();
+        } catch (StackOverflowError e) {
+            throw new TrestleException("the text has a word too long for the pre-tokenizer pattern " + m.pattern(),
+                    "split the input, or give the JVM a larger thread stack (-Xss)");
+        }
     }
 
     // ---- hand-written splitters (llama.cpp's unicode_regex_split_custom_*) ----

@@ -82,6 +82,14 @@ class RegexSplitterTest {
     }
 
     @Test
+    void exaoneRewriteMatchesTheOriginalPattern() throws IOException {
+        String original = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?"
+                + "(?:\\p{L}\\p{M}*(?: \\p{L}\\p{M}*)*)+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]?|\\s*[\\r\\n]|\\s+(?!\\S)|\\s+";
+        String corpus = TokenizerBehaviourTest.corpus() + " e\u0301\u0301 a b  c\u0308 d";
+        assertEquals(split(List.of(original), corpus), split(PreTokenizer.EXAONE_MOE.regexes, corpus));
+    }
+
+    @Test
     void knownSplits() {
         assertEquals(List.of("Hello", " world", " ", " x", "'s", " 123", "!!", " \n"),
                 split(PreTokenizer.GPT2.regexes, "Hello world  x's 123!! \n"));
