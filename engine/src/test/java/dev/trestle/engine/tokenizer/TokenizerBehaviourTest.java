@@ -185,8 +185,10 @@ class TokenizerBehaviourTest {
                 assertEquals(part, t.decode(t.encode(part, false, false), false), "SPM round trip");
                 assertEquals(part, t.decode(t.encode(part, false, false), true), "SPM round trip, skip special");
             }
-            // byte-level BPE is lossless piece by piece (decode() also applies HF's space clean-up)
-            assertEquals(part, concatPieces(gpt2, gpt2.encode(part, false, false)), "BPE round trip");
+            // byte-level BPE is lossless piece by piece; decode() also applies HF's space clean-up, which
+            // this corpus does not trigger (no space before , . ! ? and no " 's")
+            assertEquals(part, concatPieces(gpt2, gpt2.encode(part, false, false)), "BPE round trip (pieces)");
+            assertEquals(part, gpt2.decode(gpt2.encode(part, false, false), false), "BPE round trip");
         }
         String code = "x = f(a, b)\n";
         assertEquals(code, gpt2.decode(gpt2.encode(code, false, false), false));
