@@ -10,26 +10,21 @@ import java.util.List;
  * The {@link Tokenizer} for a GGUF vocabulary: splits out special-token texts, runs the
  * vocabulary's algorithm (SPM, BPE, WordPiece, unigram) on the text between them, adds BOS/EOS/SEP as the
  * vocabulary asks, and detokenizes with llama.cpp's leading-space and clean-up rules.
- * Thread-safe: the merge buffers are per thread.
+ * Thread-safe: tables are shared and immutable, each call has its own merge buffers.
  */
 final class GgufTokenizer implements Tokenizer {
     private final Vocabulary vocab;
-    private final MergeTable merges;
-    private final ThreadLocal<SpmEncoder> spm;
-    private final ThreadLocal<BpeEncoder> bpe;
+    private final int[] spmByteTokens;
+    private final BpeEncoder.Shared bpe;
     private final WordPieceEncoder wpm;
     private final UnigramEncoder ugm;
 
     GgufTokenizer(Vocabulary vocab) {
         this.vocab = vocab;
-        this.merges = vocab.type == VocabType.BPE ? new MergeTable(vocab.merges, vocab.table) : null;
-        this.spm = ThreadLocal.withInitial(() -> new SpmEncoder(vocab));
-        this.bpe = ThreadLocal.withInitial(() -> new BpeEncoder(vocab, merges));
+        this.spmByteTokens = vocab.type == VocabType.SPM ? SpmEncoder.byteTokens(vocab) : null;
+        this.bpe = vocab.type == VocabType.BPE ? new BpeEncoder.Shared(vocab) : null;
         this.wpm = new WordPieceEncoder(vocab);
         this.ugm = vocab.type == VocabType.UGM ? new UnigramEncoder(vocab) : null;
-        if (vocab.type == VocabType.BPE) {
-            bpe.get(); // compile the pre-tokenizer now, so a bad pattern fails at load
-        }
     }
 
     /** A piece of the input: a special token already recognised, or a range of raw text. */
@@ -63,7 +58,7 @@ final class GgufTokenizer implements Tokenizer {
         if (addSpecial && vocab.addBos) {
             out.add(vocab.bos);
         }
-        SpmEncoder enc = spm.get();
+        SpmEncoder enc = new SpmEncoder(vocab, spmByteTokens);
         for (Fragment f : fragments) {
             if (f.isText()) {
                 String piece = s.substring(f.start, f.end);
@@ -86,7 +81,7 @@ final class GgufTokenizer implements Tokenizer {
         if (addSpecial && vocab.addBos) {
             out.add(vocab.bos);
         }
-        BpeEncoder enc = bpe.get();
+        BpeEncoder enc = new BpeEncoder(vocab, bpe);
         for (Fragment f : fragments) {
             if (f.isText()) {
                 String piece = s.substring(f.start, f.end);

@@ -10,24 +10,32 @@ import java.util.Arrays;
  */
 final class SpmEncoder {
     private final Vocabulary vocab;
-    private final int[] byteTokens = new int[256];
+    private final int[] byteTokens;
 
-    // symbol chain, reused between calls (one encoder per thread)
+    // symbol chain of one call
     private int[] start = new int[64];
     private int[] len = new int[64];
     private int[] prev = new int[64];
     private int[] next = new int[64];
     private final PairHeap heap = new PairHeap();
 
-    SpmEncoder(Vocabulary vocab) {
+    /** A single-use encoder (cheap: the tables are shared). */
+    SpmEncoder(Vocabulary vocab, int[] byteTokens) {
         this.vocab = vocab;
+        this.byteTokens = byteTokens;
+    }
+
+    /** Token for each byte: {@code <0xXX>}, else the byte itself as text (ASCII), else unknown. */
+    static int[] byteTokens(Vocabulary vocab) {
+        int[] tokens = new int[256];
         for (int b = 0; b < 256; b++) {
             int id = vocab.table.get(String.format("<0x%02X>", b));
             if (id < 0 && b < 0x80) {
                 id = vocab.table.get(String.valueOf((char) b));
             }
-            byteTokens[b] = id >= 0 ? id : vocab.unk;
+            tokens[b] = id >= 0 ? id : vocab.unk;
         }
+        return tokens;
     }
 
     /** Appends the tokens of {@code text} (spaces already escaped to U+2581). */
