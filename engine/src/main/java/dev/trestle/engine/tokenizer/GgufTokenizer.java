@@ -15,6 +15,7 @@ import java.util.List;
 final class GgufTokenizer implements Tokenizer {
     private final Vocabulary vocab;
     private final int[] spmByteTokens;
+    private final LongSet spmInnerPairs;
     private final BpeEncoder.Shared bpe;
     private final WordPieceEncoder wpm;
     private final UnigramEncoder ugm;
@@ -22,6 +23,7 @@ final class GgufTokenizer implements Tokenizer {
     GgufTokenizer(Vocabulary vocab) {
         this.vocab = vocab;
         this.spmByteTokens = vocab.type == VocabType.SPM ? SpmEncoder.byteTokens(vocab) : null;
+        this.spmInnerPairs = vocab.type == VocabType.SPM ? SpmEncoder.innerPairs(vocab) : null;
         this.bpe = vocab.type == VocabType.BPE ? new BpeEncoder.Shared(vocab) : null;
         this.wpm = new WordPieceEncoder(vocab);
         this.ugm = vocab.type == VocabType.UGM ? new UnigramEncoder(vocab) : null;
@@ -58,7 +60,7 @@ final class GgufTokenizer implements Tokenizer {
         if (addSpecial && vocab.addBos) {
             out.add(vocab.bos);
         }
-        SpmEncoder enc = new SpmEncoder(vocab, spmByteTokens);
+        SpmEncoder enc = new SpmEncoder(vocab, spmByteTokens, spmInnerPairs);
         for (Fragment f : fragments) {
             if (f.isText()) {
                 String piece = s.substring(f.start, f.end);
