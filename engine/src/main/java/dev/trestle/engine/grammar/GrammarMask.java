@@ -232,7 +232,9 @@ public final class GrammarMask {
                         continue;
                     }
                     value = 0;
-                } else if (!st.viable(s, Utf8Decoder.low(rem, value), Utf8Decoder.high(rem, value))) {
+                } else if (remAt[depth] == 0
+                        ? !st.leadViable(s, b, Utf8Decoder.low(rem, value), Utf8Decoder.high(rem, value))
+                        : !st.viable(s, Utf8Decoder.low(rem, value), Utf8Decoder.high(rem, value))) {
                     continue;
                 }
             }

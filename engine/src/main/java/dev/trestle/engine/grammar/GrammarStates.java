@@ -78,6 +78,18 @@ final class GrammarStates {
         return n;
     }
 
+    /** True when some character starting with UTF-8 lead byte {@code lead} (0xC2..0xF4) can continue {@code s}. */
+    boolean leadViable(State s, int lead, int lo, int hi) {
+        long bit = 1L << (lead - 0xC0);
+        if ((s.leadKnown & bit) == 0) {
+            if (viable(s, lo, hi)) {
+                s.leadViable |= bit;
+            }
+            s.leadKnown |= bit;
+        }
+        return (s.leadViable & bit) != 0;
+    }
+
     /** True when some code point in [lo, hi] can continue {@code s} (a partial UTF-8 sequence is viable). */
     boolean viable(State s, int lo, int hi) {
         for (Stack st : s.stacks) {
@@ -224,6 +236,8 @@ final class GrammarStates {
         final State[] ascii = new State[128];
         int[] highBounds;
         State[] highNext;
+        long leadKnown; // bit (lead - 0xC0): viability of that UTF-8 lead byte computed
+        long leadViable; // bit (lead - 0xC0): some character with that lead byte is allowed
 
         State(Stack[] stacks, int id) {
             this.stacks = stacks;

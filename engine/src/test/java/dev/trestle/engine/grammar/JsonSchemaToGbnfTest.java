@@ -123,6 +123,22 @@ class JsonSchemaToGbnfTest {
     }
 
     @Test
+    void patterns() throws Exception {
+        check("{\"type\": \"string\", \"pattern\": \"^[A-Z]{2}-\\\\d{3,4}$\"}",
+                List.of("\"AB-123\"", "\"ZZ-0000\""), List.of("\"ab-123\"", "\"AB-12\"", "\"AB-12345\"", "\"AB123\""));
+        check("{\"type\": \"string\", \"pattern\": \"^(cat|dog)s?( \\\\w+)*$\"}",
+                List.of("\"cat\"", "\"dogs run_1 fast\""), List.of("\"cow\"", "\"cats  run\"", "\"cat!\""));
+        // unanchored: the match may be anywhere in the string
+        check("{\"type\": \"string\", \"pattern\": \"ab+c\"}",
+                List.of("\"abc\"", "\"xxabbbcyy\"", "\"\\\"abc\\\"\""), List.of("\"ac\"", "\"a b c\""));
+        // characters JSON must escape are produced escaped
+        check("{\"type\": \"string\", \"pattern\": \"^[\\\"\\\\\\\\]\\\\n.$\"}",
+                List.of("\"\\\"\\nx\"", "\"\\\\\\n\\\"\""), List.of("\"\\\"\\n\\n\"", "\"a\\nx\""));
+        check("{\"type\": \"string\", \"pattern\": \"^[^a-z\\\\s]{1,3}$\"}",
+                List.of("\"A\"", "\"1.é\""), List.of("\"a\"", "\"A B\"", "\"ABCD\""));
+    }
+
+    @Test
     void integerRanges() {
         long[][] ranges = {{-123, 4567}, {0, 0}, {5, 5}, {-9, -1}, {10, 99}, {1, 1000}, {-1000, -10}, {19, 731},
             {7, Long.MAX_VALUE}, {Long.MIN_VALUE, -5}, {-20, Long.MAX_VALUE}, {Long.MIN_VALUE, 30}};
@@ -184,7 +200,9 @@ class JsonSchemaToGbnfTest {
     @Test
     void invalidSchemasNameTheProblem() {
         String[][] cases = {
-            {"{\"type\": \"string\", \"pattern\": \"^a+$\"}", "'pattern'"},
+            {"{\"type\": \"string\", \"pattern\": \"^(?=a)b$\"}", "unsupported regular expression: lookaround"},
+            {"{\"type\": \"string\", \"pattern\": \"^(a)\\\\1$\"}", "backreferences"},
+            {"{\"type\": \"string\", \"pattern\": \"^a\", \"maxLength\": 3}", "pattern together with"},
             {"{\"$ref\": \"#/$defs/missing\"}", "does not resolve"},
             {"{\"$ref\": \"https://example.com/s.json\"}", "local references"},
             {"{\"type\": \"strng\"}", "unknown type 'strng'"},
