@@ -190,6 +190,10 @@ public final class GrammarMask {
         final int[] tokBegin = vocab.tokBegin;
         final int[] tokEnd = vocab.tokEnd;
         final int[] sorted = vocab.sortedTokens;
+        final int[] descBegin = vocab.descBegin;
+        final int[] descEnd = vocab.descEnd;
+        final long[] descAscii = vocab.descAscii;
+        final boolean[] descNonAscii = vocab.descNonAscii;
         final GrammarStates st = states;
         final GrammarStates.State dead = st.dead;
         int[] childIt = walkChild;
@@ -242,13 +246,27 @@ public final class GrammarMask {
                 int id = sorted[k];
                 bits[id >>> 6] |= 1L << id;
             }
-            if (firstChild[c] >= 0) {
-                depth++;
-                childIt[depth] = firstChild[c];
-                stateAt[depth] = s;
-                valueAt[depth] = value;
-                remAt[depth] = rem;
+            if (firstChild[c] < 0) {
+                continue;
             }
+            if (rem == 0 && !descNonAscii[c]) {
+                if (!s.loopsKnown) {
+                    st.computeLoops(s);
+                }
+                if ((descAscii[2 * c] & ~s.loopLo) == 0 && (descAscii[2 * c + 1] & ~s.loopHi) == 0) {
+                    // every byte below c keeps the state as it is, so every token below c is allowed
+                    for (int k = descBegin[c], e = descEnd[c]; k < e; k++) {
+                        int id = sorted[k];
+                        bits[id >>> 6] |= 1L << id;
+                    }
+                    continue;
+                }
+            }
+            depth++;
+            childIt[depth] = firstChild[c];
+            stateAt[depth] = s;
+            valueAt[depth] = value;
+            remAt[depth] = rem;
         }
     }
 }

@@ -78,6 +78,24 @@ final class GrammarStates {
         return n;
     }
 
+    /** Fills {@code s.loopAscii}: the ASCII bytes that lead from {@code s} back to {@code s} itself. */
+    void computeLoops(State s) {
+        long lo = 0;
+        long hi = 0;
+        for (int b = 0; b < 128; b++) {
+            if (next(s, b) == s) {
+                if (b < 64) {
+                    lo |= 1L << b;
+                } else {
+                    hi |= 1L << (b - 64);
+                }
+            }
+        }
+        s.loopLo = lo;
+        s.loopHi = hi;
+        s.loopsKnown = true;
+    }
+
     /** True when some character starting with UTF-8 lead byte {@code lead} (0xC2..0xF4) can continue {@code s}. */
     boolean leadViable(State s, int lead, int lo, int hi) {
         long bit = 1L << (lead - 0xC0);
@@ -236,6 +254,9 @@ final class GrammarStates {
         final State[] ascii = new State[128];
         int[] highBounds;
         State[] highNext;
+        boolean loopsKnown;
+        long loopLo; // ASCII bytes 0..63 whose transition returns to this state
+        long loopHi; // ASCII bytes 64..127 likewise
         long leadKnown; // bit (lead - 0xC0): viability of that UTF-8 lead byte computed
         long leadViable; // bit (lead - 0xC0): some character with that lead byte is allowed
 

@@ -19,6 +19,11 @@ public final class VocabTrie {
     final int[] tokEnd;
     final int[] sortedTokens;
     final int maxDepth;
+    // what lies strictly below each node, for skipping subtrees the grammar state loops over
+    final int[] descBegin; // (n_nodes) descendants' tokens are sortedTokens[descBegin, descEnd)
+    final int[] descEnd;
+    final long[] descAscii; // (2 * n_nodes) bytes 0..63 and 64..127 occurring below the node
+    final boolean[] descNonAscii; // (n_nodes) some byte >= 0x80 occurs below the node
     final byte[][] tokenBytes; // (vocab) as given; not copied, must not be modified
 
     /**
@@ -61,6 +66,7 @@ public final class VocabTrie {
         }
         int[] path = new int[maxLen + 1]; // node at each depth of the previous token
         int[] lastChild = new int[cap];
+        int[] parentOf = new int[cap];
         Arrays.fill(fc, -1);
         Arrays.fill(ns, -1);
         Arrays.fill(lastChild, -1);
@@ -78,6 +84,7 @@ public final class VocabTrie {
                 int parent = path[d];
                 int node = nodes++;
                 lb[node] = t[d];
+                parentOf[node] = parent;
                 if (lastChild[parent] < 0) {
                     fc[parent] = node;
                 } else {
@@ -99,6 +106,28 @@ public final class VocabTrie {
         tokBegin = Arrays.copyOf(tb, nodes);
         tokEnd = Arrays.copyOf(te, nodes);
         maxDepth = maxLen;
+        descBegin = new int[nodes];
+        descEnd = new int[nodes];
+        descAscii = new long[2 * nodes];
+        descNonAscii = new boolean[nodes];
+        Arrays.fill(descBegin, Integer.MAX_VALUE);
+        // node ids are in depth-first preorder, so children come after parents: fold bottom-up
+        for (int node = nodes - 1; node > 0; node--) {
+            int p = parentOf[node];
+            int b = label[node] & 0xFF;
+            descAscii[2 * p] |= descAscii[2 * node];
+            descAscii[2 * p + 1] |= descAscii[2 * node + 1];
+            descNonAscii[p] |= descNonAscii[node] || b >= 0x80;
+            if (b < 64) {
+                descAscii[2 * p] |= 1L << b;
+            } else if (b < 128) {
+                descAscii[2 * p + 1] |= 1L << (b - 64);
+            }
+            int begin = Math.min(descBegin[node], tokEnd[node] > tokBegin[node] ? tokBegin[node] : Integer.MAX_VALUE);
+            int end = Math.max(descEnd[node], tokEnd[node]);
+            descBegin[p] = Math.min(descBegin[p], begin);
+            descEnd[p] = Math.max(descEnd[p], end);
+        }
     }
 
     public int vocabSize() {
