@@ -81,6 +81,22 @@ class GrammarMaskTest {
     }
 
     @Test
+    void maskEqualsBruteForceForSchemaAndMultiByteGrammars() {
+        Grammar[] grammars = {JsonSchemaToGbnf.toGrammar(ConstrainedSamplingTest.PERSON), Grammars.load("japanese"),
+            Grammars.load("chess")};
+        for (Grammar g : grammars) {
+            Random rnd = new Random(7);
+            GrammarMask mask = new GrammarMask(g, gpt2Trie);
+            for (int step = 0; step < 40 && !mask.isFinished(); step++) {
+                if (step % 4 == 0) {
+                    assertMaskMatchesBruteForce(mask);
+                }
+                mask.accept(sampleAllowed(mask, rnd));
+            }
+        }
+    }
+
+    @Test
     void tokensEndingInsideACharacter() {
         // "é" is C3 A9 and "日" is E6 97 A5 in UTF-8; GPT-2 has tokens for partial sequences
         Grammar g = GbnfParser.parse("root ::= \"[\" [é日]+ \"]\"");
