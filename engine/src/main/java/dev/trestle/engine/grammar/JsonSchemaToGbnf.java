@@ -75,6 +75,10 @@ public final class JsonSchemaToGbnf {
         DEPS.put(name, List.of(deps));
     }
 
+    // keywords that do not constrain the document, allowed beside $ref / anyOf / oneOf
+    private static final Set<String> ANNOTATIONS = Set.of("title", "description", "default", "examples", "$defs",
+            "definitions", "$schema", "$id", "$comment", "deprecated", "readOnly", "writeOnly", "$anchor");
+
     private final JsonNode rootSchema;
     private final Map<String, String> rules = new LinkedHashMap<>();
     private final Set<String> reserved = new LinkedHashSet<>();
@@ -158,10 +162,12 @@ public final class JsonSchemaToGbnf {
         }
         JsonNode type = schema.get("type");
         if (schema.has("$ref")) {
+            onlyAnnotationsBeside(schema, "$ref", path);
             return ref(schema.get("$ref").asText(), name, path);
         }
         if (schema.has("oneOf") || schema.has("anyOf")) {
             String key = schema.has("oneOf") ? "oneOf" : "anyOf";
+            onlyAnnotationsBeside(schema, key, path);
             JsonNode alts = schema.get(key);
             if (!alts.isArray() || alts.isEmpty()) {
                 throw error(path + "/" + key, "must be a non-empty array of schemas");
@@ -263,6 +269,18 @@ public final class JsonSchemaToGbnf {
         }
     }
 
+    // The grammar of a $ref or a union is that of its target or alternatives alone; a sibling constraint
+    // would be silently dropped, so it is refused instead.
+    private void onlyAnnotationsBeside(JsonNode schema, String key, String path) {
+        for (Iterator<String> it = schema.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!k.equals(key) && !ANNOTATIONS.contains(k)) {
+                throw error(path, "'" + k + "' beside '" + key + "' is not supported; move it into the "
+                        + (key.equals("$ref") ? "referenced schema" : key + " alternatives"));
+            }
+        }
+    }
+
     private String pattern(JsonNode schema, String name, String path) {
         if (schema.has("minLength") || schema.has("maxLength") || schema.has("format")) {
             throw error(path, "pattern together with minLength/maxLength/format is not supported;"
@@ -355,6 +373,11 @@ public final class JsonSchemaToGbnf {
             }
             for (Map.Entry<String, JsonNode> e : properties.properties()) {
                 names.add(e.getKey());
+            }
+            for (String r : required) {
+                if (!properties.has(r)) {
+                    throw error(path + "/required", "required property '" + r + "' is not declared in properties");
+                }
             }
             // required first, each group in declaration order (llama.cpp's default order)
             for (String p : names) {

@@ -212,6 +212,9 @@ class JsonSchemaToGbnfTest {
             {"{\"properties\": {\"a\": {\"not\": {}}}}", "/properties/a"},
             {"{\"type\": \"object\"", "not valid JSON"},
             {"false", "admits no value"},
+            {"{\"type\": \"object\", \"anyOf\": [{\"type\": \"object\"}]}", "'type' beside 'anyOf'"},
+            {"{\"$ref\": \"#/$defs/a\", \"maxLength\": 2, \"$defs\": {\"a\": {}}}", "'maxLength' beside '$ref'"},
+            {"{\"properties\": {\"a\": {}}, \"required\": [\"b\"]}", "'b' is not declared"},
         };
         for (String[] c : cases) {
             GrammarException e = assertThrows(GrammarException.class, () -> JsonSchemaToGbnf.convert(c[0]), c[0]);
