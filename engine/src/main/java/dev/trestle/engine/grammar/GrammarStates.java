@@ -57,10 +57,15 @@ final class GrammarStates {
     /** The state after {@code cp}, or {@link #dead}. */
     State next(State s, int cp) {
         if (cp < 128) {
-            State n = s.ascii[cp];
+            State[] ascii = s.ascii;
+            if (ascii == null) {
+                ascii = new State[128];
+                s.ascii = ascii;
+            }
+            State n = ascii[cp];
             if (n == null) {
                 n = compute(s, cp);
-                s.ascii[cp] = n;
+                ascii[cp] = n;
             }
             return n;
         }
@@ -251,7 +256,7 @@ final class GrammarStates {
         final Stack[] stacks;
         final int id;
         final boolean canEnd;
-        final State[] ascii = new State[128];
+        State[] ascii; // (128) transitions on ASCII, allocated on first use
         int[] highBounds;
         State[] highNext;
         boolean loopsKnown;
