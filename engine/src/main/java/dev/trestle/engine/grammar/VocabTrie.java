@@ -1,5 +1,6 @@
 package dev.trestle.engine.grammar;
 
+import dev.trestle.engine.tokenizer.Tokenizer;
 import java.util.Arrays;
 
 /**
@@ -128,6 +129,24 @@ public final class VocabTrie {
             descBegin[p] = Math.min(descBegin[p], begin);
             descEnd[p] = Math.max(descEnd[p], end);
         }
+    }
+
+    /**
+     * The trie of a tokenizer's vocabulary: each token's output bytes ({@code pieceBytes(id, false)}), with
+     * control tokens given no bytes so a grammar never selects them, and the end-of-generation tokens apart.
+     */
+    public static VocabTrie of(Tokenizer tokenizer) {
+        int n = tokenizer.vocabSize();
+        byte[][] bytes = new byte[n][];
+        int[] eog = new int[n];
+        int eogCount = 0;
+        for (int id = 0; id < n; id++) {
+            if (tokenizer.isEog(id)) {
+                eog[eogCount++] = id;
+            }
+            bytes[id] = tokenizer.isControl(id) ? new byte[0] : tokenizer.pieceBytes(id, false);
+        }
+        return new VocabTrie(bytes, Arrays.copyOf(eog, eogCount));
     }
 
     public int vocabSize() {

@@ -144,6 +144,59 @@ class GrammarMaskTest {
         assertTrue(mask.isFinished());
     }
 
+    @Test
+    void trieFromATokenizerLeavesControlTokensOut() {
+        // a Tokenizer view of the GPT-2 vocabulary: 50256 is <|endoftext|> (EOG); pretend 50255 is a control token
+        dev.trestle.engine.tokenizer.Tokenizer view = new dev.trestle.engine.tokenizer.Tokenizer() {
+            public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
+                throw new UnsupportedOperationException();
+            }
+
+            public String decode(int[] ids, boolean skipSpecial) {
+                throw new UnsupportedOperationException();
+            }
+
+            public byte[] pieceBytes(int id, boolean special) {
+                return gpt2.bytes()[id].clone();
+            }
+
+            public String tokenText(int id) {
+                return new String(gpt2.bytes()[id], StandardCharsets.UTF_8);
+            }
+
+            public int vocabSize() {
+                return gpt2.bytes().length;
+            }
+
+            public int bos() {
+                return -1;
+            }
+
+            public int eos() {
+                return 50256;
+            }
+
+            public boolean isEog(int id) {
+                return id == 50256;
+            }
+
+            public boolean isControl(int id) {
+                return id == 50255 || id == 50256;
+            }
+        };
+        VocabTrie trie = VocabTrie.of(view);
+        assertTrue(trie.isEog(50256));
+        assertFalse(trie.isEog(50255));
+        Grammar any = GbnfParser.parse("root ::= [^\\x00]*");
+        GrammarMask mask = new GrammarMask(any, trie);
+        assertFalse(mask.isAllowed(50255)); // control: never, whatever its text
+        assertTrue(mask.isAllowed(50256)); // EOG: the grammar can end
+        assertTrue(mask.isAllowed(token("hello")));
+        GrammarMask plain = new GrammarMask(any, gpt2Trie); // the same vocabulary without the control token
+        assertTrue(plain.isAllowed(50255));
+        assertEquals(plain.allowedCount() - 1, mask.allowedCount());
+    }
+
     static int sampleAllowed(GrammarMask mask, Random rnd) {
         int n = mask.allowedCount();
         assertTrue(n > 0, "the grammar left no token");
