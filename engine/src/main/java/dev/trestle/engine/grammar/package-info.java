@@ -27,9 +27,10 @@
  *                                                                         // response_format json_schema
  *     case json_object   -> GbnfParser.parse(JsonSchemaToGbnf.jsonObject());
  * };                                                                      // GrammarException -> HTTP 400
- * VocabTrie trie = ...;   // once per model: new VocabTrie(pieceBytes of every token, EOG ids)
- * GrammarMask mask = new GrammarMask(g, trie);
- * // each step: mask.apply(logits); token = sample(logits); mask.accept(token);
+ * VocabTrie trie = VocabTrie.of(tokenizer);   // once per model, shared by all requests
+ * GrammarMask mask = new GrammarMask(g, trie);  // one per sequence
+ * sampler.setFilter(mask::apply);              // the sampler masks before its chain
+ * // after each sampled token: mask.accept(token); stop when mask.isFinished()
  * }</pre>
  *
  * <h2>How the mask stays fast</h2>
