@@ -70,6 +70,10 @@ public final class GrammarMask {
             }
             int base = w << 6;
             int end = Math.min(base + 64, n);
+            if (word == 0) {
+                Arrays.fill(logits, base, Math.max(base, end), NEG_INF); // most words when few tokens are allowed
+                continue;
+            }
             for (int t = base; t < end; t++) {
                 if ((word >>> (t - base) & 1) == 0) {
                     logits[t] = NEG_INF;
