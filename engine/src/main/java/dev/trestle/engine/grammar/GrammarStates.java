@@ -83,7 +83,7 @@ final class GrammarStates {
         return n;
     }
 
-    /** Fills {@code s.loopAscii}: the ASCII bytes that lead from {@code s} back to {@code s} itself. */
+    /** Fills {@code s.loopLo}/{@code s.loopHi}: the ASCII bytes that lead from {@code s} back to {@code s} itself. */
     void computeLoops(State s) {
         long lo = 0;
         long hi = 0;
