@@ -160,6 +160,16 @@ class JsonSchemaToGbnfTest {
             assertFalse(g.matches("-0"));
             assertFalse(g.matches("007"));
         }
+        Grammar big = JsonSchemaToGbnf.toGrammar("{\"type\": \"integer\", \"minimum\": -1234567890123,"
+                + " \"maximum\": 9999999999999998}");
+        for (String v : new String[] {"-1234567890123", "-999999999999", "0", "9999999999999998", "123456789012345"}) {
+            assertTrue(big.matches(v), v);
+        }
+        for (String v : new String[] {"-1234567890124", "-9999999999999", "9999999999999999", "10000000000000000"}) {
+            assertFalse(big.matches(v), v);
+        }
+        assertThrows(GrammarException.class,
+                () -> JsonSchemaToGbnf.convert("{\"type\": \"integer\", \"maximum\": 1e17}"));
         Grammar ex = JsonSchemaToGbnf.toGrammar("{\"type\": \"integer\", \"exclusiveMinimum\": 0, \"exclusiveMaximum\": 10}");
         for (int v = -3; v < 14; v++) {
             assertEquals(v > 0 && v < 10, ex.matches(Integer.toString(v)), "exclusive " + v);
