@@ -11,7 +11,9 @@ import java.util.Map;
  * <p>The allowed set comes from walking the {@link VocabTrie} depth-first against the grammar automaton:
  * a prefix that the grammar rejects prunes its whole subtree, so tokens sharing a prefix share the work, and
  * each step of the walk is a memoized transition (an array load for ASCII). Bytes are decoded as UTF-8 along
- * the way; a token may end inside a character when some completion of it is allowed. End-of-generation
+ * the way; a token may end inside a character when some completion of it is allowed. A subtree whose every
+ * byte sequence keeps the state where it is (plain text inside a JSON string) is taken whole, as the
+ * contiguous range of tokens below it, without walking it. End-of-generation
  * tokens are allowed exactly when the grammar can end; other byteless tokens never are (llama.cpp's rule).
  * Sets computed at a character boundary are cached per automaton state, so revisiting a state (inside a
  * JSON string, say) costs a copy.
@@ -198,6 +200,8 @@ public final class GrammarMask {
         final int[] descEnd = vocab.descEnd;
         final long[] descAscii = vocab.descAscii;
         final boolean[] descNonAscii = vocab.descNonAscii;
+        final boolean[] descValidUtf8 = vocab.descValidUtf8;
+        final boolean startsOnBoundary = remaining0 == 0;
         final GrammarStates st = states;
         final GrammarStates.State dead = st.dead;
         int[] childIt = walkChild;
@@ -253,11 +257,14 @@ public final class GrammarMask {
             if (firstChild[c] < 0) {
                 continue;
             }
-            if (rem == 0 && !descNonAscii[c]) {
+            if (rem == 0) {
                 if (!s.loopsKnown) {
                     st.computeLoops(s);
                 }
-                if ((descAscii[2 * c] & ~s.loopLo) == 0 && (descAscii[2 * c + 1] & ~s.loopHi) == 0) {
+                // non-ASCII bytes below c are fine when every character loops and the bytes are valid UTF-8
+                // (checked from the root, which agrees with this walk only when it started on a boundary)
+                boolean highOk = !descNonAscii[c] || s.loopsAllHigh && startsOnBoundary && descValidUtf8[c];
+                if (highOk && (descAscii[2 * c] & ~s.loopLo) == 0 && (descAscii[2 * c + 1] & ~s.loopHi) == 0) {
                     // every byte below c keeps the state as it is, so every token below c is allowed
                     for (int k = descBegin[c], e = descEnd[c]; k < e; k++) {
                         int id = sorted[k];

@@ -98,6 +98,20 @@ final class GrammarStates {
         }
         s.loopLo = lo;
         s.loopHi = hi;
+        if (s.highBounds == null) {
+            buildHighPartition(s);
+        }
+        // every non-ASCII code point loops when every interval of the partition does
+        boolean allHigh = true;
+        int[] bounds = s.highBounds;
+        for (int i = 0; i <= bounds.length && allHigh; i++) {
+            int from = i == 0 ? 128 : bounds[i - 1];
+            int to = i == bounds.length ? CharClass.MAX_CODE_POINT + 1 : bounds[i];
+            if (from < to) {
+                allHigh = next(s, from) == s;
+            }
+        }
+        s.loopsAllHigh = allHigh;
         s.loopsKnown = true;
     }
 
@@ -262,6 +276,7 @@ final class GrammarStates {
         boolean loopsKnown;
         long loopLo; // ASCII bytes 0..63 whose transition returns to this state
         long loopHi; // ASCII bytes 64..127 likewise
+        boolean loopsAllHigh; // every code point >= 128 returns to this state
         long leadKnown; // bit (lead - 0xC0): viability of that UTF-8 lead byte computed
         long leadViable; // bit (lead - 0xC0): some character with that lead byte is allowed
 

@@ -25,6 +25,7 @@ public final class VocabTrie {
     final int[] descEnd;
     final long[] descAscii; // (2 * n_nodes) bytes 0..63 and 64..127 occurring below the node
     final boolean[] descNonAscii; // (n_nodes) some byte >= 0x80 occurs below the node
+    final boolean[] descValidUtf8; // (n_nodes) every path below the node is valid UTF-8 read from the root
     final byte[][] tokenBytes; // (vocab) as given; not copied, must not be modified
 
     /**
@@ -111,7 +112,16 @@ public final class VocabTrie {
         descEnd = new int[nodes];
         descAscii = new long[2 * nodes];
         descNonAscii = new boolean[nodes];
+        descValidUtf8 = new boolean[nodes];
         Arrays.fill(descBegin, Integer.MAX_VALUE);
+        Arrays.fill(descValidUtf8, true);
+        // UTF-8 decoder state at each node, read from the root (parents precede children in preorder)
+        int[] utf8 = new int[nodes];
+        for (int node = 1; node < nodes; node++) {
+            int p = parentOf[node];
+            utf8[node] = utf8[p] == Utf8Decoder.INVALID ? Utf8Decoder.INVALID
+                    : Utf8Decoder.step(Utf8Decoder.remaining(utf8[p]), Utf8Decoder.value(utf8[p]), label[node] & 0xFF);
+        }
         // node ids are in depth-first preorder, so children come after parents: fold bottom-up
         for (int node = nodes - 1; node > 0; node--) {
             int p = parentOf[node];
@@ -119,6 +129,7 @@ public final class VocabTrie {
             descAscii[2 * p] |= descAscii[2 * node];
             descAscii[2 * p + 1] |= descAscii[2 * node + 1];
             descNonAscii[p] |= descNonAscii[node] || b >= 0x80;
+            descValidUtf8[p] &= descValidUtf8[node] && utf8[node] != Utf8Decoder.INVALID;
             if (b < 64) {
                 descAscii[2 * p] |= 1L << b;
             } else if (b < 128) {
