@@ -44,17 +44,16 @@ public final class VocabTrie {
             }
         }
         this.eogIds = Arrays.stream(eogIds).filter(id -> id >= 0 && id < vocabSize).distinct().toArray();
-        Integer[] order = new Integer[vocabSize];
+        int[] kept = new int[vocabSize];
         int n = 0;
         long totalBytes = 0;
         for (int i = 0; i < vocabSize; i++) {
             if (!eog[i] && tokenBytes[i] != null && tokenBytes[i].length > 0) {
-                order[n++] = i;
+                kept[n++] = i;
                 totalBytes += tokenBytes[i].length;
             }
         }
-        Integer[] ids = Arrays.copyOf(order, n);
-        Arrays.sort(ids, (a, b) -> Arrays.compareUnsigned(tokenBytes[a], tokenBytes[b]));
+        int[] ids = sortByBytes(Arrays.copyOf(kept, n), tokenBytes);
         int cap = (int) Math.min(totalBytes + 1, Integer.MAX_VALUE);
         int[] fc = new int[cap];
         int[] ns = new int[cap];
@@ -63,7 +62,7 @@ public final class VocabTrie {
         int[] te = new int[cap];
         sortedTokens = new int[n];
         int maxLen = 0;
-        for (Integer id : ids) {
+        for (int id : ids) {
             maxLen = Math.max(maxLen, tokenBytes[id].length);
         }
         int[] path = new int[maxLen + 1]; // node at each depth of the previous token
@@ -140,6 +139,48 @@ public final class VocabTrie {
             descBegin[p] = Math.min(descBegin[p], begin);
             descEnd[p] = Math.max(descEnd[p], end);
         }
+    }
+
+    // Token ids in unsigned lexicographic order of their bytes: a primitive sort on (first 5 bytes, id), then
+    // a comparator sort only within runs that share those 5 bytes.
+    private static int[] sortByBytes(int[] ids, byte[][] bytes) {
+        if (ids.length >= 1 << 24) {
+            Integer[] boxed = Arrays.stream(ids).boxed().toArray(Integer[]::new);
+            Arrays.sort(boxed, (a, b) -> Arrays.compareUnsigned(bytes[a], bytes[b]));
+            return Arrays.stream(boxed).mapToInt(Integer::intValue).toArray();
+        }
+        long[] keys = new long[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            byte[] b = bytes[ids[i]];
+            long prefix = 0;
+            for (int k = 0; k < 5; k++) {
+                prefix = prefix << 8 | (k < b.length ? b[k] & 0xFF : 0);
+            }
+            keys[i] = prefix << 24 | ids[i];
+        }
+        Arrays.sort(keys);
+        int[] out = new int[ids.length];
+        for (int i = 0; i < keys.length; i++) {
+            out[i] = (int) (keys[i] & 0xFFFFFF);
+        }
+        for (int start = 0; start < keys.length; ) {
+            int end = start + 1;
+            while (end < keys.length && keys[end] >>> 24 == keys[start] >>> 24) {
+                end++;
+            }
+            if (end - start > 1) {
+                Integer[] run = new Integer[end - start];
+                for (int i = start; i < end; i++) {
+                    run[i - start] = out[i];
+                }
+                Arrays.sort(run, (a, b) -> Arrays.compareUnsigned(bytes[a], bytes[b]));
+                for (int i = start; i < end; i++) {
+                    out[i] = run[i - start];
+                }
+            }
+            start = end;
+        }
+        return out;
     }
 
     /**
