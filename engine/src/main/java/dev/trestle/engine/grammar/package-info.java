@@ -42,19 +42,20 @@
  * token range without being walked; and finished sets are cached per state (64 most recent), so returning to
  * a state costs a bitset copy.
  *
- * <p>Measured per-step cost ({@code GrammarMaskBench} in the tests, JSON grammar, best of 300 after warm-up,
- * one thread, on the 2-core shared development VM under heavy load from other jobs, so upper bounds):
+ * <p>Measured per-step cost ({@code GrammarMaskBench} in the tests: JSON grammar, 300 runs after warm-up,
+ * one thread, on the 2-core development VM shared with other jobs at load average ~15, so the best run is
+ * the cost and the mean mostly measures preemption):
  * <table>
- *   <caption>mask computation per decode step</caption>
- *   <tr><th>state</th><th>GPT-2, 50,257 tokens (98k trie nodes)</th><th>synthetic 150,000 tokens (702k nodes)</th></tr>
- *   <tr><td>start of object / after a key</td><td>0.004–0.007 ms</td><td>0.002–0.003 ms</td></tr>
- *   <tr><td>start of a value, inside a number</td><td>0.01–0.02 ms</td><td>0.03 ms</td></tr>
- *   <tr><td>inside a string (nearly every token allowed: the worst case)</td><td>0.07–0.11 ms</td><td>1.7–2.4 ms</td></tr>
- *   <tr><td>any state seen before (cached) + apply to the logits</td><td>0.03–0.5 ms</td><td>0.05–0.5 ms</td></tr>
+ *   <caption>mask computation per decode step (best / mean of 300)</caption>
+ *   <tr><th>state</th><th>GPT-2, 50,257 tokens (98k trie nodes)</th><th>synthetic, 150,000 tokens (702k nodes)</th></tr>
+ *   <tr><td>start of object, after a key</td><td>0.004–0.006 / 0.07–0.09 ms</td><td>0.002–0.003 / 0.004 ms</td></tr>
+ *   <tr><td>start of a value, inside a number</td><td>0.016 / 0.14–0.3 ms</td><td>0.035 / 0.14–0.3 ms</td></tr>
+ *   <tr><td>inside a string (nearly every token allowed: the worst case)</td><td>0.08 / 0.56 ms</td><td>0.6 / 2.8 ms</td></tr>
+ *   <tr><td>applying a computed or cached set to the logits</td><td>0.01–0.1 ms</td><td>0.03–0.04 ms</td></tr>
  * </table>
- * The synthetic vocabulary is GPT-2's plus 100,000 random concatenations of two GPT-2 tokens, so it has far
- * more non-ASCII subtrees (which are walked, not skipped) than a real 150k BPE vocabulary. Building the trie
- * takes 0.3–0.4 s for 150k tokens (once per model).
+ * The synthetic vocabulary is GPT-2's plus 100,000 random concatenations of two GPT-2 tokens (so its trie is
+ * deeper than a real 150k BPE vocabulary's). Building the trie takes 60 ms for GPT-2 and 210 ms for the
+ * synthetic 150k (best of 8), once per model.
  *
  * <h2>Limits</h2>
  * Memory of the memoized automaton grows with the distinct parse states a generation visits (bounded by its
