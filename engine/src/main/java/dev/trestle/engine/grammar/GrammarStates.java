@@ -19,6 +19,10 @@ import java.util.Map;
  * <p>Not thread-safe: one instance per generating sequence (or guarded by the caller).
  */
 final class GrammarStates {
+    /** Bounds on memoized parse stacks and states, so a pathological grammar fails clearly, not with OOM. */
+    static final int MAX_STACKS = 4_000_000;
+    static final int MAX_STATES = 1_000_000;
+
     private final Grammar g;
     private final Map<Long, Stack> stacks = new HashMap<>();
     private final Map<StateKey, State> states = new HashMap<>();
@@ -201,6 +205,9 @@ final class GrammarStates {
         long key = (long) pos << 32 | (parent == null ? 0 : parent.id);
         Stack st = stacks.get(key);
         if (st == null) {
+            if (stacks.size() >= MAX_STACKS) {
+                throw tooComplex(MAX_STACKS + " parse stacks");
+            }
             st = new Stack(pos, parent, stacks.size() + 1);
             stacks.put(key, st);
         }
@@ -220,10 +227,18 @@ final class GrammarStates {
         StateKey key = new StateKey(ids);
         State s = states.get(key);
         if (s == null) {
+            if (states.size() >= MAX_STATES) {
+                throw tooComplex(MAX_STATES + " parser states");
+            }
             s = new State(arr, states.size());
             states.put(key, s);
         }
         return s;
+    }
+
+    private static GrammarException tooComplex(String what) {
+        return new GrammarException("grammar too complex to follow: more than " + what,
+                "simplify the grammar (fewer ambiguous alternatives, smaller repetition counts)");
     }
 
     private void buildHighPartition(State s) {
