@@ -13,8 +13,8 @@ import java.util.Map;
  * each step of the walk is a memoized transition (an array load for ASCII). Bytes are decoded as UTF-8 along
  * the way; a token may end inside a character when some completion of it is allowed. A subtree whose every
  * byte sequence keeps the state where it is (plain text inside a JSON string) is taken whole, as the
- * contiguous range of tokens below it, without walking it. End-of-generation
- * tokens are allowed exactly when the grammar can end; other byteless tokens never are (llama.cpp's rule).
+ * contiguous range of tokens below it, without walking it. End-of-generation tokens are allowed exactly
+ * when the grammar can end; other byteless tokens never are (llama.cpp's rule).
  * Sets computed at a character boundary are cached per automaton state, so revisiting a state (inside a
  * JSON string, say) costs a copy.
  *
@@ -65,7 +65,8 @@ public final class GrammarMask {
     public void apply(float[] logits) {
         long[] bits = allowed();
         int n = Math.min(logits.length, vocab.vocabSize);
-        for (int w = 0; w < bits.length; w++) {
+        int words = (n + 63) >>> 6;
+        for (int w = 0; w < words; w++) {
             long word = bits[w];
             if (word == -1L) {
                 continue;
@@ -73,7 +74,7 @@ public final class GrammarMask {
             int base = w << 6;
             int end = Math.min(base + 64, n);
             if (word == 0) {
-                Arrays.fill(logits, base, Math.max(base, end), NEG_INF); // most words when few tokens are allowed
+                Arrays.fill(logits, base, end, NEG_INF); // most words when few tokens are allowed
                 continue;
             }
             for (int t = base; t < end; t++) {

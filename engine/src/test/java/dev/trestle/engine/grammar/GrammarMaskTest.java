@@ -135,6 +135,11 @@ class GrammarMaskTest {
             }
         }
         assertEquals(mask.allowedCount(), finite);
+        float[] shortLogits = new float[100]; // fewer rows than the vocabulary: only those are masked
+        mask.apply(shortLogits);
+        for (int t = 0; t < shortLogits.length; t++) {
+            assertEquals(mask.isAllowed(t), shortLogits[t] == 0f, "token " + t);
+        }
         assertTrue(finite >= 4, "y, ye, yes, n, no ... allowed: " + finite);
         assertThrows(IllegalStateException.class, () -> mask.accept(token("maybe")));
         assertThrows(IllegalStateException.class, () -> mask.accept(50256)); // cannot end yet
