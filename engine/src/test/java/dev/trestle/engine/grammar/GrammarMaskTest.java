@@ -97,6 +97,27 @@ class GrammarMaskTest {
     }
 
     @Test
+    void spmVocabularyWithByteFallbackTokens() {
+        // Llama-2 SentencePiece: U+2581 pieces become spaces, <0xHH> tokens single bytes
+        VocabBytes spm = VocabBytes.load(SharedData.reference("tokenizer/ggml-vocab-llama-spm.gguf"));
+        VocabTrie trie = new VocabTrie(spm.bytes(), spm.eog());
+        Grammar g = Grammars.load("japanese");
+        Random rnd = new Random(3);
+        GrammarMask mask = new GrammarMask(g, trie);
+        for (int step = 0; step < 30 && !mask.isFinished(); step++) {
+            GrammarMatcher m = mask.matcher();
+            int expected = 0;
+            for (int t = 0; t < spm.bytes().length; t++) {
+                boolean ok = trie.isEog(t) ? m.canEnd() : spm.bytes()[t].length > 0 && m.copy().acceptBytes(spm.bytes()[t]);
+                assertEquals(ok, mask.isAllowed(t), "token " + t);
+                expected += ok ? 1 : 0;
+            }
+            assertEquals(expected, mask.allowedCount());
+            mask.accept(sampleAllowed(mask, rnd));
+        }
+    }
+
+    @Test
     void tokensEndingInsideACharacter() {
         // "é" is C3 A9 and "日" is E6 97 A5 in UTF-8; GPT-2 has tokens for partial sequences
         Grammar g = GbnfParser.parse("root ::= \"[\" [é日]+ \"]\"");
