@@ -81,6 +81,43 @@ class GrammarMaskTest {
     }
 
     @Test
+    void maskEqualsBruteForceForSchemaAndMultiByteGrammars() {
+        Grammar[] grammars = {JsonSchemaToGbnf.toGrammar(ConstrainedSamplingTest.PERSON), Grammars.load("japanese"),
+            Grammars.load("chess")};
+        for (Grammar g : grammars) {
+            Random rnd = new Random(7);
+            GrammarMask mask = new GrammarMask(g, gpt2Trie);
+            for (int step = 0; step < 40 && !mask.isFinished(); step++) {
+                if (step % 4 == 0) {
+                    assertMaskMatchesBruteForce(mask);
+                }
+                mask.accept(sampleAllowed(mask, rnd));
+            }
+        }
+    }
+
+    @Test
+    void spmVocabularyWithByteFallbackTokens() {
+        // Llama-2 SentencePiece: U+2581 pieces become spaces, <0xHH> tokens single bytes
+        VocabBytes spm = VocabBytes.load(SharedData.reference("tokenizer/ggml-vocab-llama-spm.gguf"));
+        VocabTrie trie = new VocabTrie(spm.bytes(), spm.eog());
+        Grammar g = Grammars.load("japanese");
+        Random rnd = new Random(3);
+        GrammarMask mask = new GrammarMask(g, trie);
+        for (int step = 0; step < 30 && !mask.isFinished(); step++) {
+            GrammarMatcher m = mask.matcher();
+            int expected = 0;
+            for (int t = 0; t < spm.bytes().length; t++) {
+                boolean ok = trie.isEog(t) ? m.canEnd() : spm.bytes()[t].length > 0 && m.copy().acceptBytes(spm.bytes()[t]);
+                assertEquals(ok, mask.isAllowed(t), "token " + t);
+                expected += ok ? 1 : 0;
+            }
+            assertEquals(expected, mask.allowedCount());
+            mask.accept(sampleAllowed(mask, rnd));
+        }
+    }
+
+    @Test
     void tokensEndingInsideACharacter() {
         // "é" is C3 A9 and "日" is E6 97 A5 in UTF-8; GPT-2 has tokens for partial sequences
         Grammar g = GbnfParser.parse("root ::= \"[\" [é日]+ \"]\"");
@@ -119,6 +156,11 @@ class GrammarMaskTest {
             }
         }
         assertEquals(mask.allowedCount(), finite);
+        float[] shortLogits = new float[100]; // fewer rows than the vocabulary: only those are masked
+        mask.apply(shortLogits);
+        for (int t = 0; t < shortLogits.length; t++) {
+            assertEquals(mask.isAllowed(t), shortLogits[t] == 0f, "token " + t);
+        }
         assertTrue(finite >= 4, "y, ye, yes, n, no ... allowed: " + finite);
         assertThrows(IllegalStateException.class, () -> mask.accept(token("maybe")));
         assertThrows(IllegalStateException.class, () -> mask.accept(50256)); // cannot end yet
@@ -126,6 +168,59 @@ class GrammarMaskTest {
         assertTrue(mask.canEnd());
         mask.accept(50256);
         assertTrue(mask.isFinished());
+    }
+
+    @Test
+    void trieFromATokenizerLeavesControlTokensOut() {
+        // a Tokenizer view of the GPT-2 vocabulary: 50256 is <|endoftext|> (EOG); pretend 50255 is a control token
+        dev.trestle.engine.tokenizer.Tokenizer view = new dev.trestle.engine.tokenizer.Tokenizer() {
+            public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
+                throw new UnsupportedOperationException();
+            }
+
+            public String decode(int[] ids, boolean skipSpecial) {
+                throw new UnsupportedOperationException();
+            }
+
+            public byte[] pieceBytes(int id, boolean special) {
+                return gpt2.bytes()[id].clone();
+            }
+
+            public String tokenText(int id) {
+                return new String(gpt2.bytes()[id], StandardCharsets.UTF_8);
+            }
+
+            public int vocabSize() {
+                return gpt2.bytes().length;
+            }
+
+            public int bos() {
+                return -1;
+            }
+
+            public int eos() {
+                return 50256;
+            }
+
+            public boolean isEog(int id) {
+                return id == 50256;
+            }
+
+            public boolean isControl(int id) {
+                return id == 50255 || id == 50256;
+            }
+        };
+        VocabTrie trie = VocabTrie.of(view);
+        assertTrue(trie.isEog(50256));
+        assertFalse(trie.isEog(50255));
+        Grammar any = GbnfParser.parse("root ::= [^\\x00]*");
+        GrammarMask mask = new GrammarMask(any, trie);
+        assertFalse(mask.isAllowed(50255)); // control: never, whatever its text
+        assertTrue(mask.isAllowed(50256)); // EOG: the grammar can end
+        assertTrue(mask.isAllowed(token("hello")));
+        GrammarMask plain = new GrammarMask(any, gpt2Trie); // the same vocabulary without the control token
+        assertTrue(plain.isAllowed(50255));
+        assertEquals(plain.allowedCount() - 1, mask.allowedCount());
     }
 
     static int sampleAllowed(GrammarMask mask, Random rnd) {
