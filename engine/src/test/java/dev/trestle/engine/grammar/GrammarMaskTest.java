@@ -172,55 +172,22 @@ class GrammarMaskTest {
 
     @Test
     void trieFromATokenizerLeavesControlTokensOut() {
-        // a Tokenizer view of the GPT-2 vocabulary: 50256 is <|endoftext|> (EOG); pretend 50255 is a control token
-        dev.trestle.engine.tokenizer.Tokenizer view = new dev.trestle.engine.tokenizer.Tokenizer() {
-            public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
-                throw new UnsupportedOperationException();
-            }
-
-            public String decode(int[] ids, boolean skipSpecial) {
-                throw new UnsupportedOperationException();
-            }
-
-            public byte[] pieceBytes(int id, boolean special) {
-                return gpt2.bytes()[id].clone();
-            }
-
-            public String tokenText(int id) {
-                return new String(gpt2.bytes()[id], StandardCharsets.UTF_8);
-            }
-
-            public int vocabSize() {
-                return gpt2.bytes().length;
-            }
-
-            public int bos() {
-                return -1;
-            }
-
-            public int eos() {
-                return 50256;
-            }
-
-            public boolean isEog(int id) {
-                return id == 50256;
-            }
-
-            public boolean isControl(int id) {
-                return id == 50255 || id == 50256;
-            }
-        };
-        VocabTrie trie = VocabTrie.of(view);
-        assertTrue(trie.isEog(50256));
-        assertFalse(trie.isEog(50255));
-        Grammar any = GbnfParser.parse("root ::= [^\\x00]*");
-        GrammarMask mask = new GrammarMask(any, trie);
-        assertFalse(mask.isAllowed(50255)); // control: never, whatever its text
-        assertTrue(mask.isAllowed(50256)); // EOG: the grammar can end
-        assertTrue(mask.isAllowed(token("hello")));
-        GrammarMask plain = new GrammarMask(any, gpt2Trie); // the same vocabulary without the control token
-        assertTrue(plain.isAllowed(50255));
-        assertEquals(plain.allowedCount() - 1, mask.allowedCount());
+        // the real Llama-2 SentencePiece vocabulary: <s> (1) is a control token, </s> (2) ends generation
+        dev.trestle.engine.tokenizer.Tokenizer spm;
+        try (dev.trestle.engine.gguf.GgufFile f = dev.trestle.engine.gguf.GgufFile.open(
+                dev.trestle.testdata.SharedData.reference("tokenizer/ggml-vocab-llama-spm.gguf"))) {
+            spm = dev.trestle.engine.tokenizer.Tokenizer.fromGguf(f.metadata());
+        }
+        assertTrue(spm.isControl(1));
+        assertTrue(spm.isEog(2));
+        VocabTrie trie = VocabTrie.of(spm);
+        assertTrue(trie.isEog(2));
+        assertFalse(trie.isEog(1));
+        GrammarMask mask = new GrammarMask(GbnfParser.parse("root ::= [^\\x00]*"), trie);
+        assertFalse(mask.isAllowed(1)); // control: never, whatever its text
+        assertTrue(mask.isAllowed(2)); // EOG: the grammar can end
+        int hello = spm.encode("hello", false, false)[0];
+        assertTrue(mask.isAllowed(hello));
     }
 
     static int sampleAllowed(GrammarMask mask, Random rnd) {
