@@ -38,6 +38,8 @@ public final class ChatTemplate {
     private final TemplateCaps caps;
     /** gpt-oss style templates (channels) keep the developer role and get reasoning as "thinking". */
     private final boolean channelTemplate;
+    /** The model's separate template for requests with tools ({@code tokenizer.chat_template.tool_use}), or null. */
+    private final ChatTemplate toolUse;
 
     /** A template whose tokenization adds no BOS/EOS of its own. */
     public ChatTemplate(String source, String bosToken, String eosToken, Clock clock) {
@@ -50,6 +52,15 @@ public final class ChatTemplate {
      * @throws TemplateException when the source is not a valid template
      */
     public ChatTemplate(String source, SpecialTokens tokens, Clock clock) {
+        this(source, tokens, clock, null);
+    }
+
+    /**
+     * A template with a variant for requests that offer tools (some models ship one as
+     * {@code tokenizer.chat_template.tool_use}); null {@code toolUseSource} means none.
+     */
+    public ChatTemplate(String source, SpecialTokens tokens, Clock clock, String toolUseSource) {
+        this.toolUse = toolUseSource == null ? null : new ChatTemplate(toolUseSource, tokens, clock, null);
         this.source = Objects.requireNonNull(source, "source");
         this.tokens = Objects.requireNonNull(tokens, "tokens");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -59,7 +70,7 @@ public final class ChatTemplate {
             this.program = Template.parse(patched);
         } catch (JinjaException e) {
             throw new TemplateException("chat template does not parse: " + e.getMessage()
-                    + (e.position() >= 0 ? " (" + lineColumn(patched, e.position()) + ")" : ""), e.getMessage(),
+                    + (e.position() >= 0 ? " (" + Template.locate(patched, e.position()) + ")" : ""), e.getMessage(),
                     "pass a working template with --chat-template NAME|FILE");
         }
         Map<String, Object> probeGlobals = new HashMap<>();
@@ -80,6 +91,11 @@ public final class ChatTemplate {
         return caps;
     }
 
+    /** The variant used when a request offers tools, or null when the model has none. */
+    public ChatTemplate toolUseVariant() {
+        return toolUse;
+    }
+
     /**
      * Renders the prompt for {@code messages}, offering {@code tools} (may be empty or null).
      * Mutates nothing; the clock is read once per call.
@@ -89,6 +105,9 @@ public final class ChatTemplate {
      */
     public String render(List<ChatMessage> messages, List<Tool> tools, RenderOptions opts) {
         Objects.requireNonNull(messages, "messages");
+        if (toolUse != null && tools != null && !tools.isEmpty()) {
+            return toolUse.render(messages, tools, opts);
+        }
         RenderOptions o = opts == null ? RenderOptions.defaults() : opts;
         List<Object> msgs = new ArrayList<>(messages.size());
         for (ChatMessage m : messages) {
@@ -292,19 +311,5 @@ public final class ChatTemplate {
     @SuppressWarnings("unchecked")
     private static Map<Object, Object> cast(Object o) {
         return (Map<Object, Object>) o;
-    }
-
-    private static String lineColumn(String text, int pos) {
-        int line = 1;
-        int col = 1;
-        for (int i = 0; i < pos && i < text.length(); i++) {
-            if (text.charAt(i) == '\n') {
-                line++;
-                col = 1;
-            } else {
-                col++;
-            }
-        }
-        return "line " + line + ", column " + col;
     }
 }

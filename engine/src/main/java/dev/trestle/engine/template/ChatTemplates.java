@@ -26,6 +26,7 @@ public final class ChatTemplates {
 
     // GGUF keys this class reads
     private static final String KEY_TEMPLATE = "tokenizer.chat_template";
+    private static final String KEY_TEMPLATE_TOOL_USE = "tokenizer.chat_template.tool_use";
     private static final String KEY_TOKENS = "tokenizer.ggml.tokens";
     private static final String KEY_MODEL = "tokenizer.ggml.model";
     private static final String KEY_BOS_ID = "tokenizer.ggml.bos_token_id";
@@ -75,7 +76,19 @@ public final class ChatTemplates {
      * @throws TemplateException when the override names nothing usable or the template does not parse
      */
     public static ChatTemplate forModel(GgufMetadata metadata, String override, Clock clock) {
-        return new ChatTemplate(resolveSource(metadata, override), specialTokens(metadata), clock);
+        return new ChatTemplate(resolveSource(metadata, override), specialTokens(metadata), clock, toolUseSource(metadata, override));
+    }
+
+    /**
+     * The model's tool-use template variant, used for requests with tools (llama.cpp's rule);
+     * none when {@code --chat-template} overrides the template.
+     */
+    public static String toolUseSource(GgufMetadata metadata, String override) {
+        if (override != null && !override.isBlank()) {
+            return null;
+        }
+        String s = metadata.getString(KEY_TEMPLATE_TOOL_USE, null);
+        return s == null || s.isBlank() ? null : s;
     }
 
     /** The template source {@link #forModel} uses. */
@@ -84,6 +97,9 @@ public final class ChatTemplates {
             return overrideSource(override);
         }
         String own = metadata.getString(KEY_TEMPLATE, null);
+        if ((own == null || own.isBlank() || own.strip().equals(DEFAULT)) && toolUseSource(metadata, null) != null) {
+            return toolUseSource(metadata, null); // llama.cpp prefers the tool-use template to plain chatml
+        }
         if (own == null || own.isBlank()) {
             LOG.log(System.Logger.Level.INFO, "model has no chat template (" + KEY_TEMPLATE + "); using built-in " + DEFAULT);
             return builtinSource(DEFAULT);

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.trestle.engine.gguf.GgufFile;
 import dev.trestle.engine.gguf.GgufMetadata;
 import dev.trestle.engine.gguf.GgufValue;
@@ -113,6 +115,26 @@ class ChatTemplatesTest {
             TemplateException e = assertThrows(TemplateException.class,
                     () -> ChatTemplates.forModel(withTemplate, "no-such-template"));
             assertTrue(e.getMessage().contains("no-such-template") && e.fix().contains("chatml"), e.getMessage());
+        }
+    }
+
+    @Test
+    void toolUseVariantServesRequestsWithTools() throws IOException {
+        String gemma = Files.readString(SharedData.reference("templates/google-gemma-2-2b-it.jinja"));
+        String qwen = Files.readString(SharedData.reference("templates/Qwen-Qwen2.5-7B-Instruct.jinja"));
+        JsonNode ref = new ObjectMapper().readTree(
+                SharedData.reference("templates/Qwen-Qwen2.5-7B-Instruct.c-tool-call.json").toFile());
+        try (GgufFile f = GgufFile.open(SharedData.model("stories260K.gguf"))) {
+            Map<String, GgufValue> kv = new LinkedHashMap<>(f.metadata().asMap());
+            kv.put("tokenizer.chat_template", GgufValue.ofString(gemma));
+            kv.put("tokenizer.chat_template.tool_use", GgufValue.ofString(qwen));
+            ChatTemplate t = ChatTemplates.forModel(new GgufMetadata(kv), null, ReferenceRenderingsTest.RENDER_DAY);
+            assertEquals(ref.get("prompt").asText(), t.render(ChatMessage.listFromJson(ref.at("/request/messages")),
+                    Tool.listFromJson(ref.at("/request/tools")), RenderOptions.defaults()));
+            assertEquals("<start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n",
+                    t.render(List.of(ChatMessage.of("user", "Hi")), List.of(), RenderOptions.defaults()));
+            // an explicit --chat-template replaces both
+            assertEquals(null, ChatTemplates.forModel(new GgufMetadata(kv), "chatml").toolUseVariant());
         }
     }
 

@@ -42,6 +42,7 @@ public final class ChatTemplateOptions {
     public ChatTemplate load(GgufMetadata metadata, Clock clock) {
         String override = chatTemplateFile != null ? chatTemplateFile.toString() : chatTemplate;
         String source = ChatTemplates.resolveSource(metadata, override);
+        String toolUse = ChatTemplates.toolUseSource(metadata, override);
         if (!jinja) {
             String builtin = ChatTemplates.detectBuiltin(source);
             if (builtin == null) {
@@ -49,8 +50,9 @@ public final class ChatTemplateOptions {
                         "drop --no-jinja, or pass --chat-template with one of " + ChatTemplates.builtinNames());
             }
             source = ChatTemplates.builtinSource(builtin);
+            toolUse = null;
         }
-        return new ChatTemplate(source, ChatTemplates.specialTokens(metadata), clock);
+        return new ChatTemplate(source, ChatTemplates.specialTokens(metadata), clock, toolUse);
     }
 
     /** Rendering options with {@code --chat-template-kwargs} applied. */

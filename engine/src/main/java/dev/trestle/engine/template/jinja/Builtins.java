@@ -196,6 +196,9 @@ final class Builtins {
                 return (ln ? "" : (String) l) + (rn ? "" : (String) r);
             }
         }
+        if (op.equals("%") && l instanceof String fmt) {
+            return printf(fmt, r instanceof List<?> list ? list : List.of(r == null ? "None" : r));
+        }
         if (op.equals("*")) {
             if (l instanceof String s && r instanceof Long n) {
                 return repeat(s, n);
@@ -216,6 +219,36 @@ final class Builtins {
         }
         throw new JinjaException("unsupported operand type(s) for " + op + ": '" + Values.typeName(l) + "' and '"
                 + Values.typeName(r) + "'", -1);
+    }
+
+    /** Python's {@code "..." % args} for %s, %r, %d, %i, %f and %%. */
+    private static String printf(String fmt, List<?> args) {
+        StringBuilder sb = new StringBuilder();
+        int next = 0;
+        for (int k = 0; k < fmt.length(); k++) {
+            char c = fmt.charAt(k);
+            if (c != '%' || k + 1 >= fmt.length()) {
+                sb.append(c);
+                continue;
+            }
+            char f = fmt.charAt(++k);
+            if (f == '%') {
+                sb.append('%');
+                continue;
+            }
+            if (next >= args.size()) {
+                throw new JinjaException("not enough arguments for format string", -1);
+            }
+            Object a = args.get(next++);
+            switch (f) {
+                case 's' -> sb.append(Values.str(a));
+                case 'r' -> sb.append(Values.repr(a));
+                case 'd', 'i' -> sb.append(Values.toLong(a));
+                case 'f' -> sb.append(String.format(java.util.Locale.ROOT, "%f", Values.toDouble(a)));
+                default -> throw new JinjaException("unsupported format character '" + f + "'", -1);
+            }
+        }
+        return sb.toString();
     }
 
     private static String repeat(String s, long n) {
@@ -342,9 +375,16 @@ final class Builtins {
                 return Values.str(v);
             }
             case "tojson" -> {
-                Object indent = kwarg(args, kw, 0, "indent", null);
-                boolean sortKeys = Values.truthy(kw.get("sort_keys"));
-                return JsonText.write(v, indent == null ? -1 : (int) Values.toLong(indent), sortKeys);
+                Object indentArg = kwarg(args, kw, 0, "indent", null);
+                int indent = indentArg == null ? -1 : (int) Values.toLong(indentArg);
+                String itemSep = indent >= 0 ? "," : ", ";
+                String keySep = ": ";
+                if (kw.get("separators") instanceof List<?> seps && seps.size() == 2) {
+                    itemSep = Values.str(seps.get(0));
+                    keySep = Values.str(seps.get(1));
+                }
+                return JsonText.write(v, new JsonText.Style(indent, itemSep, keySep, Values.truthy(kw.get("sort_keys")),
+                        Values.truthy(kw.get("ensure_ascii"))));
             }
             case "lower" -> {
                 return Values.str(v).toLowerCase(Locale.ROOT);
@@ -574,10 +614,7 @@ final class Builtins {
             throw new JinjaException("items() needs a mapping, got " + Values.typeName(v), -1);
         }
         for (Map.Entry<?, ?> e : m.entrySet()) {
-            List<Object> pair = new ArrayList<>(2); // a tuple; may hold None
-            pair.add(e.getKey());
-            pair.add(e.getValue());
-            out.add(pair);
+            out.add(new Tuple(e.getKey(), e.getValue()));
         }
         return out;
     }
@@ -659,6 +696,9 @@ final class Builtins {
     static JinjaCallable method(Object obj, String name) {
         if (obj instanceof String s) {
             return stringMethod(s, name);
+        }
+        if (obj instanceof Tuple t) {
+            return name.equals("index") || name.equals("count") ? listMethod(Interpreter.castList(t), name) : null;
         }
         if (obj instanceof List<?> l) {
             return listMethod(Interpreter.castList(l), name);

@@ -12,7 +12,7 @@ import java.util.Map;
 final class Interpreter {
     /** Bounds that stop a hostile template (templates come from model files) from hanging the server. */
     static final long MAX_ITERATIONS = 1_000_000L;
-    static final int MAX_OUTPUT_CHARS = 64 << 20;
+    static final int MAX_OUTPUT_CHARS = 16 << 20;
     static final int MAX_CALL_DEPTH = 200;
 
     private static final class LoopBreak extends RuntimeException {
@@ -40,6 +40,13 @@ final class Interpreter {
         }
     }
 
+    /** Global functions, shared read-only by every rendering. */
+    private static final Frame BUILTINS = new Frame(null);
+
+    static {
+        Builtins.installGlobals(BUILTINS.vars);
+    }
+
     private final Frame root;
     final Usage usage;
     private long iterations;
@@ -47,9 +54,7 @@ final class Interpreter {
 
     Interpreter(Map<String, Object> globals, Usage usage) {
         this.usage = usage;
-        Frame builtins = new Frame(null);
-        Builtins.installGlobals(builtins.vars);
-        this.root = new Frame(builtins);
+        this.root = new Frame(BUILTINS);
         root.vars.putAll(globals);
     }
 
@@ -73,13 +78,7 @@ final class Interpreter {
     private void exec(Stmt s, Frame f, StringBuilder out) {
         switch (s) {
             case Node.Text t -> out.append(t.text());
-            case Node.Output o -> {
-                Object v = eval(o.expr(), f);
-                if (usage != null) {
-                    usage.markDeep(v);
-                }
-                out.append(Values.str(v));
-            }
+            case Node.Output o -> out.append(Values.str(eval(o.expr(), f)));
             case Node.If n -> {
                 for (Node.Branch b : n.branches()) {
                     if (Values.truthy(eval(b.test(), f))) {
@@ -272,7 +271,7 @@ final class Interpreter {
                 for (Expr x : l.items()) {
                     items.add(eval(x, f));
                 }
-                yield items;
+                yield l.tuple() ? new Tuple(items) : items;
             }
             case Node.DictLit d -> {
                 Map<Object, Object> m = new LinkedHashMap<>();
@@ -406,7 +405,9 @@ final class Interpreter {
         }
         if (usage != null) {
             usage.mark(input, fl.name());
-            if (fl.name().equals("tojson") || fl.name().equals("string")) {
+            if (fl.name().equals("tojson")) {
+                // serializing a structure reads all of it: that is how a template shows it wants
+                // tool-call arguments as objects (what it prints verbatim, it wants as text)
                 usage.markDeep(input);
             }
         }

@@ -6,19 +6,24 @@ import java.util.Map;
 
 /**
  * {@code tojson} as chat templates expect it: Python's {@code json.dumps} layout (", " and ": "
- * separators, or one item per line with {@code indent}), non-ASCII text kept as UTF-8.
+ * separators, or one item per line with {@code indent}; {@code separators} and
+ * {@code sort_keys} as in Python), non-ASCII text kept as UTF-8 unless {@code ensure_ascii}.
  */
 final class JsonText {
+    /** Layout options; {@code indent} < 0 means all on one line. */
+    record Style(int indent, String itemSep, String keySep, boolean sortKeys, boolean ensureAscii) {
+    }
+
     private JsonText() {
     }
 
-    static String write(Object v, int indent, boolean sortKeys) {
+    static String write(Object v, Style style) {
         StringBuilder sb = new StringBuilder();
-        write(v, indent, sortKeys, 0, sb);
+        write(v, style, 0, sb);
         return sb.toString();
     }
 
-    private static void write(Object v, int indent, boolean sortKeys, int level, StringBuilder sb) {
+    private static void write(Object v, Style st, int level, StringBuilder sb) {
         switch (v) {
             case null -> sb.append("null");
             case Undefined u -> sb.append("null");
@@ -26,7 +31,7 @@ final class JsonText {
             case Long l -> sb.append(l);
             case Double d -> sb.append(Double.isNaN(d) ? "NaN"
                     : Double.isInfinite(d) ? (d > 0 ? "Infinity" : "-Infinity") : Values.pyFloat(d));
-            case String s -> string(s, sb);
+            case String s -> string(s, st.ensureAscii(), sb);
             case List<?> l -> {
                 if (l.isEmpty()) {
                     sb.append("[]");
@@ -35,43 +40,43 @@ final class JsonText {
                 sb.append('[');
                 for (int i = 0; i < l.size(); i++) {
                     if (i > 0) {
-                        sb.append(indent >= 0 ? "," : ", ");
+                        sb.append(st.itemSep());
                     }
-                    newline(indent, level + 1, sb);
-                    write(l.get(i), indent, sortKeys, level + 1, sb);
+                    newline(st.indent(), level + 1, sb);
+                    write(l.get(i), st, level + 1, sb);
                 }
-                newline(indent, level, sb);
+                newline(st.indent(), level, sb);
                 sb.append(']');
             }
-            case Map<?, ?> m -> object(m, indent, sortKeys, level, sb);
-            case Namespace n -> object(n.attributes, indent, sortKeys, level, sb);
+            case Map<?, ?> m -> object(m, st, level, sb);
+            case Namespace n -> object(n.attributes, st, level, sb);
             default -> throw new JinjaException("object of type " + Values.typeName(v) + " is not JSON serializable", -1);
         }
     }
 
-    private static void object(Map<?, ?> m, int indent, boolean sortKeys, int level, StringBuilder sb) {
+    private static void object(Map<?, ?> m, Style st, int level, StringBuilder sb) {
         if (m.isEmpty()) {
             sb.append("{}");
             return;
         }
         List<Map.Entry<?, ?>> entries = new ArrayList<>(m.entrySet());
-        if (sortKeys) {
+        if (st.sortKeys()) {
             entries.sort((a, b) -> Values.str(a.getKey()).compareTo(Values.str(b.getKey())));
         }
         sb.append('{');
         boolean first = true;
         for (Map.Entry<?, ?> e : entries) {
             if (!first) {
-                sb.append(indent >= 0 ? "," : ", ");
+                sb.append(st.itemSep());
             }
             first = false;
-            newline(indent, level + 1, sb);
+            newline(st.indent(), level + 1, sb);
             Object k = e.getKey();
-            string(k instanceof String s ? s : jsonKey(k), sb);
-            sb.append(": ");
-            write(e.getValue(), indent, sortKeys, level + 1, sb);
+            string(k instanceof String s ? s : jsonKey(k), st.ensureAscii(), sb);
+            sb.append(st.keySep());
+            write(e.getValue(), st, level + 1, sb);
         }
-        newline(indent, level, sb);
+        newline(st.indent(), level, sb);
         sb.append('}');
     }
 
@@ -90,7 +95,7 @@ final class JsonText {
         }
     }
 
-    static void string(String s, StringBuilder sb) {
+    static void string(String s, boolean ensureAscii, StringBuilder sb) {
         sb.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
@@ -103,7 +108,7 @@ final class JsonText {
                 case '\b' -> sb.append("\\b");
                 case '\f' -> sb.append("\\f");
                 default -> {
-                    if (c < 0x20) {
+                    if (c < 0x20 || (ensureAscii && c > 0x7f)) {
                         sb.append(String.format("\\u%04x", (int) c));
                     } else {
                         sb.append(c);

@@ -44,8 +44,17 @@ public final class Template {
         }
     }
 
-    /** 1-based "line L, column C" of a source offset. */
+    /** 1-based "line L, column C" of an offset in {@link #source()}. */
     public String lineColumn(int pos) {
+        return lineColumn(source, pos);
+    }
+
+    /** 1-based "line L, column C" of an offset into a template source as given to {@link #parse}. */
+    public static String locate(String rawSource, int pos) {
+        return lineColumn(Lexer.normalize(rawSource), pos);
+    }
+
+    private static String lineColumn(String source, int pos) {
         int line = 1;
         int col = 1;
         for (int i = 0; i < pos && i < source.length(); i++) {

@@ -111,14 +111,15 @@ final class Values {
                 sb.append(q);
             }
             case List<?> l -> {
-                sb.append('[');
+                boolean tuple = l instanceof Tuple;
+                sb.append(tuple ? '(' : '[');
                 for (int i = 0; i < l.size(); i++) {
                     if (i > 0) {
                         sb.append(", ");
                     }
                     repr(l.get(i), sb);
                 }
-                sb.append(']');
+                sb.append(tuple ? (l.size() == 1 ? ",)" : ")") : "]");
             }
             case Map<?, ?> m -> {
                 sb.append('{');

@@ -42,6 +42,7 @@ class TemplateTest {
         "`{{ 1.0 }} {{ 0.1 + 0.2 }} {{ 1e20 }} {{ 0.00001 }} {{ 123.456 }}`|`1.0 0.30000000000000004 1e+20 1e-05 123.456`",
         "`{{ 'a' ~ 1 ~ none ~ true }}`|`a1NoneTrue`",
         "`{{ 'x' 'y' }}`|`xy`",
+        "`{{ '%s-%d%%' % ('a', 3) }}|{{ 'x%s' % 1 }}`|`a-3%|x1`",
         "`{{ {'a': 1, 'b': [true, none, \"it's\"]} }}`|`{'a': 1, 'b': [True, None, \"it's\"]}`",
         // subscripts and slices
         "`{{ [1, 2, 3][::-1] }}|{{ 'hello'[1:3] }}|{{ 'hello'[-1] }}|{{ [1, 2, 3, 4][1:] }}|{{ [1, 2, 3][:-1] }}`|`[3, 2, 1]|el|o|[2, 3, 4]|[1, 2]`",
@@ -59,6 +60,7 @@ class TemplateTest {
         "`{{ [1, 2, 2, 3]|unique|list }}|{{ ['a', 'b']|first }}{{ ['a', 'b']|last }}|{{ 'hello world'|title }}|{{ 'a b'|replace(' ', '_') }}|{{ 'abc'|reverse }}`|`[1, 2, 3]|ab|Hello World|a_b|cba`",
         "`{{ {'a': [1, 2.5, 'é\"\n'], 'b': none, 'c': {}}|tojson }}`|`{\"a\": [1, 2.5, \"é\\\"\\n\"], \"b\": null, \"c\": {}}`",
         "`{{ {'a': [1], 'b': 'x'}|tojson(indent=2) }}`|`{\n  \"a\": [\n    1\n  ],\n  \"b\": \"x\"\n}`",
+        "`{{ {'b': [1, 'é'], 'a': 2}|tojson(separators=(',', ':'), sort_keys=true) }}|{{ 'é✓'|tojson(ensure_ascii=true) }}`|`{\"a\":2,\"b\":[1,\"é\"]}|\"\\u00e9\\u2713\"`",
         "`{{ 'x'|tojson }} {{ 3|string + '!' }} {{ '5'|int + 1 }} {{ 2|float }} {{ -3|abs }} {{ 2.567|round(2) }}`|`\"x\" 3! 6 2.0 3 2.57`",
         "`{{ [1, 2, 3, 4]|select('even')|list }} {{ [1, 2, 3]|reject('odd')|list }} {{ [1, 2, 3]|map('string')|join }}`|`[2, 4] [2] 123`",
         "`{{ 'a\nb'|indent(2) }}|{{ [3, 9, 1]|max }}{{ [3, 9, 1]|min }}|{{ [1, 2, 3]|sum }}|{{ 'one two'|wordcount }}`|`a\n  b|91|6|2`",
@@ -68,6 +70,7 @@ class TemplateTest {
         "`{{ 'a{}c{x}'.format('b', x='d') }}|{{ '-'.join(['a', 'b']) }}|{{ 'abcb'.count('b') }}|{{ 'abc'.find('c') }}|{{ 'a'.replace('a', 'b') }}`|`abcd|a-b|2|2|b`",
         // dict methods and iteration
         "`{% for k, v in {'a': 1, 'b': 2}.items() %}{{ k }}={{ v }};{% endfor %}{% for k in {'x': 0} %}{{ k }}{% endfor %}`|`a=1;b=2;x`",
+        "`{{ {'a': 1}.items()|list }} {{ (1,) }} {{ (1, 'b') }} {{ (1, 2).append is defined }}`|`[('a', 1)] (1,) (1, 'b') False`",
         "`{{ {'a': 1}.get('a') }} {{ {'a': 1}.get('z', 9) }} {{ {'a': 1}.keys()|list }} {{ {'a': 1}.values()|list }}`|`1 9 ['a'] [1]`",
         // statements
         "`{% set ns = namespace(n=0) %}{% for i in range(3) %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}`|`3`",
