@@ -7,16 +7,17 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Q8_0 weights (block: F16 d, 32 int8) against Q8_0 activations: integer dot per block, times d_w * d_a.
  */
 public final class Q8_0Kernel implements RowKernel {
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_PREFERRED.withShape(
-            VectorShape.forBitSize(FloatVector.SPECIES_PREFERRED.vectorBitSize() / 4));
+    private static final VectorSpecies<Integer> I = VectorShapes.I;
+    private static final VectorSpecies<Float> FI = VectorShapes.FI;
+    private static final VectorSpecies<Byte> B = VectorShapes.B;
+    private static final int LANES = VectorShapes.LANES;
     private static final int BLOCK_BYTES = 34;
 
     @Override
@@ -33,23 +34,22 @@ public final class Q8_0Kernel implements RowKernel {
     public float dot(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
         byte[] qs = a.qs();
         float[] ds = a.scales();
-        float sum = 0f;
+        FloatVector acc = FloatVector.zero(FI);
         int nb = n / 32;
-        int lanes = B.length();
         for (int b = 0; b < nb; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
             int ao = aOff + b * 32;
-            IntVector acc = IntVector.zero(I);
-            for (int j = 0; j < 32; j += lanes) {
-                IntVector wv = (IntVector) ByteVector.fromMemorySegment(B, w, bo + 2 + j, java.nio.ByteOrder.LITTLE_ENDIAN)
+            IntVector isum = IntVector.zero(I);
+            for (int j = 0; j < 32; j += LANES) {
+                IntVector wv = (IntVector) ByteVector.fromMemorySegment(B, w, bo + 2 + j, ByteOrder.LITTLE_ENDIAN)
                         .convertShape(VectorOperators.B2I, I, 0);
                 IntVector xv = (IntVector) ByteVector.fromArray(B, qs, ao + j).convertShape(VectorOperators.B2I, I, 0);
-                acc = acc.add(wv.mul(xv));
+                isum = isum.add(wv.mul(xv));
             }
-            int isum = acc.reduceLanes(VectorOperators.ADD);
-            sum += (Bytes.f16(w, bo) * ds[ao / 32]) * isum;
+            float scale = Bytes.f16(w, bo) * ds[ao / 32];
+            acc = ((FloatVector) isum.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FI, scale), acc);
         }
-        return sum;
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     /** Scalar reference of {@link #dot}. */
