@@ -98,7 +98,7 @@ public final class Attention {
             float[] vr = vrow[worker];
             for (int i = 0; i < nCells; i++) {
                 int c = cells[i];
-                float s = kKernel.dot(kv.k(), c * kv.kRowBytes() + kHeadOff, qa, 0, hd) * scale;
+                float s = kKernel.vecDot(kv.k(), c * kv.kRowBytes() + kHeadOff, qa, 0, hd) * scale;
                 if (cap != 0f) {
                     s = cap * (float) Math.tanh(s);
                 }
