@@ -83,7 +83,7 @@ public final class CpuOps {
 
     /** x / (1 + expf(-x)) with a correctly rounded expf (ggml_silu_f32, used for row tails). */
     public static float silu(float x) {
-        return x / (1.0f + (float) Math.exp(-x));
+        return x / (1.0f + LibmFloat.expf(-x));
     }
 
     /**
@@ -164,7 +164,7 @@ public final class CpuOps {
         }
         double sum = 0;
         for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
+            float e = LibmFloat.expf(x[off + i] - max);
             x[off + i] = e;
             sum += e;
         }
