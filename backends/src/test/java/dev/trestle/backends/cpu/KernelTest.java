@@ -138,8 +138,11 @@ class KernelTest {
                 ActivationRows a8 = new ActivationRows(GgmlType.Q8_0, 1, n);
                 a8.load(x, 0, n, 1, n);
                 assertEquals(Q8_0Kernel.dotScalar(w8, 0, a8, 0, n), new Q8_0Kernel().dot(w8, 0, a8, 0, n), 1e-5);
+                assertEquals(Q8_0Kernel.dotScalarExact(w8, 0, a8, 0, n), new Q8_0Kernel().dot(w8, 0, a8, 0, n), 0f,
+                        "vector Q8_0 keeps ggml's lane order bit for bit");
                 MemorySegment w4 = randomRows(GgmlType.Q4_0, 1, n, rnd, arena);
-                assertEquals(Q4_0Kernel.dotScalar(w4, 0, a8, 0, n), new Q4_0Kernel().dot(w4, 0, a8, 0, n), 1e-5);
+                assertEquals(Q4_0Kernel.dotScalarExact(w4, 0, a8, 0, n), new Q4_0Kernel().dot(w4, 0, a8, 0, n), 0f,
+                        "vector Q4_0 keeps ggml's lane order bit for bit");
             }
             for (int n : new int[] {256, 768}) {
                 float[] x = new float[n];

@@ -3,6 +3,9 @@ package dev.trestle.backends.cpu.kernel;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 
 /**
  * Q8_0 weights (block: F16 d, 32 int8) against Q8_0 activations: integer dot per block, times d_w * d_a.
@@ -27,6 +30,24 @@ public final class Q8_0Kernel implements RowKernel {
      */
     @Override
     public float dot(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        FloatVector lo = FloatVector.zero(BlockQuads.F4);
+        FloatVector hi = FloatVector.zero(BlockQuads.F4);
+        for (int b = 0; b < n / 32; b++) {
+            long bo = wOff + (long) b * BLOCK_BYTES;
+            int ao = aOff + b * 32;
+            FloatVector d = FloatVector.broadcast(BlockQuads.F4, Bytes.f16(w, bo) * ds[ao / 32]);
+            ByteVector w0 = ByteVector.fromMemorySegment(BlockQuads.B16, w, bo + 2, ByteOrder.LITTLE_ENDIAN);
+            ByteVector w1 = ByteVector.fromMemorySegment(BlockQuads.B16, w, bo + 18, ByteOrder.LITTLE_ENDIAN);
+            lo = BlockQuads.quads(w0, ByteVector.fromArray(BlockQuads.B16, qs, ao)).fma(d, lo);
+            hi = BlockQuads.quads(w1, ByteVector.fromArray(BlockQuads.B16, qs, ao + 16)).fma(d, hi);
+        }
+        return BlockQuads.sum(lo, hi);
+    }
+
+    /** Scalar reference of {@link #dot}, same lane order. */
+    public static float dotScalarExact(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
         byte[] qs = a.qs();
         float[] ds = a.scales();
         float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f, a4 = 0f, a5 = 0f, a6 = 0f, a7 = 0f;
