@@ -493,14 +493,16 @@ public abstract class DecoderModel {
                 project(lw.ffnUp(), st.cur, n, st.up, st);
                 for (int t = 0; t < n; t++) {
                     System.arraycopy(st.up, t * 2 * ff, st.gate, t * ff, ff);
-                    CpuOps.swiglu(st.gate, t * ff, st.up, t * 2 * ff + ff, ff);
+                    CpuOps.swigluRow(st.gate, t * ff, st.up, t * 2 * ff + ff, ff);
                 }
             }
             case SWIGLU, GEGLU -> {
                 project(lw.ffnUp(), st.cur, n, st.up, st);
                 project(lw.ffnGate(), st.cur, n, st.gate, st);
                 if (ffnKind() == FfnKind.SWIGLU) {
-                    CpuOps.swiglu(st.gate, 0, st.up, 0, n * ff);
+                    for (int t = 0; t < n; t++) {
+                        CpuOps.swigluRow(st.gate, t * ff, st.up, t * ff, ff);
+                    }
                 } else {
                     CpuOps.geglu(st.gate, 0, st.up, 0, n * ff);
                 }
@@ -580,7 +582,7 @@ public abstract class DecoderModel {
                 if (lw.gateExps().scale() != null) {
                     CpuOps.scale(st.gate, r * ff, ff, lw.gateExps().scale()[x]);
                 }
-                CpuOps.swiglu(st.gate, r * ff, st.up, r * ff, ff);
+                CpuOps.swigluRow(st.gate, r * ff, st.up, r * ff, ff);
                 st.rowsA[i] = r; // down reads the activated slot rows
             }
             ActivationRows act = st.act(down.dotType(), down.cols(), n * k);
@@ -610,7 +612,9 @@ public abstract class DecoderModel {
             int sff = lw.upShexp().rows();
             project(lw.upShexp(), st.cur, n, st.up, st);
             project(lw.gateShexp(), st.cur, n, st.gate, st);
-            CpuOps.swiglu(st.gate, 0, st.up, 0, n * sff);
+            for (int t = 0; t < n; t++) {
+                CpuOps.swigluRow(st.gate, t * sff, st.up, t * sff, sff);
+            }
             project(lw.downShexp(), st.gate, n, st.shared, st);
             for (int t = 0; t < n; t++) {
                 if (lw.shexpGate() != null) {
