@@ -146,4 +146,77 @@ class PlacementRulesTest {
         assertEquals(expected, perToken);
         assertEquals(100e9 / perToken, p.tokensPerSecondCeiling(false), 1e-6 * (100e9 / perToken));
     }
+
+    @Test
+    void aCpuOnlyPlanSaysWhyNoGpuIsUsed() {
+        Inventory real = Inventory.detect();
+        Plan p = Planner.plan(moe(), real, req().withGpuLayers(GpuLayers.of(99)));
+        if (real.gpus().isEmpty()) {
+            for (var st : real.statuses()) {
+                if (!st.available()) {
+                    assertTrue(p.notes().stream().anyMatch(n -> n.contains(st.detail())), p.notes().toString());
+                }
+            }
+            assertTrue(p.notes().stream().anyMatch(n -> n.contains("-ngl 99 has no effect")), p.notes().toString());
+        }
+    }
+
+    /**
+     * Whenever some -ts puts every layer on the two GPUs without moving experts, --fit finds such a
+     * placement too (its proportional split can overshoot a GPU by half a layer; it must recover).
+     */
+    @Test
+    void fitFindsAFullOffloadWheneverSomeSplitHasOne() {
+        ModelProfile m = moe();
+        PlacementRequest manual = req().withGpuLayers(GpuLayers.ALL).withNCpuMoe(0);
+        Plan probe = Planner.plan(m, Inventory.simulated("cuda:A:8GiB,cuda:B:8GiB", 16L << 30), manual);
+        long all = probe.vramUsed();
+        int found = 0;
+        for (long mib0 = 1024; mib0 <= 1024 + (all >> 20) + 16; mib0 += 2) {
+            for (long mib1 = 1024; mib1 <= 1024 + (all >> 20) + 16; mib1 += 2) {
+                Inventory inv = Inventory.simulated("cuda:A:" + mib0 + "MiB,cuda:B:" + mib1 + "MiB", 16L << 30);
+                boolean someSplitFits = false;
+                for (int k = 0; k <= N_LAYER + 1 && !someSplitFits; k++) {
+                    // the split that puts exactly the first k layers on GPU A
+                    double[] bytes = unitBytes(Planner.build(m, inv, manual,
+                            new dev.trestle.scheduler.plan.Layout(N_LAYER + 1, 0, new double[] {1, 0},
+                                    ContextSettings.defaults())));
+                    double before = 0;
+                    double total = 0;
+                    for (int u = 0; u < bytes.length; u++) {
+                        total += bytes[u];
+                        before += u < k ? bytes[u] : 0;
+                    }
+                    Plan p = Planner.build(m, inv, manual, new dev.trestle.scheduler.plan.Layout(N_LAYER + 1, 0,
+                            new double[] {before / total, 1 - before / total}, ContextSettings.defaults()));
+                    someSplitFits = p.fits();
+                }
+                if (someSplitFits) {
+                    found++;
+                    Plan fit = Planner.plan(m, inv, PlacementRequest.defaults(ContextSettings.defaults()));
+                    assertEquals(N_LAYER + 1, fit.layout().gpuLayers(), mib0 + "+" + mib1 + " MiB: " + fit.flags());
+                    assertEquals(0, fit.layout().nCpuMoe(), mib0 + "+" + mib1 + " MiB: " + fit.flags());
+                }
+            }
+        }
+        assertTrue(found > 10, "configurations with a full offload: " + found);
+    }
+
+    /** Bytes each offloaded unit (layer, then the output group) brings to GPU A when all of it is there. */
+    private static double[] unitBytes(Plan onA) {
+        ModelProfile m = onA.model();
+        double[] out = new double[N_LAYER + 1];
+        long kvPerLayer = onA.gpuBudgets().get(0).kv() / N_LAYER;
+        for (TensorProfile t : m.tensors()) {
+            if (t.inLayer()) {
+                out[t.layer()] += t.bytes();
+            } else if (t.layer() == TensorProfile.OUTPUT_LAYER) {
+                out[N_LAYER] += t.bytes();
+            }
+        }
+        for (int il = 0; il < N_LAYER; il++) {
+            out[il] += kvPerLayer;
+        }
+        return out;
+    }
 }

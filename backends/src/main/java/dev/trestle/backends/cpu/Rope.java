@@ -40,8 +40,8 @@ public record Rope(int nDims, boolean neox, float freqBase, float freqScale, flo
                 th = thetaInterp * (1 - rampMix) + thetaExtrap * rampMix;
                 mscale *= 1.0f + 0.1f * (float) Math.log(1.0f / freqScale);
             }
-            cache[i0] = (float) Math.cos(th) * mscale;
-            cache[i0 + 1] = (float) Math.sin(th) * mscale;
+            cache[i0] = LibmFloat.cosf(th) * mscale;
+            cache[i0 + 1] = LibmFloat.sinf(th) * mscale;
             theta *= thetaScale;
         }
     }

@@ -47,6 +47,8 @@ public final class GgufReader {
     private static final long MAX_STRING_BYTES = 1L << 30;
     /** gguf.cpp's GGUF_MAX_ARRAY_ELEMENTS. */
     private static final long MAX_ARRAY_ELEMENTS = 1L << 30;
+    /** A string array's bytes are kept in one Java array. */
+    private static final long MAX_PACKED_BYTES = Integer.MAX_VALUE - 16;
     /** Upper bound of the metadata heap budget, whatever -Xmx is. */
     private static final long MAX_METADATA_HEAP = 2L << 30;
 
@@ -404,12 +406,14 @@ public final class GgufReader {
                 yield new GgufValue.GgufArray(et, a);
             }
             case STRING -> {
+                // charged as if decoded: the consumer (a tokenizer) will decode them all
                 chargeEach(n, HEAP_PER_STRING, lenAt, "array '" + key + "'");
-                String[] a = new String[len];
+                long start = pos;
+                int[] starts = new int[len];
                 for (int i = 0; i < len; i++) {
-                    a[i] = readArrayString(key, i);
+                    starts[i] = skipArrayString(key, i, start);
                 }
-                yield new GgufValue.GgufArray(et, a);
+                yield new GgufValue.GgufArray(et, new PackedStrings(seg.asSlice(start, pos - start), starts));
             }
             case ARRAY -> {
                 chargeEach(n, HEAP_PER_ARRAY, lenAt, "array '" + key + "'");
@@ -435,8 +439,11 @@ public final class GgufReader {
         return decode(len);
     }
 
-    /** One string of a string array; the description is built only on failure (vocabularies hold 100k+). */
-    private String readArrayString(String key, int index) {
+    /**
+     * Checks and skips one string of a string array, returning where its bytes start relative to
+     * {@code arrayStart}; the description is built only on failure (vocabularies hold 100k+ strings).
+     */
+    private int skipArrayString(String key, int index, long arrayStart) {
         long at = pos;
         if (8 > size - pos) {
             throw error(at, "the file ends inside element " + index + " of array '" + key + "'");
@@ -447,11 +454,16 @@ public final class GgufReader {
             throw error(at, "element " + index + " of array '" + key + "' claims " + Long.toUnsignedString(len)
                     + " bytes; " + (size - pos) + " remain");
         }
-        if (len > heapLeft / 2) {
-            chargeEach(len, 2, at, "element " + index + " of array '" + key + "'");
+        if (len > heapLeft / 3) {
+            chargeEach(len, 3, at, "element " + index + " of array '" + key + "'");
         }
-        heapLeft -= 2 * len;
-        return decode(len);
+        heapLeft -= 3 * len; // the packed copy, then the decoded String
+        long start = pos - arrayStart;
+        if (start + len > MAX_PACKED_BYTES) {
+            throw error(at, "string array '" + key + "' is larger than 2 GiB", "the file is corrupt or hostile");
+        }
+        pos += len;
+        return (int) start;
     }
 
     private String decode(long len) {

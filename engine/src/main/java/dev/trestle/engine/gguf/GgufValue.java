@@ -206,10 +206,29 @@ public record GgufValue(GgufValueType type, Object value) {
                 case STRING -> String[].class;
                 case ARRAY -> GgufArray[].class;
             };
-            if (data.getClass() != expected) {
+            Class<?> actual = data instanceof PackedStrings ? String[].class : data.getClass();
+            if (actual != expected) {
                 throw new IllegalArgumentException(elementType + " array needs " + expected.getSimpleName()
                         + ", got " + data.getClass().getSimpleName());
             }
+        }
+
+        /**
+         * The elements as the Java array the class comment names. String arrays read from a file
+         * are decoded on the first call (use {@link #getString} or {@link #length} to avoid that).
+         */
+        @Override
+        public Object data() {
+            return data instanceof PackedStrings p ? p.strings() : data;
+        }
+
+        /** Element {@code i} of a STRING array (decodes only that element). */
+        public String getString(int i) {
+            return switch (data) {
+                case PackedStrings p -> p.get(i);
+                case String[] s -> s[i];
+                default -> throw new IllegalStateException(elementType + " array is not a string array");
+            };
         }
 
         public static GgufArray ofStrings(String... s) {
@@ -228,8 +247,9 @@ public record GgufValue(GgufValueType type, Object value) {
             return new GgufArray(GgufValueType.INT32, i);
         }
 
+        /** Number of elements (never decodes strings). */
         public int length() {
-            return java.lang.reflect.Array.getLength(data);
+            return data instanceof PackedStrings p ? p.count() : java.lang.reflect.Array.getLength(data);
         }
 
         /** Element {@code i} as a long (integer element types; UINT32 and smaller unsigned widened). */
@@ -263,7 +283,7 @@ public record GgufValue(GgufValueType type, Object value) {
                 if (i > 0) {
                     sb.append(", ");
                 }
-                Object item = java.lang.reflect.Array.get(data, i);
+                Object item = elementType == GgufValueType.STRING ? getString(i) : java.lang.reflect.Array.get(data, i);
                 if (item instanceof String s) {
                     sb.append(quote(s, maxStringChars));
                 } else if (item instanceof GgufArray a) {
@@ -286,12 +306,17 @@ public record GgufValue(GgufValueType type, Object value) {
         @Override
         public boolean equals(Object o) {
             return o instanceof GgufArray a && a.elementType == elementType
-                    && Arrays.deepEquals(new Object[] {data}, new Object[] {a.data});
+                    && Arrays.deepEquals(new Object[] {data()}, new Object[] {a.data()});
         }
 
         @Override
         public int hashCode() {
-            return elementType.hashCode() * 31 + Arrays.deepHashCode(new Object[] {data});
+            return elementType.hashCode() * 31 + Arrays.deepHashCode(new Object[] {data()});
+        }
+
+        @Override
+        public String toString() {
+            return display(8, 200);
         }
     }
 }

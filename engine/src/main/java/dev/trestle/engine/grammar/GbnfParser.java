@@ -18,6 +18,8 @@ import java.util.Map;
 public final class GbnfParser {
     /** Unbounded repetition count. */
     private static final int UNBOUNDED = -1;
+    /** Most elements a grammar may expand to (repetitions copy their item); keeps hostile input bounded. */
+    private static final long MAX_ELEMENTS = 2_000_000;
 
     private final int[] src; // code points
     private int pos;
@@ -26,6 +28,7 @@ public final class GbnfParser {
     private final List<List<List<Element>>> bodies = new ArrayList<>();
     private final Map<Integer, Integer> firstUse = new HashMap<>();
     private final Map<Integer, Integer> definedAt = new HashMap<>();
+    private long elements;
 
     private GbnfParser(String text) {
         this.src = text.codePoints().toArray();
@@ -225,6 +228,11 @@ public final class GbnfParser {
     private void repeat(List<Element> out, int from, int min, int max, String ruleName) {
         List<Element> item = new ArrayList<>(out.subList(from, out.size()));
         out.subList(from, out.size()).clear();
+        long copies = (long) min + (max == UNBOUNDED ? 1 : Math.max(max - min, 0));
+        elements += copies * (item.size() + 1);
+        if (elements > MAX_ELEMENTS) {
+            throw error(pos, "grammar too large: repetitions expand to more than " + MAX_ELEMENTS + " elements");
+        }
         for (int i = 0; i < min; i++) {
             out.addAll(item);
         }

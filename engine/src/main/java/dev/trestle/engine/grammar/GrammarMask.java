@@ -11,8 +11,10 @@ import java.util.Map;
  * <p>The allowed set comes from walking the {@link VocabTrie} depth-first against the grammar automaton:
  * a prefix that the grammar rejects prunes its whole subtree, so tokens sharing a prefix share the work, and
  * each step of the walk is a memoized transition (an array load for ASCII). Bytes are decoded as UTF-8 along
- * the way; a token may end inside a character when some completion of it is allowed. End-of-generation
- * tokens are allowed exactly when the grammar can end; other byteless tokens never are (llama.cpp's rule).
+ * the way; a token may end inside a character when some completion of it is allowed. A subtree whose every
+ * byte sequence keeps the state where it is (plain text inside a JSON string) is taken whole, as the
+ * contiguous range of tokens below it, without walking it. End-of-generation tokens are allowed exactly
+ * when the grammar can end; other byteless tokens never are (llama.cpp's rule).
  * Sets computed at a character boundary are cached per automaton state, so revisiting a state (inside a
  * JSON string, say) costs a copy.
  *
@@ -63,13 +65,18 @@ public final class GrammarMask {
     public void apply(float[] logits) {
         long[] bits = allowed();
         int n = Math.min(logits.length, vocab.vocabSize);
-        for (int w = 0; w < bits.length; w++) {
+        int words = (n + 63) >>> 6;
+        for (int w = 0; w < words; w++) {
             long word = bits[w];
             if (word == -1L) {
                 continue;
             }
             int base = w << 6;
             int end = Math.min(base + 64, n);
+            if (word == 0) {
+                Arrays.fill(logits, base, end, NEG_INF); // most words when few tokens are allowed
+                continue;
+            }
             for (int t = base; t < end; t++) {
                 if ((word >>> (t - base) & 1) == 0) {
                     logits[t] = NEG_INF;
@@ -190,6 +197,12 @@ public final class GrammarMask {
         final int[] tokBegin = vocab.tokBegin;
         final int[] tokEnd = vocab.tokEnd;
         final int[] sorted = vocab.sortedTokens;
+        final int[] descBegin = vocab.descBegin;
+        final int[] descEnd = vocab.descEnd;
+        final long[] descAscii = vocab.descAscii;
+        final boolean[] descNonAscii = vocab.descNonAscii;
+        final boolean[] descValidUtf8 = vocab.descValidUtf8;
+        final boolean startsOnBoundary = remaining0 == 0;
         final GrammarStates st = states;
         final GrammarStates.State dead = st.dead;
         int[] childIt = walkChild;
@@ -232,7 +245,9 @@ public final class GrammarMask {
                         continue;
                     }
                     value = 0;
-                } else if (!st.viable(s, Utf8Decoder.low(rem, value), Utf8Decoder.high(rem, value))) {
+                } else if (remAt[depth] == 0
+                        ? !st.leadViable(s, b, Utf8Decoder.low(rem, value), Utf8Decoder.high(rem, value))
+                        : !st.viable(s, Utf8Decoder.low(rem, value), Utf8Decoder.high(rem, value))) {
                     continue;
                 }
             }
@@ -240,13 +255,30 @@ public final class GrammarMask {
                 int id = sorted[k];
                 bits[id >>> 6] |= 1L << id;
             }
-            if (firstChild[c] >= 0) {
-                depth++;
-                childIt[depth] = firstChild[c];
-                stateAt[depth] = s;
-                valueAt[depth] = value;
-                remAt[depth] = rem;
+            if (firstChild[c] < 0) {
+                continue;
             }
+            if (rem == 0) {
+                if (!s.loopsKnown) {
+                    st.computeLoops(s);
+                }
+                // non-ASCII bytes below c are fine when every character loops and the bytes are valid UTF-8
+                // (checked from the root, which agrees with this walk only when it started on a boundary)
+                boolean highOk = !descNonAscii[c] || s.loopsAllHigh && startsOnBoundary && descValidUtf8[c];
+                if (highOk && (descAscii[2 * c] & ~s.loopLo) == 0 && (descAscii[2 * c + 1] & ~s.loopHi) == 0) {
+                    // every byte below c keeps the state as it is, so every token below c is allowed
+                    for (int k = descBegin[c], e = descEnd[c]; k < e; k++) {
+                        int id = sorted[k];
+                        bits[id >>> 6] |= 1L << id;
+                    }
+                    continue;
+                }
+            }
+            depth++;
+            childIt[depth] = firstChild[c];
+            stateAt[depth] = s;
+            valueAt[depth] = value;
+            remAt[depth] = rem;
         }
     }
 }

@@ -43,6 +43,23 @@ public final class GrammarMatcher {
         return true;
     }
 
+    /** True when {@code codePoint} may come next (the state is not changed). */
+    public boolean canAccept(int codePoint) {
+        return utf8Remaining == 0 && states.next(state, codePoint) != states.dead;
+    }
+
+    /** True when {@code bytes} may come next (the state is not changed). */
+    public boolean canAcceptBytes(byte[] bytes) {
+        GrammarStates.State s = state;
+        int value = utf8Value;
+        int remaining = utf8Remaining;
+        boolean ok = acceptBytes(bytes);
+        state = s;
+        utf8Value = value;
+        utf8Remaining = remaining;
+        return ok;
+    }
+
     /** Advances over a whole string (all or nothing). */
     public boolean acceptString(String s) {
         GrammarStates.State saved = state;

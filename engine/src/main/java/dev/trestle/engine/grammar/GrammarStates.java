@@ -19,6 +19,10 @@ import java.util.Map;
  * <p>Not thread-safe: one instance per generating sequence (or guarded by the caller).
  */
 final class GrammarStates {
+    /** Bounds on memoized parse stacks and states, so a pathological grammar fails clearly, not with OOM. */
+    static final int MAX_STACKS = 4_000_000;
+    static final int MAX_STATES = 1_000_000;
+
     private final Grammar g;
     private final Map<Long, Stack> stacks = new HashMap<>();
     private final Map<StateKey, State> states = new HashMap<>();
@@ -57,10 +61,15 @@ final class GrammarStates {
     /** The state after {@code cp}, or {@link #dead}. */
     State next(State s, int cp) {
         if (cp < 128) {
-            State n = s.ascii[cp];
+            State[] ascii = s.ascii;
+            if (ascii == null) {
+                ascii = new State[128];
+                s.ascii = ascii;
+            }
+            State n = ascii[cp];
             if (n == null) {
                 n = compute(s, cp);
-                s.ascii[cp] = n;
+                ascii[cp] = n;
             }
             return n;
         }
@@ -76,6 +85,50 @@ final class GrammarStates {
             s.highNext[i] = n;
         }
         return n;
+    }
+
+    /** Fills {@code s.loopLo}/{@code s.loopHi}: the ASCII bytes that lead from {@code s} back to {@code s} itself. */
+    void computeLoops(State s) {
+        long lo = 0;
+        long hi = 0;
+        for (int b = 0; b < 128; b++) {
+            if (next(s, b) == s) {
+                if (b < 64) {
+                    lo |= 1L << b;
+                } else {
+                    hi |= 1L << (b - 64);
+                }
+            }
+        }
+        s.loopLo = lo;
+        s.loopHi = hi;
+        if (s.highBounds == null) {
+            buildHighPartition(s);
+        }
+        // every non-ASCII code point loops when every interval of the partition does
+        boolean allHigh = true;
+        int[] bounds = s.highBounds;
+        for (int i = 0; i <= bounds.length && allHigh; i++) {
+            int from = i == 0 ? 128 : bounds[i - 1];
+            int to = i == bounds.length ? CharClass.MAX_CODE_POINT + 1 : bounds[i];
+            if (from < to) {
+                allHigh = next(s, from) == s;
+            }
+        }
+        s.loopsAllHigh = allHigh;
+        s.loopsKnown = true;
+    }
+
+    /** True when some character starting with UTF-8 lead byte {@code lead} (0xC2..0xF4) can continue {@code s}. */
+    boolean leadViable(State s, int lead, int lo, int hi) {
+        long bit = 1L << (lead - 0xC0);
+        if ((s.leadKnown & bit) == 0) {
+            if (viable(s, lo, hi)) {
+                s.leadViable |= bit;
+            }
+            s.leadKnown |= bit;
+        }
+        return (s.leadViable & bit) != 0;
     }
 
     /** True when some code point in [lo, hi] can continue {@code s} (a partial UTF-8 sequence is viable). */
@@ -152,6 +205,9 @@ final class GrammarStates {
         long key = (long) pos << 32 | (parent == null ? 0 : parent.id);
         Stack st = stacks.get(key);
         if (st == null) {
+            if (stacks.size() >= MAX_STACKS) {
+                throw tooComplex(MAX_STACKS + " parse stacks");
+            }
             st = new Stack(pos, parent, stacks.size() + 1);
             stacks.put(key, st);
         }
@@ -171,10 +227,18 @@ final class GrammarStates {
         StateKey key = new StateKey(ids);
         State s = states.get(key);
         if (s == null) {
+            if (states.size() >= MAX_STATES) {
+                throw tooComplex(MAX_STATES + " parser states");
+            }
             s = new State(arr, states.size());
             states.put(key, s);
         }
         return s;
+    }
+
+    private static GrammarException tooComplex(String what) {
+        return new GrammarException("grammar too complex to follow: more than " + what,
+                "simplify the grammar (fewer ambiguous alternatives, smaller repetition counts)");
     }
 
     private void buildHighPartition(State s) {
@@ -221,9 +285,15 @@ final class GrammarStates {
         final Stack[] stacks;
         final int id;
         final boolean canEnd;
-        final State[] ascii = new State[128];
+        State[] ascii; // (128) transitions on ASCII, allocated on first use
         int[] highBounds;
         State[] highNext;
+        boolean loopsKnown;
+        long loopLo; // ASCII bytes 0..63 whose transition returns to this state
+        long loopHi; // ASCII bytes 64..127 likewise
+        boolean loopsAllHigh; // every code point >= 128 returns to this state
+        long leadKnown; // bit (lead - 0xC0): viability of that UTF-8 lead byte computed
+        long leadViable; // bit (lead - 0xC0): some character with that lead byte is allowed
 
         State(Stack[] stacks, int id) {
             this.stacks = stacks;

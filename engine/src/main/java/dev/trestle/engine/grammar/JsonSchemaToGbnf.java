@@ -24,11 +24,12 @@ import java.util.TreeMap;
  *
  * <p>Supported: type (single or list), properties / required / additionalProperties (absent means no extra
  * keys, as in llama.cpp), enum, const, items / prefixItems with minItems / maxItems, string minLength /
- * maxLength and formats date, time, date-time, uuid (other formats are plain strings), integer minimum /
+ * maxLength, pattern (see {@link JsonPatternToGbnf} for the regular expression subset) and formats date,
+ * time, date-time, uuid (other formats are plain strings), integer minimum /
  * maximum / exclusiveMinimum / exclusiveMaximum, number bounds when they are non-negative integers (other
  * number bounds are rejected), anyOf / oneOf (as alternatives), allOf (merged objects), $ref to
  * {@code #}, {@code #/$defs/...} and {@code #/definitions/...} (recursion allowed). Keywords that cannot be
- * enforced (pattern, not, if/then/else, patternProperties, uniqueItems, ...) are rejected with a
+ * enforced (not, if/then/else, patternProperties, uniqueItems, ...) are rejected with a
  * {@link GrammarException} naming the keyword and where it is, rather than silently producing a grammar that
  * admits invalid documents.
  */
@@ -38,7 +39,7 @@ public final class JsonSchemaToGbnf {
     private static final String SPACE = "| \" \" | \"\\n\"{1,2} [ \\t]{0,20}";
     private static final Map<String, String> PRIMITIVES = new LinkedHashMap<>();
     private static final Map<String, List<String>> DEPS = new LinkedHashMap<>();
-    private static final Set<String> UNSUPPORTED = Set.of("pattern", "not", "if", "then", "else",
+    private static final Set<String> UNSUPPORTED = Set.of("not", "if", "then", "else",
             "patternProperties", "uniqueItems", "contains", "minContains", "maxContains", "multipleOf",
             "minProperties", "maxProperties", "dependentRequired", "dependentSchemas", "propertyNames",
             "unevaluatedProperties", "unevaluatedItems", "$dynamicRef");
@@ -73,6 +74,10 @@ public final class JsonSchemaToGbnf {
         PRIMITIVES.put(name, body);
         DEPS.put(name, List.of(deps));
     }
+
+    // keywords that do not constrain the document, allowed beside $ref / anyOf / oneOf
+    private static final Set<String> ANNOTATIONS = Set.of("title", "description", "default", "examples", "$defs",
+            "definitions", "$schema", "$id", "$comment", "deprecated", "readOnly", "writeOnly", "$anchor");
 
     private final JsonNode rootSchema;
     private final Map<String, String> rules = new LinkedHashMap<>();
@@ -157,10 +162,12 @@ public final class JsonSchemaToGbnf {
         }
         JsonNode type = schema.get("type");
         if (schema.has("$ref")) {
+            onlyAnnotationsBeside(schema, "$ref", path);
             return ref(schema.get("$ref").asText(), name, path);
         }
         if (schema.has("oneOf") || schema.has("anyOf")) {
             String key = schema.has("oneOf") ? "oneOf" : "anyOf";
+            onlyAnnotationsBeside(schema, key, path);
             JsonNode alts = schema.get(key);
             if (!alts.isArray() || alts.isEmpty()) {
                 throw error(path + "/" + key, "must be a non-empty array of schemas");
@@ -214,6 +221,9 @@ public final class JsonSchemaToGbnf {
             return array(schema, name, path);
         }
         if (t == null || t.equals("string")) {
+            if (schema.has("pattern")) {
+                return pattern(schema, name, path);
+            }
             if (schema.has("format")) {
                 String f = schema.get("format").asText();
                 if (PRIMITIVES.containsKey(f + "-string")) {
@@ -257,6 +267,33 @@ public final class JsonSchemaToGbnf {
             }
             default -> throw error(path + "/type", "unknown type '" + t + "'");
         }
+    }
+
+    // The grammar of a $ref or a union is that of its target or alternatives alone; a sibling constraint
+    // would be silently dropped, so it is refused instead.
+    private void onlyAnnotationsBeside(JsonNode schema, String key, String path) {
+        for (Iterator<String> it = schema.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!k.equals(key) && !ANNOTATIONS.contains(k)) {
+                throw error(path, "'" + k + "' beside '" + key + "' is not supported; move it into the "
+                        + (key.equals("$ref") ? "referenced schema" : key + " alternatives"));
+            }
+        }
+    }
+
+    private String pattern(JsonNode schema, String name, String path) {
+        if (schema.has("minLength") || schema.has("maxLength") || schema.has("format")) {
+            throw error(path, "pattern together with minLength/maxLength/format is not supported;"
+                    + " express the length or format in the pattern");
+        }
+        String body;
+        try {
+            body = JsonPatternToGbnf.convert(schema.get("pattern").asText());
+        } catch (IllegalArgumentException e) {
+            throw error(path + "/pattern", "unsupported regular expression: " + e.getMessage());
+        }
+        addPrimitive("char");
+        return addRule(name, "\"\\\"\" " + body + " \"\\\"\" space");
     }
 
     private String ref(String ref, String name, String path) {
@@ -336,6 +373,11 @@ public final class JsonSchemaToGbnf {
             }
             for (Map.Entry<String, JsonNode> e : properties.properties()) {
                 names.add(e.getKey());
+            }
+            for (String r : required) {
+                if (!properties.has(r)) {
+                    throw error(path + "/required", "required property '" + r + "' is not declared in properties");
+                }
             }
             // required first, each group in declaration order (llama.cpp's default order)
             for (String p : names) {

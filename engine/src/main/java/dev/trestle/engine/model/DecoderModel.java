@@ -11,6 +11,8 @@ import dev.trestle.backends.cpu.RowQuantizer;
 import dev.trestle.common.TrestleException;
 import dev.trestle.engine.gguf.GgufMetadata;
 import dev.trestle.engine.kv.KvCache;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A decoder-only transformer in llama.cpp's graph shape. This class holds the shared builders (norm, qkv,
@@ -263,32 +265,64 @@ public abstract class DecoderModel {
         if (embeddingScale() != 0f) {
             CpuOps.scale(st.x, 0, n * e, embeddingScale());
         }
+        // layers, each on the device that holds it; the hidden state moves only where the device changes
+        VulkanLayers resident = null;
+        if (gpuLayers != null) {
+            for (VulkanLayers g : gpuExecutors) {
+                g.begin(ub, kv);
+            }
+        }
         for (int il = 0; il < c.nLayer(); il++) {
-            LayerWeights lw = w.layers()[il];
-            // attention norm
-            norm(st.x, st.cur, n, lw.attnNorm());
-            // self-attention: projections, q/k norms, rope, cache write, attention, output projection
-            attention(il, lw, ub, st, kv, rs);
-            if (sandwichNorms()) {
-                normInPlace(st.proj, n, lw.attnPostNorm());
+            VulkanLayers g = gpuLayers != null ? gpuLayers[il] : null;
+            if (g != resident) {
+                if (resident != null) {
+                    resident.leave(st.x, n);
+                }
+                if (g != null) {
+                    g.enter(st.x, n);
+                }
+                resident = g;
             }
-            // residual connection (ffn_inp)
-            CpuOps.add(st.x, 0, st.proj, 0, n * e);
-            // ffn norm
-            norm(st.x, st.cur, n, lw.ffnNorm());
-            if (c.isMoe()) {
-                moeFfn(lw, n, st);
+            if (g != null) {
+                g.layer(il, ub, st);
             } else {
-                ffn(lw, n, st);
+                cpuLayer(il, ub, st, kv, rs);
             }
-            if (sandwichNorms()) {
-                normInPlace(st.proj, n, lw.ffnPostNorm());
-            }
-            // residual connection (l_out)
-            CpuOps.add(st.x, 0, st.proj, 0, n * e);
+        }
+        if (resident != null) {
+            resident.leave(st.x, n);
         }
         // output norm
         norm(st.x, st.hidden, n, w.outputNorm());
+    }
+
+    /** One block on the CPU: attention and FFN sub-blocks with their norms and residual connections. */
+    private void cpuLayer(int il, UBatch ub, ForwardState st, KvCache kv, RunSettings rs) {
+        ModelConfig c = cfg;
+        int n = ub.n();
+        int e = c.nEmbd();
+        LayerWeights lw = w.layers()[il];
+        // attention norm
+        norm(st.x, st.cur, n, lw.attnNorm());
+        // self-attention: projections, q/k norms, rope, cache write, attention, output projection
+        attention(il, lw, ub, st, kv, rs);
+        if (sandwichNorms()) {
+            normInPlace(st.proj, n, lw.attnPostNorm());
+        }
+        // residual connection (ffn_inp)
+        CpuOps.add(st.x, 0, st.proj, 0, n * e);
+        // ffn norm
+        norm(st.x, st.cur, n, lw.ffnNorm());
+        if (c.isMoe()) {
+            moeFfn(lw, n, st);
+        } else {
+            ffn(lw, n, st);
+        }
+        if (sandwichNorms()) {
+            normInPlace(st.proj, n, lw.ffnPostNorm());
+        }
+        // residual connection (l_out)
+        CpuOps.add(st.x, 0, st.proj, 0, n * e);
     }
 
     /** Logits of {@code rows} hidden rows (packed, (rows, n_embd)) into {@code out} (rows, n_vocab). */
@@ -412,6 +446,25 @@ public abstract class DecoderModel {
     }
 
     private Attention[] attentionKernels;
+    private VulkanLayers[] gpuLayers;       // (n_layer) executor of each GPU-resident layer, null = CPU
+    private List<VulkanLayers> gpuExecutors; // distinct executors
+
+    /** Binds the Vulkan executors of a context: {@code perLayer[il]} runs layer il (null = the CPU). */
+    public final void bindGpu(VulkanLayers[] perLayer) {
+        if (perLayer == null) {
+            gpuLayers = null;
+            gpuExecutors = List.of();
+            return;
+        }
+        gpuLayers = perLayer.clone();
+        List<VulkanLayers> distinct = new ArrayList<>();
+        for (VulkanLayers g : perLayer) {
+            if (g != null && !distinct.contains(g)) {
+                distinct.add(g);
+            }
+        }
+        gpuExecutors = List.copyOf(distinct);
+    }
 
     /** Binds the attention kernels (scratch per thread) for a context's cache types. */
     public final void bindAttention(KvCache kv, boolean flash, int threads) {
@@ -440,14 +493,16 @@ public abstract class DecoderModel {
                 project(lw.ffnUp(), st.cur, n, st.up, st);
                 for (int t = 0; t < n; t++) {
                     System.arraycopy(st.up, t * 2 * ff, st.gate, t * ff, ff);
-                    CpuOps.swiglu(st.gate, t * ff, st.up, t * 2 * ff + ff, ff);
+                    CpuOps.swigluRow(st.gate, t * ff, st.up, t * 2 * ff + ff, ff);
                 }
             }
             case SWIGLU, GEGLU -> {
                 project(lw.ffnUp(), st.cur, n, st.up, st);
                 project(lw.ffnGate(), st.cur, n, st.gate, st);
                 if (ffnKind() == FfnKind.SWIGLU) {
-                    CpuOps.swiglu(st.gate, 0, st.up, 0, n * ff);
+                    for (int t = 0; t < n; t++) {
+                        CpuOps.swigluRow(st.gate, t * ff, st.up, t * ff, ff);
+                    }
                 } else {
                     CpuOps.geglu(st.gate, 0, st.up, 0, n * ff);
                 }
@@ -527,7 +582,7 @@ public abstract class DecoderModel {
                 if (lw.gateExps().scale() != null) {
                     CpuOps.scale(st.gate, r * ff, ff, lw.gateExps().scale()[x]);
                 }
-                CpuOps.swiglu(st.gate, r * ff, st.up, r * ff, ff);
+                CpuOps.swigluRow(st.gate, r * ff, st.up, r * ff, ff);
                 st.rowsA[i] = r; // down reads the activated slot rows
             }
             ActivationRows act = st.act(down.dotType(), down.cols(), n * k);
@@ -557,7 +612,9 @@ public abstract class DecoderModel {
             int sff = lw.upShexp().rows();
             project(lw.upShexp(), st.cur, n, st.up, st);
             project(lw.gateShexp(), st.cur, n, st.gate, st);
-            CpuOps.swiglu(st.gate, 0, st.up, 0, n * sff);
+            for (int t = 0; t < n; t++) {
+                CpuOps.swigluRow(st.gate, t * sff, st.up, t * sff, sff);
+            }
             project(lw.downShexp(), st.gate, n, st.shared, st);
             for (int t = 0; t < n; t++) {
                 if (lw.shexpGate() != null) {

@@ -36,6 +36,17 @@ public class Gemma3Model extends DecoderModel {
         return 6;
     }
 
+    /** Sliding-window layers keep unscaled rope (rope scaling applies to the global layers only). */
+    @Override
+    protected dev.trestle.backends.cpu.Rope rope(int il) {
+        dev.trestle.backends.cpu.Rope r = super.rope(il);
+        if (!isSwaLayer(il)) {
+            return r;
+        }
+        return new dev.trestle.backends.cpu.Rope(r.nDims(), r.neox(), r.freqBase(), 1f, r.extFactor(), r.attnFactor(),
+                r.betaFast(), r.betaSlow(), r.nCtxOrig());
+    }
+
     @Override
     protected boolean isSwaLayer(int il) {
         int p = cfg.swaPattern();

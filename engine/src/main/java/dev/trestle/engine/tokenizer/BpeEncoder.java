@@ -11,14 +11,9 @@ import java.util.Arrays;
  */
 final class BpeEncoder {
     private final Vocabulary vocab;
-    private final MergeTable merges;
-    private final RegexSplitter splitter;
-    /** Token of each byte's single-character form (byte-level) or -1. */
-    private final int[] byteCharTokens = new int[256];
-    /** {@code <0xXX>} tokens for raw-UTF-8 vocabularies, or -1. */
-    private final int[] hexByteTokens = new int[256];
+    private final Shared shared;
 
-    // per-word state, reused (one encoder per thread)
+    // per-word state of one call
     private char[] word = new char[64];
     private int[] start = new int[64];
     private int[] len = new int[64];
@@ -27,20 +22,35 @@ final class BpeEncoder {
     private int[] next = new int[64];
     private final PairHeap heap = new PairHeap();
 
-    BpeEncoder(Vocabulary vocab, MergeTable merges) {
-        this.vocab = vocab;
-        this.merges = merges;
-        this.splitter = new RegexSplitter(vocab.pre.regexes);
-        for (int b = 0; b < 256; b++) {
-            byteCharTokens[b] = vocab.table.get(String.valueOf(ByteLevel.encode(b)));
-            hexByteTokens[b] = vocab.table.get(String.format("<0x%02X>", b));
+    /** What every call shares: merge table, compiled pre-tokenizer, byte token tables. */
+    static final class Shared {
+        final MergeTable merges;
+        final RegexSplitter splitter;
+        /** Token of each byte's single-character form (byte-level), or -1. */
+        final int[] byteCharTokens = new int[256];
+        /** {@code <0xXX>} tokens for raw-UTF-8 vocabularies, or -1. */
+        final int[] hexByteTokens = new int[256];
+
+        Shared(Vocabulary vocab) {
+            merges = new MergeTable(vocab.merges, vocab.table);
+            splitter = new RegexSplitter(vocab.pre.regexes);
+            for (int b = 0; b < 256; b++) {
+                byteCharTokens[b] = vocab.table.get(String.valueOf(ByteLevel.encode(b)));
+                hexByteTokens[b] = vocab.table.get(String.format("<0x%02X>", b));
+            }
         }
+    }
+
+    /** A single-use encoder (cheap: the tables are shared). */
+    BpeEncoder(Vocabulary vocab, Shared shared) {
+        this.vocab = vocab;
+        this.shared = shared;
     }
 
     /** Appends the tokens of one text fragment. */
     void encode(String text, IntList out) {
         int[] cps = text.codePoints().toArray();
-        IntList words = splitter.split(cps);
+        IntList words = shared.splitter.split(cps);
         int pos = 0;
         for (int w = 0; w < words.size(); w++) {
             int n = words.get(w);
@@ -149,22 +159,22 @@ final class BpeEncoder {
 
     private int byteCharToken(char c) {
         int b = ByteLevel.decode(c);
-        return b >= 0 ? byteCharTokens[b] : vocab.table.get(String.valueOf(c));
+        return b >= 0 ? shared.byteCharTokens[b] : vocab.table.get(String.valueOf(c));
     }
 
     private void tryAddPair(int left, int right) {
         int rank;
         if (id[left] >= 0 && id[right] >= 0) {
-            long found = merges.find(id[left], id[right]);
+            long found = shared.merges.find(id[left], id[right]);
             if (found < 0) {
                 return;
             }
             rank = (int) (found >>> 32);
         } else {
-            if (!merges.hasTextMerges()) {
+            if (!shared.merges.hasTextMerges()) {
                 return;
             }
-            rank = merges.findText(new String(word, start[left], len[left]), new String(word, start[right], len[right]));
+            rank = shared.merges.findText(new String(word, start[left], len[left]), new String(word, start[right], len[right]));
             if (rank < 0) {
                 return;
             }
@@ -174,7 +184,7 @@ final class BpeEncoder {
 
     private int mergedId(int left, int right) {
         if (id[left] >= 0 && id[right] >= 0) {
-            long found = merges.find(id[left], id[right]);
+            long found = shared.merges.find(id[left], id[right]);
             if (found >= 0) {
                 return (int) found;
             }
@@ -195,7 +205,7 @@ final class BpeEncoder {
             }
         } else {
             for (byte b : new String(word, from, n).getBytes(StandardCharsets.UTF_8)) {
-                int t = hexByteTokens[b & 0xFF];
+                int t = shared.hexByteTokens[b & 0xFF];
                 if (t >= 0) {
                     out.add(t);
                 }

@@ -8,26 +8,25 @@ import java.util.List;
 
 /**
  * The {@link Tokenizer} for a GGUF vocabulary: splits out special-token texts, runs the
- * vocabulary's algorithm (SPM, BPE, WordPiece) on the text between them, adds BOS/EOS/SEP as the
+ * vocabulary's algorithm (SPM, BPE, WordPiece, unigram) on the text between them, adds BOS/EOS/SEP as the
  * vocabulary asks, and detokenizes with llama.cpp's leading-space and clean-up rules.
- * Thread-safe: the merge buffers are per thread.
+ * Thread-safe: tables are shared and immutable, each call has its own merge buffers.
  */
 final class GgufTokenizer implements Tokenizer {
     private final Vocabulary vocab;
-    private final MergeTable merges;
-    private final ThreadLocal<SpmEncoder> spm;
-    private final ThreadLocal<BpeEncoder> bpe;
+    private final int[] spmByteTokens;
+    private final LongSet spmInnerPairs;
+    private final BpeEncoder.Shared bpe;
     private final WordPieceEncoder wpm;
+    private final UnigramEncoder ugm;
 
     GgufTokenizer(Vocabulary vocab) {
         this.vocab = vocab;
-        this.merges = vocab.type == VocabType.BPE ? new MergeTable(vocab.merges, vocab.table) : null;
-        this.spm = ThreadLocal.withInitial(() -> new SpmEncoder(vocab));
-        this.bpe = ThreadLocal.withInitial(() -> new BpeEncoder(vocab, merges));
+        this.spmByteTokens = vocab.type == VocabType.SPM ? SpmEncoder.byteTokens(vocab) : null;
+        this.spmInnerPairs = vocab.type == VocabType.SPM ? SpmEncoder.innerPairs(vocab) : null;
+        this.bpe = vocab.type == VocabType.BPE ? new BpeEncoder.Shared(vocab) : null;
         this.wpm = new WordPieceEncoder(vocab);
-        if (vocab.type == VocabType.BPE) {
-            bpe.get(); // compile the pre-tokenizer now, so a bad pattern fails at load
-        }
+        this.ugm = vocab.type == VocabType.UGM ? new UnigramEncoder(vocab) : null;
     }
 
     /** A piece of the input: a special token already recognised, or a range of raw text. */
@@ -43,10 +42,6 @@ final class GgufTokenizer implements Tokenizer {
             throw new TrestleException("this model has no vocabulary; use --prompt-ids",
                     "pass token ids directly with --prompt-ids");
         }
-        if (vocab.type == VocabType.UGM) {
-            throw new TrestleException("the t5 (unigram) tokenizer is not supported yet",
-                    "use --prompt-ids to pass token ids");
-        }
         String s = wellFormed(text);
         List<Fragment> fragments = partition(s, parseSpecial);
         IntList out = new IntList(Math.max(16, s.length() / 3));
@@ -54,6 +49,7 @@ final class GgufTokenizer implements Tokenizer {
             case SPM -> encodeSpm(s, fragments, addSpecial, out);
             case BPE -> encodeBpe(s, fragments, addSpecial, out);
             case WPM -> encodeWpm(s, fragments, addSpecial, out);
+            case UGM -> encodeUgm(s, fragments, addSpecial, out);
             default -> throw new IllegalStateException(vocab.type.toString());
         }
         return out.toArray();
@@ -64,7 +60,7 @@ final class GgufTokenizer implements Tokenizer {
         if (addSpecial && vocab.addBos) {
             out.add(vocab.bos);
         }
-        SpmEncoder enc = spm.get();
+        SpmEncoder enc = new SpmEncoder(vocab, spmByteTokens, spmInnerPairs);
         for (Fragment f : fragments) {
             if (f.isText()) {
                 String piece = s.substring(f.start, f.end);
@@ -87,7 +83,7 @@ final class GgufTokenizer implements Tokenizer {
         if (addSpecial && vocab.addBos) {
             out.add(vocab.bos);
         }
-        BpeEncoder enc = bpe.get();
+        BpeEncoder enc = new BpeEncoder(vocab, bpe);
         for (Fragment f : fragments) {
             if (f.isText()) {
                 String piece = s.substring(f.start, f.end);
@@ -120,6 +116,22 @@ final class GgufTokenizer implements Tokenizer {
         }
     }
 
+    private void encodeUgm(String s, List<Fragment> fragments, boolean addSpecial, IntList out) {
+        if (addSpecial && vocab.addBos) {
+            out.add(vocab.bos);
+        }
+        for (Fragment f : fragments) {
+            if (f.isText()) {
+                ugm.encode(s.substring(f.start, f.end), out);
+            } else {
+                out.add(f.token);
+            }
+        }
+        if (addSpecial && vocab.addEos) {
+            out.add(vocab.eos);
+        }
+    }
+
     /** Splits out special tokens, longest first (llama.cpp's {@code tokenizer_st_partition}). */
     private List<Fragment> partition(String s, boolean parseSpecial) {
         List<Fragment> frags = new ArrayList<>();
@@ -134,10 +146,14 @@ final class GgufTokenizer implements Tokenizer {
                 continue;
             }
             String st = vocab.texts[special];
+            Occurrences occ = new Occurrences(s, st);
+            if (occ.find(0) < 0) {
+                continue;
+            }
             List<Fragment> next = null;
             for (int k = 0; k < frags.size(); k++) {
                 Fragment f = frags.get(k);
-                int idx = f.isText() ? s.indexOf(st, f.start) : -1;
+                int idx = f.isText() ? occ.find(f.start) : -1;
                 if (idx < 0 || idx + st.length() > f.end) {
                     if (next != null) {
                         next.add(f);
@@ -170,7 +186,7 @@ final class GgufTokenizer implements Tokenizer {
                     if (base >= f.end) {
                         break;
                     }
-                    idx = s.indexOf(st, base);
+                    idx = occ.find(base);
                     if (idx < 0 || idx + st.length() > f.end) {
                         next.add(new Fragment(-1, base, f.end));
                         break;
@@ -182,6 +198,31 @@ final class GgufTokenizer implements Tokenizer {
             }
         }
         return frags;
+    }
+
+    /**
+     * First occurrence of a token text at or after a position, remembering the last answer: the
+     * partition asks with increasing positions, so the text is scanned about once per token.
+     */
+    private static final class Occurrences {
+        private final String text;
+        private final String needle;
+        private int from = Integer.MAX_VALUE;
+        private int found = -1;
+
+        Occurrences(String text, String needle) {
+            this.text = text;
+            this.needle = needle;
+        }
+
+        int find(int at) {
+            boolean reusable = from <= at && (found < 0 || found >= at);
+            if (!reusable) {
+                from = at;
+                found = text.indexOf(needle, at);
+            }
+            return found;
+        }
     }
 
     /** C's isspace in the "C" locale. */

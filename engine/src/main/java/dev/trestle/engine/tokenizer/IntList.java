@@ -40,10 +40,6 @@ final class IntList {
         size = newSize;
     }
 
-    int last() {
-        return data[size - 1];
-    }
-
     int[] toArray() {
         return Arrays.copyOf(data, size);
     }

@@ -1,5 +1,6 @@
 package dev.trestle.engine.tokenizer;
 
+import dev.trestle.common.TrestleException;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -43,7 +44,7 @@ final class RegexSplitter {
     private record Step(Kind kind, Pattern pattern) {
     }
 
-    private enum Kind { GPT2, LLAMA3, COLLAPSED, CODEPOINTS }
+    private enum Kind { GPT2, LLAMA3, KIMI_K2, COLLAPSED, CODEPOINTS }
 
     RegexSplitter(List<String> regexes) {
         steps = new Step[regexes.size()];
@@ -53,6 +54,8 @@ final class RegexSplitter {
                 steps[i] = new Step(Kind.GPT2, null);
             } else if (r.equals(PreTokenizer.Patterns.LLAMA3)) {
                 steps[i] = new Step(Kind.LLAMA3, null);
+            } else if (r.equals(PreTokenizer.Patterns.KIMI_K2)) {
+                steps[i] = new Step(Kind.KIMI_K2, null);
             } else if (usesCategories(r)) {
                 steps[i] = new Step(Kind.COLLAPSED, Pattern.compile(collapseRegex(r)));
             } else {
@@ -77,6 +80,7 @@ final class RegexSplitter {
             switch (step.kind) {
                 case GPT2 -> offsets = splitGpt2(cps, offsets);
                 case LLAMA3 -> offsets = splitLlama3(cps, offsets);
+                case KIMI_K2 -> offsets = splitKimiK2(cps, offsets);
                 case COLLAPSED -> {
                     if (collapsed == null) {
                         collapsed = collapse(cps);
@@ -247,7 +251,7 @@ final class RegexSplitter {
             int to = map == null ? start + len : map.charIndex(start + len);
             m.region(from, to);
             int prev = start;
-            while (m.find()) {
+            while (find(m)) {
                 int ms = map == null ? m.start() : map.cpIndex(m.start());
                 int me = map == null ? m.end() : map.cpIndex(m.end());
                 if (ms > prev) {
@@ -264,6 +268,16 @@ final class RegexSplitter {
             start += len;
         }
         return out;
+    }
+
+    /** java.util.regex recurses in group loops; an enormous word must fail cleanly, not kill the thread. */
+    private static boolean find(Matcher m) {
+        try {
+            return m.find();
+        } catch (StackOverflowError e) {
+            throw new TrestleException("the text has a word too long for the pre-tokenizer pattern " + m.pattern(),
+                    "split the input, or give the JVM a larger thread stack (-Xss)");
+        }
     }
 
     // ---- hand-written splitters (llama.cpp's unicode_regex_split_custom_*) ----
@@ -447,6 +461,127 @@ final class RegexSplitter {
             }
         }
         return out;
+    }
+
+    /**
+     * Kimi-K2's tiktoken pattern: {@code [\p{Han}]+}, then letter words without Han characters with an
+     * optional leading non-letter and an optional English contraction, then the Llama-3 rules for
+     * numbers, punctuation and whitespace.
+     */
+    private static IntList splitKimiK2(int[] cps, IntList offsets) {
+        IntList out = new IntList(offsets.size() + cps.length / 3);
+        int start = 0;
+        for (int k = 0; k < offsets.size(); k++) {
+            final int ini = start;
+            final int end = start + offsets.get(k);
+            start = end;
+            int prevEnd = ini;
+            int pos = ini;
+            while (pos < end) {
+                int cp = cps[pos];
+                int flags = CodepointFlags.of(cp);
+                if (CodepointFlags.isHan(cp)) {
+                    while (pos < end && CodepointFlags.isHan(cps[pos])) {
+                        pos++;
+                    }
+                    prevEnd = emit(out, prevEnd, pos);
+                    continue;
+                }
+                boolean leadingCandidate = !(cp == '\r' || cp == '\n'
+                        || (flags & (CodepointFlags.LETTER | CodepointFlags.NUMBER)) != 0);
+                if (((flags & CodepointFlags.LETTER) != 0) || (leadingCandidate && isNonHanLetter(cps, pos + 1, ini, end))) {
+                    boolean leading = false;
+                    if (leadingCandidate) {
+                        leading = true;
+                        pos++;
+                    }
+                    boolean letters = false;
+                    while (isNonHanLetter(cps, pos, ini, end)) {
+                        letters = true;
+                        pos++;
+                    }
+                    if (letters || (!leading && isNonHanLetter(cps, pos, ini, end))) {
+                        if (!letters) {
+                            pos++;
+                        }
+                        while (isNonHanLetter(cps, pos, ini, end)) {
+                            pos++;
+                        }
+                        if (pos < end && cps[pos] == '\'' && pos + 1 < end) {
+                            int next = CodepointFlags.toLower(cps[pos + 1]);
+                            if (next == 's' || next == 't' || next == 'm' || next == 'd') {
+                                pos += 2;
+                            } else if (pos + 2 < end) {
+                                int next2 = CodepointFlags.toLower(cps[pos + 2]);
+                                if ((next == 'r' && next2 == 'e') || (next == 'v' && next2 == 'e') || (next == 'l' && next2 == 'l')) {
+                                    pos += 3;
+                                }
+                            }
+                        }
+                        prevEnd = emit(out, prevEnd, pos);
+                        continue;
+                    } else if (leading) {
+                        pos--;
+                    }
+                }
+                if ((flags & CodepointFlags.NUMBER) != 0) {
+                    int run = pos;
+                    while ((flagsAt(cps, pos, ini, end) & CodepointFlags.NUMBER) != 0) {
+                        if (++pos - run >= 3) {
+                            prevEnd = emit(out, prevEnd, pos);
+                            run = pos;
+                        }
+                    }
+                    prevEnd = emit(out, prevEnd, pos);
+                    continue;
+                }
+                int flags2 = cp == ' ' ? flagsAt(cps, pos + 1, ini, end) : flags;
+                if (isOther(flags2)) {
+                    if (cp == ' ') {
+                        pos++;
+                    }
+                    while (isOther(flags2)) {
+                        flags2 = flagsAt(cps, ++pos, ini, end);
+                    }
+                    while (pos < end && (cps[pos] == '\r' || cps[pos] == '\n')) {
+                        pos++;
+                    }
+                    prevEnd = emit(out, prevEnd, pos);
+                    continue;
+                }
+                int ws = 0;
+                int lastCrLf = 0;
+                while ((flagsAt(cps, pos + ws, ini, end) & CodepointFlags.WHITESPACE) != 0) {
+                    int c2 = cps[pos + ws];
+                    if (c2 == '\r' || c2 == '\n') {
+                        lastCrLf = pos + ws + 1;
+                    }
+                    ws++;
+                }
+                if (lastCrLf > 0) {
+                    pos = lastCrLf;
+                    prevEnd = emit(out, prevEnd, pos);
+                    continue;
+                }
+                if (ws > 1 && pos + ws < end) {
+                    pos += ws - 1;
+                    prevEnd = emit(out, prevEnd, pos);
+                    continue;
+                }
+                if (ws > 0) {
+                    pos += ws;
+                    prevEnd = emit(out, prevEnd, pos);
+                    continue;
+                }
+                prevEnd = emit(out, prevEnd, ++pos);
+            }
+        }
+        return out;
+    }
+
+    private static boolean isNonHanLetter(int[] cps, int pos, int ini, int end) {
+        return pos >= ini && pos < end && (CodepointFlags.of(cps[pos]) & CodepointFlags.LETTER) != 0
+                && !CodepointFlags.isHan(cps[pos]);
     }
 
     /** Not whitespace, letter or number, and inside the text: {@code [^\s\p{L}\p{N}]}. */

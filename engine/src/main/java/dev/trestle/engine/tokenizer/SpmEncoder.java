@@ -10,39 +10,92 @@ import java.util.Arrays;
  */
 final class SpmEncoder {
     private final Vocabulary vocab;
-    private final int[] byteTokens = new int[256];
+    private final int[] byteTokens;
+    private final LongSet innerPairs;
 
-    // symbol chain, reused between calls (one encoder per thread)
+    // symbol chain of one call
     private int[] start = new int[64];
     private int[] len = new int[64];
     private int[] prev = new int[64];
     private int[] next = new int[64];
     private final PairHeap heap = new PairHeap();
 
-    SpmEncoder(Vocabulary vocab) {
+    /** A single-use encoder (cheap: the tables are shared). */
+    SpmEncoder(Vocabulary vocab, int[] byteTokens, LongSet innerPairs) {
         this.vocab = vocab;
+        this.byteTokens = byteTokens;
+        this.innerPairs = innerPairs;
+    }
+
+    /**
+     * Every pair of adjacent code points inside some token text. Where two neighbouring characters
+     * of the input form no such pair, no merge can ever cross between them, so the text is merged
+     * in independent chunks: same result, small heaps.
+     */
+    static LongSet innerPairs(Vocabulary vocab) {
+        LongSet pairs = new LongSet();
+        for (String t : vocab.texts) {
+            int prev = -1;
+            for (int i = 0; i < t.length(); ) {
+                int cp = t.codePointAt(i);
+                i += Character.charCount(cp);
+                if (prev >= 0) {
+                    pairs.add(pairKey(prev, cp));
+                }
+                prev = cp;
+            }
+        }
+        return pairs;
+    }
+
+    private static long pairKey(int a, int b) {
+        return ((long) a << 32) | (b & 0xFFFFFFFFL);
+    }
+
+    /** Token for each byte: {@code <0xXX>}, else the byte itself as text (ASCII), else unknown. */
+    static int[] byteTokens(Vocabulary vocab) {
+        int[] tokens = new int[256];
         for (int b = 0; b < 256; b++) {
             int id = vocab.table.get(String.format("<0x%02X>", b));
             if (id < 0 && b < 0x80) {
                 id = vocab.table.get(String.valueOf((char) b));
             }
-            byteTokens[b] = id >= 0 ? id : vocab.unk;
+            tokens[b] = id >= 0 ? id : vocab.unk;
         }
+        return tokens;
     }
 
     /** Appends the tokens of {@code text} (spaces already escaped to U+2581). */
     void encode(String text, IntList out) {
-        int n = 0;
         int length = text.length();
-        ensure(length);
+        int chunkStart = 0;
+        int prevCp = -1;
         for (int i = 0; i < length; ) {
+            int cp = text.codePointAt(i);
+            if (prevCp >= 0 && !innerPairs.contains(pairKey(prevCp, cp))) {
+                encodeChunk(text, chunkStart, i, out);
+                chunkStart = i;
+            }
+            prevCp = cp;
+            i += Character.charCount(cp);
+        }
+        if (chunkStart < length) {
+            encodeChunk(text, chunkStart, length, out);
+        }
+    }
+
+    /** llama.cpp's merge loop over {@code text[from, to)}. */
+    private void encodeChunk(String text, int from, int to, IntList out) {
+        int n = 0;
+        ensure(to - from);
+        for (int i = from; i < to; ) {
             int cl = Character.charCount(text.codePointAt(i));
-            cl = Math.min(cl, length - i);
+            cl = Math.min(cl, to - i);
             start[n] = i;
             len[n] = cl;
             prev[n] = n - 1;
             i += cl;
-            next[n] = i == length ? -1 : n + 1;
+            next[n] = i == to ? -1 : n + 1;
             n++;
         }
         if (n == 0) {
@@ -81,7 +134,10 @@ final class SpmEncoder {
                 out.add(id);
             } else {
                 for (byte b : text.substring(start[i], start[i] + len[i]).getBytes(StandardCharsets.UTF_8)) {
-                    out.add(byteTokens[b & 0xFF]);
+                    int t = byteTokens[b & 0xFF];
+                    if (t >= 0) { // no byte token and no <unk>: nothing can stand for this byte
+                        out.add(t);
+                    }
                 }
             }
         }

@@ -8,6 +8,7 @@ final class TokenTable {
     private final String[] texts;
     private final int[] slots; // id + 1, 0 = empty
     private final int mask;
+    private final int maxLength;
 
     /** Indexes {@code texts}; on duplicate texts the lowest id wins, as in llama.cpp. */
     TokenTable(String[] texts) {
@@ -15,8 +16,10 @@ final class TokenTable {
         int cap = Integer.highestOneBit(Math.max(4, texts.length * 2 - 1)) << 1;
         slots = new int[cap];
         mask = cap - 1;
+        int max = 0;
         for (int id = 0; id < texts.length; id++) {
             String t = texts[id];
+            max = Math.max(max, t.length());
             int h = mix(t.hashCode()) & mask;
             while (true) {
                 int s = slots[h];
@@ -30,6 +33,7 @@ final class TokenTable {
                 h = (h + 1) & mask;
             }
         }
+        maxLength = max;
     }
 
     /** Id of the token whose text equals {@code s}, or -1. */
@@ -39,6 +43,9 @@ final class TokenTable {
 
     /** Id of the token whose text equals {@code s[from, to)}, or -1. */
     int get(CharSequence s, int from, int to) {
+        if (to - from > maxLength) {
+            return -1; // longer than any token: skip hashing (merge loops probe long pieces often)
+        }
         int hash = 0;
         for (int i = from; i < to; i++) {
             hash = 31 * hash + s.charAt(i);
@@ -60,6 +67,9 @@ final class TokenTable {
 
     /** Id of the token whose text equals {@code buf[from, to)}, or -1. */
     int get(char[] buf, int from, int to) {
+        if (to - from > maxLength) {
+            return -1;
+        }
         int hash = 0;
         for (int i = from; i < to; i++) {
             hash = 31 * hash + buf[i];

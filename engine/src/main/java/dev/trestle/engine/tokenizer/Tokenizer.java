@@ -21,7 +21,14 @@ public interface Tokenizer {
      */
     int[] encode(String text, boolean addSpecial, boolean parseSpecial);
 
-    /** Detokenizes a whole sequence (llama.cpp's {@code llama_detokenize}, with its leading-space rules). */
+    /**
+     * Detokenizes a whole sequence (llama.cpp's {@code llama_detokenize}, with its leading-space rules
+     * and, for vocabularies that ask for it, HF's clean-up of spaces before punctuation).
+     *
+     * @param skipSpecial drop a leading BOS / trailing EOS the vocabulary adds and render control tokens
+     *                    as nothing ({@code remove_special = true, unparse_special = false}); otherwise
+     *                    control tokens are rendered as their text
+     */
     String decode(int[] ids, boolean skipSpecial);
 
     /**

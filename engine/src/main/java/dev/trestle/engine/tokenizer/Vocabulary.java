@@ -201,11 +201,14 @@ final class Vocabulary {
         removeExtraWhitespaces = m.getBool(KEY_REMOVE_EXTRA_WS, removeExtraWhitespaces);
 
         if (type == VocabType.BPE) {
-            if (!m.contains(KEY_MERGES)) {
+            if (!m.contains(KEY_MERGES) && pre == PreTokenizer.KIMI_K2) {
+                merges = new String[0]; // Kimi-K2 files may carry no merges
+            } else if (!m.contains(KEY_MERGES)) {
                 throw new TrestleException("GGUF has no " + KEY_MERGES + " for its BPE vocabulary",
                         "the model file is incomplete; reconvert it");
+            } else {
+                merges = m.getStringArray(KEY_MERGES);
             }
-            merges = m.getStringArray(KEY_MERGES);
         } else {
             merges = null;
         }

@@ -37,7 +37,7 @@ final class WordPieceEncoder {
                     break;
                 }
             }
-            if (out.size() == before) {
+            if (out.size() == before && vocab.unk >= 0) {
                 out.add(vocab.unk);
             }
         }

@@ -51,7 +51,11 @@ class GgufReaderTest {
             assertEquals(2048, m.getLong("%s.context_length"));
             assertEquals(1e-5f, m.getFloat("%s.attention.layer_norm_rms_epsilon"), 1e-12);
             assertEquals("llama", m.getString("tokenizer.ggml.model"));
+            // string arrays decode lazily: one element, or all of them as a String[]
+            assertEquals("<0x0A>", m.getArray("tokenizer.ggml.tokens").getString(13));
+            assertEquals(512, m.getArray("tokenizer.ggml.tokens").length());
             String[] tokens = m.getStringArray("tokenizer.ggml.tokens");
+            assertTrue(tokens == m.getStringArray("tokenizer.ggml.tokens"), "decoded once");
             assertEquals(512, tokens.length);
             assertEquals("<unk>", tokens[0]);
             assertEquals("<0x0A>", tokens[13]);
@@ -290,6 +294,29 @@ class GgufReaderTest {
             MemorySegment.copy(f.tensorData("w"), F32, 0, data, 0, 8);
             assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6, 7, 8}, data);
         }
+    }
+
+    @Test
+    void customAlignmentIsHonouredByWriterAndReader() throws IOException {
+        Path p = tmp.resolve("aligned.gguf");
+        new GgufWriter().putUint32("general.alignment", 64)
+                .tensorF32("a", new long[] {3}, new float[] {1, 2, 3})
+                .tensor("q", GgmlType.Q8_0, new long[] {32, 2}, MemorySegment.ofArray(new byte[68]))
+                .tensorF32("b", new long[] {1}, new float[] {9})
+                .write(p);
+        try (GgufFile f = GgufFile.open(p)) {
+            assertEquals(64, f.alignment());
+            assertEquals(0, f.dataOffset() % 64);
+            assertEquals(List.of(0L, 64L, 192L), f.tensors().values().stream().map(GgufTensorInfo::offset).toList());
+            assertEquals(9f, f.tensorData("b").get(F32, 0));
+            assertEquals(0, Files.size(p) % 64, "the last tensor is padded too, as gguf.cpp does");
+        }
+        GgufWriter w = new GgufWriter().tensorF32("a", new long[] {1}, new float[] {1});
+        assertThrows(IllegalArgumentException.class, () -> w.tensorF32("a", new long[] {1}, new float[] {1}));
+        assertThrows(IllegalArgumentException.class, () -> w.tensorF32("z", new long[] {0}, new float[0]));
+        assertThrows(IllegalArgumentException.class,
+                () -> w.tensor("q", GgmlType.Q4_0, new long[] {16}, MemorySegment.ofArray(new byte[9])));
+        assertThrows(IllegalArgumentException.class, () -> w.tensorF32("x", new long[] {2}, new float[] {1}));
     }
 
     @Test

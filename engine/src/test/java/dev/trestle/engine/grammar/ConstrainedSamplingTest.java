@@ -30,9 +30,10 @@ class ConstrainedSamplingTest {
                "born": {"type": "string", "format": "date"},
                "id": {"type": "string", "format": "uuid"},
                "tags": {"type": "array", "items": {"type": "string", "maxLength": 5}, "minItems": 1, "maxItems": 3},
+               "code": {"type": "string", "pattern": "^[A-Z]{2}-\\\\d{3}(-[a-z\\"\\\\\\\\]{1,4})?$"},
                "pet": {"anyOf": [{"$ref": "#/$defs/pet"}, {"type": "null"}]}
              },
-             "required": ["name", "age", "role", "tags"],
+             "required": ["name", "age", "role", "tags", "code"],
              "$defs": {"pet": {"type": "object",
                                "properties": {"kind": {"const": "cat"}, "lives": {"type": "integer", "minimum": 1, "maximum": 9}},
                                "required": ["kind"]}}}""";

@@ -92,6 +92,9 @@ class GbnfParserTest {
         assertTrue(fails("root ::= * \"a\"").getMessage().contains("no item before it"));
         assertTrue(fails("root ::= \"a\"{3,1}").getMessage().contains("max below min"));
         assertTrue(fails("root ::= \"a\"{2").getMessage().contains("'}'"));
+        assertTrue(fails("root ::= x x\nx ::= \"0123456789\"{100000} \"0123456789\"{100000}").getMessage()
+                .contains("too large"));
+        assertTrue(fails("root ::= \"0123456789\"{1000000}").getMessage().contains("too large"));
         assertTrue(fails("root ::= \"a\"\nroot ::= \"b\"").getMessage().contains("defined twice"));
         GrammarException line2 = fails("root ::= x\nx ::= \"a\" \"b\" !\n");
         assertEquals(2, line2.line());

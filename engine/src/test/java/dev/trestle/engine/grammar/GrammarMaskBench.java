@@ -58,13 +58,14 @@ public final class GrammarMaskBench {
                     total += d;
                 }
                 float[] logits = new float[vocab.length];
-                long s = System.nanoTime();
+                long applyBest = Long.MAX_VALUE;
                 for (int i = 0; i < reps; i++) {
-                    mask.apply(logits); // cached set: copy + apply
+                    long s = System.nanoTime();
+                    mask.apply(logits); // state unchanged: the cached set, applied to the logits
+                    applyBest = Math.min(applyBest, System.nanoTime() - s);
                 }
-                long applyNs = (System.nanoTime() - s) / reps;
-                System.out.printf("  %-17s allowed %6d  walk best %.3f ms, mean %.3f ms; cached apply %.3f ms%n",
-                        p[0], allowed, best / 1e6, total / 1e6 / reps, applyNs / 1e6);
+                System.out.printf("  %-17s allowed %6d  walk best %.3f ms, mean %.3f ms; cached apply best %.3f ms%n",
+                        p[0], allowed, best / 1e6, total / 1e6 / reps, applyBest / 1e6);
             }
         }
     }

@@ -81,6 +81,43 @@ class GrammarMaskTest {
     }
 
     @Test
+    void maskEqualsBruteForceForSchemaAndMultiByteGrammars() {
+        Grammar[] grammars = {JsonSchemaToGbnf.toGrammar(ConstrainedSamplingTest.PERSON), Grammars.load("japanese"),
+            Grammars.load("chess")};
+        for (Grammar g : grammars) {
+            Random rnd = new Random(7);
+            GrammarMask mask = new GrammarMask(g, gpt2Trie);
+            for (int step = 0; step < 40 && !mask.isFinished(); step++) {
+                if (step % 4 == 0) {
+                    assertMaskMatchesBruteForce(mask);
+                }
+                mask.accept(sampleAllowed(mask, rnd));
+            }
+        }
+    }
+
+    @Test
+    void spmVocabularyWithByteFallbackTokens() {
+        // Llama-2 SentencePiece: U+2581 pieces become spaces, <0xHH> tokens single bytes
+        VocabBytes spm = VocabBytes.load(SharedData.reference("tokenizer/ggml-vocab-llama-spm.gguf"));
+        VocabTrie trie = new VocabTrie(spm.bytes(), spm.eog());
+        Grammar g = Grammars.load("japanese");
+        Random rnd = new Random(3);
+        GrammarMask mask = new GrammarMask(g, trie);
+        for (int step = 0; step < 30 && !mask.isFinished(); step++) {
+            GrammarMatcher m = mask.matcher();
+            int expected = 0;
+            for (int t = 0; t < spm.bytes().length; t++) {
+                boolean ok = trie.isEog(t) ? m.canEnd() : spm.bytes()[t].length > 0 && m.copy().acceptBytes(spm.bytes()[t]);
+                assertEquals(ok, mask.isAllowed(t), "token " + t);
+                expected += ok ? 1 : 0;
+            }
+            assertEquals(expected, mask.allowedCount());
+            mask.accept(sampleAllowed(mask, rnd));
+        }
+    }
+
+    @Test
     void tokensEndingInsideACharacter() {
         // "é" is C3 A9 and "日" is E6 97 A5 in UTF-8; GPT-2 has tokens for partial sequences
         Grammar g = GbnfParser.parse("root ::= \"[\" [é日]+ \"]\"");
@@ -119,6 +156,11 @@ class GrammarMaskTest {
             }
         }
         assertEquals(mask.allowedCount(), finite);
+        float[] shortLogits = new float[100]; // fewer rows than the vocabulary: only those are masked
+        mask.apply(shortLogits);
+        for (int t = 0; t < shortLogits.length; t++) {
+            assertEquals(mask.isAllowed(t), shortLogits[t] == 0f, "token " + t);
+        }
         assertTrue(finite >= 4, "y, ye, yes, n, no ... allowed: " + finite);
         assertThrows(IllegalStateException.class, () -> mask.accept(token("maybe")));
         assertThrows(IllegalStateException.class, () -> mask.accept(50256)); // cannot end yet
@@ -126,6 +168,26 @@ class GrammarMaskTest {
         assertTrue(mask.canEnd());
         mask.accept(50256);
         assertTrue(mask.isFinished());
+    }
+
+    @Test
+    void trieFromATokenizerLeavesControlTokensOut() {
+        // the real Llama-2 SentencePiece vocabulary: <s> (1) is a control token, </s> (2) ends generation
+        dev.trestle.engine.tokenizer.Tokenizer spm;
+        try (dev.trestle.engine.gguf.GgufFile f = dev.trestle.engine.gguf.GgufFile.open(
+                dev.trestle.testdata.SharedData.reference("tokenizer/ggml-vocab-llama-spm.gguf"))) {
+            spm = dev.trestle.engine.tokenizer.Tokenizer.fromGguf(f.metadata());
+        }
+        assertTrue(spm.isControl(1));
+        assertTrue(spm.isEog(2));
+        VocabTrie trie = VocabTrie.of(spm);
+        assertTrue(trie.isEog(2));
+        assertFalse(trie.isEog(1));
+        GrammarMask mask = new GrammarMask(GbnfParser.parse("root ::= [^\\x00]*"), trie);
+        assertFalse(mask.isAllowed(1)); // control: never, whatever its text
+        assertTrue(mask.isAllowed(2)); // EOG: the grammar can end
+        int hello = spm.encode("hello", false, false)[0];
+        assertTrue(mask.isAllowed(hello));
     }
 
     static int sampleAllowed(GrammarMask mask, Random rnd) {

@@ -111,6 +111,10 @@ class GrammarMatcherTest {
         assertTrue(m.canEnd());
         assertFalse(m.acceptString("cx"));
         assertTrue(m.canEnd());
+        assertTrue(m.canAccept('c'));
+        assertFalse(m.canAccept('x'));
+        assertTrue(m.canAcceptBytes("ccc".getBytes(StandardCharsets.UTF_8)));
+        assertFalse(m.canAcceptBytes("cca".getBytes(StandardCharsets.UTF_8)));
         assertTrue(m.acceptString("cc"));
         assertTrue(m.canEnd());
     }

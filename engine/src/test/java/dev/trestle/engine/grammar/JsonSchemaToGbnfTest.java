@@ -123,6 +123,22 @@ class JsonSchemaToGbnfTest {
     }
 
     @Test
+    void patterns() throws Exception {
+        check("{\"type\": \"string\", \"pattern\": \"^[A-Z]{2}-\\\\d{3,4}$\"}",
+                List.of("\"AB-123\"", "\"ZZ-0000\""), List.of("\"ab-123\"", "\"AB-12\"", "\"AB-12345\"", "\"AB123\""));
+        check("{\"type\": \"string\", \"pattern\": \"^(cat|dog)s?( \\\\w+)*$\"}",
+                List.of("\"cat\"", "\"dogs run_1 fast\""), List.of("\"cow\"", "\"cats  run\"", "\"cat!\""));
+        // unanchored: the match may be anywhere in the string
+        check("{\"type\": \"string\", \"pattern\": \"ab+c\"}",
+                List.of("\"abc\"", "\"xxabbbcyy\"", "\"\\\"abc\\\"\""), List.of("\"ac\"", "\"a b c\""));
+        // characters JSON must escape are produced escaped
+        check("{\"type\": \"string\", \"pattern\": \"^[\\\"\\\\\\\\]\\\\n.$\"}",
+                List.of("\"\\\"\\nx\"", "\"\\\\\\n\\\"\""), List.of("\"\\\"\\n\\n\"", "\"a\\nx\""));
+        check("{\"type\": \"string\", \"pattern\": \"^[^a-z\\\\s]{1,3}$\"}",
+                List.of("\"A\"", "\"1.é\""), List.of("\"a\"", "\"A B\"", "\"ABCD\""));
+    }
+
+    @Test
     void integerRanges() {
         long[][] ranges = {{-123, 4567}, {0, 0}, {5, 5}, {-9, -1}, {10, 99}, {1, 1000}, {-1000, -10}, {19, 731},
             {7, Long.MAX_VALUE}, {Long.MIN_VALUE, -5}, {-20, Long.MAX_VALUE}, {Long.MIN_VALUE, 30}};
@@ -135,13 +151,25 @@ class JsonSchemaToGbnfTest {
                 schema.append(", \"maximum\": ").append(r[1]);
             }
             Grammar g = JsonSchemaToGbnf.toGrammar(schema.append('}').toString());
+            GrammarMatcher m = new GrammarMatcher(g); // reused: its memoized automaton makes this loop cheap
             for (long v = -1500; v <= 5000; v++) {
                 boolean in = v >= r[0] && v <= r[1];
-                assertEquals(in, g.matches(Long.toString(v)), schema + " value " + v);
+                m.reset();
+                assertEquals(in, m.acceptString(Long.toString(v)) && m.canEnd(), schema + " value " + v);
             }
             assertFalse(g.matches("-0"));
             assertFalse(g.matches("007"));
         }
+        Grammar big = JsonSchemaToGbnf.toGrammar("{\"type\": \"integer\", \"minimum\": -1234567890123,"
+                + " \"maximum\": 9999999999999998}");
+        for (String v : new String[] {"-1234567890123", "-999999999999", "0", "9999999999999998", "123456789012345"}) {
+            assertTrue(big.matches(v), v);
+        }
+        for (String v : new String[] {"-1234567890124", "-9999999999999", "9999999999999999", "10000000000000000"}) {
+            assertFalse(big.matches(v), v);
+        }
+        assertThrows(GrammarException.class,
+                () -> JsonSchemaToGbnf.convert("{\"type\": \"integer\", \"maximum\": 1e17}"));
         Grammar ex = JsonSchemaToGbnf.toGrammar("{\"type\": \"integer\", \"exclusiveMinimum\": 0, \"exclusiveMaximum\": 10}");
         for (int v = -3; v < 14; v++) {
             assertEquals(v > 0 && v < 10, ex.matches(Integer.toString(v)), "exclusive " + v);
@@ -184,7 +212,9 @@ class JsonSchemaToGbnfTest {
     @Test
     void invalidSchemasNameTheProblem() {
         String[][] cases = {
-            {"{\"type\": \"string\", \"pattern\": \"^a+$\"}", "'pattern'"},
+            {"{\"type\": \"string\", \"pattern\": \"^(?=a)b$\"}", "unsupported regular expression: lookaround"},
+            {"{\"type\": \"string\", \"pattern\": \"^(a)\\\\1$\"}", "backreferences"},
+            {"{\"type\": \"string\", \"pattern\": \"^a\", \"maxLength\": 3}", "pattern together with"},
             {"{\"$ref\": \"#/$defs/missing\"}", "does not resolve"},
             {"{\"$ref\": \"https://example.com/s.json\"}", "local references"},
             {"{\"type\": \"strng\"}", "unknown type 'strng'"},
@@ -194,6 +224,9 @@ class JsonSchemaToGbnfTest {
             {"{\"properties\": {\"a\": {\"not\": {}}}}", "/properties/a"},
             {"{\"type\": \"object\"", "not valid JSON"},
             {"false", "admits no value"},
+            {"{\"type\": \"object\", \"anyOf\": [{\"type\": \"object\"}]}", "'type' beside 'anyOf'"},
+            {"{\"$ref\": \"#/$defs/a\", \"maxLength\": 2, \"$defs\": {\"a\": {}}}", "'maxLength' beside '$ref'"},
+            {"{\"properties\": {\"a\": {}}, \"required\": [\"b\"]}", "'b' is not declared"},
         };
         for (String[] c : cases) {
             GrammarException e = assertThrows(GrammarException.class, () -> JsonSchemaToGbnf.convert(c[0]), c[0]);

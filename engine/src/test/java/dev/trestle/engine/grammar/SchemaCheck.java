@@ -146,6 +146,9 @@ final class SchemaCheck {
             if (s.has("maxLength") && len > s.get("maxLength").intValue()) {
                 fail(at, "too long");
             }
+            if (s.has("pattern") && !Pattern.compile(s.get("pattern").asText()).matcher(v).find()) {
+                fail(at, "does not match pattern");
+            }
             if (s.has("format")) {
                 Pattern p = switch (s.get("format").asText()) {
                     case "date" -> DATE;

@@ -106,6 +106,36 @@ class SyntheticFamilyTest {
     }
 
     @Test
+    void embeddingsArePooledAndNormalized() {
+        Path file = SyntheticModels.write("qwen2", dir.resolve("emb.gguf"), 5);
+        EngineOptions opts = EngineOptions.defaults().withContext(32).withThreads(2).withSeqMax(2);
+        try (Model m = Model.load(GgufFile.open(file), opts); Context c = m.newContext(opts)) {
+            Batch b = new Batch();
+            int[] a = {4, 8, 15};
+            for (int i = 0; i < a.length; i++) {
+                b.add(a[i], i, 0, false);
+            }
+            b.add(16, 0, 1, false);
+            c.decode(b);
+            float[] e0 = c.embedding(0);
+            float[] e1 = c.embedding(1);
+            assertEquals(SyntheticModels.EMBD, e0.length);
+            assertEquals(1.0, norm(e0), 1e-5);
+            assertEquals(1.0, norm(e1), 1e-5);
+            assertNotEquals(0.0, diff(e0, e1), 1e-3);
+            assertThrows(IllegalArgumentException.class, () -> c.logits(0), "no logits were asked");
+        }
+    }
+
+    private static double norm(float[] v) {
+        double s = 0;
+        for (float x : v) {
+            s += x * x;
+        }
+        return Math.sqrt(s);
+    }
+
+    @Test
     void unsupportedArchitectureNamesItAndTheSupportedOnes() {
         Path file = dir.resolve("foo.gguf");
         new GgufWriter().putString("general.architecture", "mamba9").write(file);

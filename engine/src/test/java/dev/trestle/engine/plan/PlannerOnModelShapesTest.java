@@ -286,6 +286,16 @@ class PlannerOnModelShapesTest {
         assertTrue(!p.fitted());
     }
 
+    @Test
+    void computeBufferIsNearLlamaCppsForLlama8b() {
+        // a published llama.cpp log: Llama-3 8B, 33/33 layers offloaded, -c 512 -ub 512, flash_attn = 0:
+        // "CUDA0 compute buffer size = 258.50 MiB"
+        long bytes = dev.trestle.scheduler.memory.ComputeBuffers.forLayers(llama8,
+                new ContextSettings(512, 1, 512, 512, GgmlType.F16, GgmlType.F16, FlashAttention.OFF), true);
+        double mib = bytes / 1048576.0;
+        assertTrue(mib > 250 && mib < 300, "estimate " + mib + " MiB");
+    }
+
     private static TensorRole role(ModelProfile m, String name) {
         return m.tensors().stream().filter(t -> t.name().equals(name)).findFirst().orElseThrow().role();
     }

@@ -116,6 +116,9 @@ class TokenizerBehaviourTest {
         for (int id : plain) {
             assertTrue(id != 1 && id != 2, "control tokens must not appear when parse_special is off");
         }
+        int[] repeated = llamaSpm.encode("<s>a</s><s>b</s>", false, true);
+        assertEquals(1, repeated[0]);
+        assertEquals("<s> a</s><s> b</s>", llamaSpm.decode(repeated, false));
         // a special token is never split or merged with neighbouring text by BPE
         assertArrayEquals(new int[] {50256}, gpt2.encode("<|endoftext|>", false, true));
         int[] mixed = gpt2.encode("a<|endoftext|>b", false, true);
@@ -182,11 +185,33 @@ class TokenizerBehaviourTest {
                 assertEquals(part, t.decode(t.encode(part, false, false), false), "SPM round trip");
                 assertEquals(part, t.decode(t.encode(part, false, false), true), "SPM round trip, skip special");
             }
-            // byte-level BPE is lossless piece by piece (decode() also applies HF's space clean-up)
-            assertEquals(part, concatPieces(gpt2, gpt2.encode(part, false, false)), "BPE round trip");
+            // byte-level BPE is lossless piece by piece; decode() also applies HF's space clean-up, which
+            // this corpus does not trigger (no space before , . ! ? and no " 's")
+            assertEquals(part, concatPieces(gpt2, gpt2.encode(part, false, false)), "BPE round trip (pieces)");
+            assertEquals(part, gpt2.decode(gpt2.encode(part, false, false), false), "BPE round trip");
         }
         String code = "x = f(a, b)\n";
         assertEquals(code, gpt2.decode(gpt2.encode(code, false, false), false));
+    }
+
+    @Test
+    void encodesConcurrentlyWithTheSameResult() throws Exception {
+        String text = corpus();
+        for (Tokenizer t : List.of(stories, gpt2, bert)) {
+            int[] expected = t.encode(text, true, false);
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                List<java.util.concurrent.Future<int[]>> results = new java.util.ArrayList<>();
+                for (int i = 0; i < 8; i++) {
+                    results.add(pool.submit(() -> t.encode(text, true, false)));
+                }
+                for (java.util.concurrent.Future<int[]> r : results) {
+                    assertArrayEquals(expected, r.get());
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
     }
 
     static String corpus() throws IOException {

@@ -10,6 +10,7 @@ import dev.trestle.scheduler.profile.ModelProfile;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * Concrete fixes for a layout that does not fit, each checked by planning it: the smallest
@@ -79,7 +80,7 @@ final class Fixes {
         return fixes;
     }
 
-    private static java.util.Optional<String> cacheTypeFix(ModelProfile m, Inventory inv, PlacementRequest req, Layout l,
+    private static Optional<String> cacheTypeFix(ModelProfile m, Inventory inv, PlacementRequest req, Layout l,
                                                            Plan failing) {
         ContextSettings c = l.context();
         GgmlType[][] options = {
@@ -99,22 +100,22 @@ final class Fixes {
                 String text = "-ctk " + o[0].llamaName() + " -ctv " + o[1].llamaName()
                         + (c.flashAttn() == FlashAttention.OFF ? " -fa on" : "") + " saves " + gib(saved);
                 if (p.fits()) {
-                    return java.util.Optional.of(text);
+                    return Optional.of(text);
                 }
                 best = text + " (not enough alone)";
             } catch (RuntimeException e) {
                 // this model's head size cannot use that cache type
             }
         }
-        return java.util.Optional.ofNullable(best);
+        return Optional.ofNullable(best);
     }
 
-    private static java.util.Optional<String> contextFix(ModelProfile m, Inventory inv, PlacementRequest req, Layout l) {
+    private static Optional<String> contextFix(ModelProfile m, Inventory inv, PlacementRequest req, Layout l) {
         int ctx = l.context().nCtx();
         int lo = 0;
         int hi = (ctx - 1) / KvCache.CELL_PAD;  // candidates: multiples of 256 below ctx
         if (hi < 1 || !fitsAt(m, inv, req, l, KvCache.CELL_PAD)) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
         lo = 1;
         while (lo < hi) {
@@ -129,7 +130,7 @@ final class Fixes {
         // a power of two reads better and loses at most a quarter of the context
         int pow = Integer.highestOneBit(best);
         int shown = pow >= best * 3L / 4 ? pow : best;
-        return java.util.Optional.of("-c " + shown + (shown < req.fitCtx() && req.fitEnabled()
+        return Optional.of("-c " + shown + (shown < req.fitCtx() && req.fitEnabled()
                 ? " (below --fit-ctx " + req.fitCtx() + ": pass --fit-ctx " + shown + " to let --fit use it)" : ""));
     }
 

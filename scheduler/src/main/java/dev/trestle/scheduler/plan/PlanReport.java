@@ -29,7 +29,8 @@ public final class PlanReport {
     /** Everything the table shows, as data (the --json output). */
     public record Summary(String model, String architecture, int layers, int experts, int expertsUsed,
                           long weightBytes, int ctx, int parallel, int batch, int ubatch, String cacheTypeK,
-                          String cacheTypeV, String flashAttention, String splitMode, String flags, boolean fitted,
+                          String cacheTypeV, String flashAttention, String splitMode, int gpuLayers, int nCpuMoe,
+                          double[] tensorSplit, String flags, boolean fitted,
                           boolean fits, List<MemoryRow> memories, List<TrafficRow> perToken,
                           double tokensPerSecondCeilingEmptyContext, double tokensPerSecondCeilingFullContext,
                           long vramBytes, long totalBytes, List<String> notes) {
@@ -56,7 +57,9 @@ public final class PlanReport {
         }
         return new Summary(m.name(), m.architecture(), m.nLayer(), m.nExpert(), m.nExpertUsed(), m.storedBytes(), c.nCtx(),
                 c.nParallel(), c.nBatch(), c.effectiveUbatch(), c.typeK().llamaName(), c.typeV().llamaName(),
-                c.flashAttn().name().toLowerCase(Locale.ROOT), p.request().splitMode().toString(), p.flags(), p.fitted(),
+                c.flashAttn().name().toLowerCase(Locale.ROOT), p.request().splitMode().toString(),
+                p.inventory().gpus().isEmpty() ? 0 : p.layout().gpuLayers(), p.layout().nCpuMoe(), p.layout().split(),
+                p.flags(), p.fitted(),
                 p.fits(), rows, traffic, p.tokensPerSecondCeiling(false), p.tokensPerSecondCeiling(true), p.vramUsed(),
                 p.vramUsed() + h.total(), p.notes());
     }
@@ -92,7 +95,7 @@ public final class PlanReport {
         sb.append("placement\n");
         for (MemoryRow r : s.memories()) {
             List<String> parts = new ArrayList<>();
-            if (r.id().equals("CPU")) {
+            if (embeddingsOn(p, r.id())) {
                 parts.add("token embeddings");
             }
             if (!r.layers().isEmpty()) {
@@ -105,7 +108,7 @@ public final class PlanReport {
                 parts.add("output head");
             }
             if (r.otherTensors() > 0) {
-                parts.add(r.otherTensors() + " tensors moved by -ot");
+                parts.add(r.otherTensors() + (r.otherTensors() == 1 ? " tensor" : " tensors") + " placed by -ot");
             }
             if (!parts.isEmpty()) {
                 sb.append(String.format(Locale.ROOT, "  %-6s %s%n", r.id(), String.join(", ", parts)));
@@ -135,6 +138,17 @@ public final class PlanReport {
             sb.append("note     ").append(n).append('\n');
         }
         return sb.toString();
+    }
+
+    private static boolean embeddingsOn(Plan p, String id) {
+        List<TensorProfile> ts = p.model().tensors();
+        for (int i = 0; i < ts.size(); i++) {
+            if (ts.get(i).role() == TensorRole.TOKEN_EMBD) {
+                int g = p.home(i).gpu();
+                return (g < 0 ? "CPU" : p.gpu(g).id()).equals(id);
+            }
+        }
+        return false;
     }
 
     private static String layersOn(Plan p, int gpu) {

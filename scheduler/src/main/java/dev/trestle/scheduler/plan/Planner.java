@@ -42,13 +42,21 @@ public final class Planner {
         if (nGpu == 0 && req.gpuLayers().mode() == GpuLayers.Mode.COUNT && req.gpuLayers().count() > 0) {
             notes.add("no GPU in the inventory: -ngl " + req.gpuLayers() + " has no effect, everything runs on the CPU");
         }
+        if (nGpu == 0) {
+            // never a silent CPU fallback: say why each GPU backend is not used
+            for (var st : inv.statuses()) {
+                if (!st.available() && !inv.simulated()) {
+                    notes.add("no " + st.kind().prefix() + " device: " + st.detail());
+                }
+            }
+        }
         if (userMoe > 0 && !m.isMoe()) {
             notes.add("--n-cpu-moe/--cpu-moe have no effect: " + m.name() + " has no experts");
         }
         if (!req.fitEnabled()) {
             Layout l = new Layout(nGpu == 0 ? 0 : req.gpuLayers().resolve(m.nLayer()), Math.max(0, userMoe),
                     userSplit != null ? userSplit : freeSplit(inv), req.context());
-            Plan p = build(m, inv, req, l).withNotes(notes, false);
+            Plan p = describe(build(m, inv, req, l)).withNotes(notes, false);
             if (!p.fits()) {
                 throw doesNotFit(p, Fixes.find(m, inv, req, l), false);
             }
@@ -80,22 +88,18 @@ public final class Planner {
             for (int ngl = maxNgl; ngl >= minNgl; ngl--) {
                 int start = Math.max(nL - ngl, 0);
                 double[] split = userSplit != null ? userSplit : capacitySplit(m, inv, req, cs, ngl > nL);
-                for (int moe : moeCandidates(m, userMoe, start)) {
-                    Layout l = new Layout(ngl, moe, split, cs);
-                    Plan p = build(m, inv, req, l);
-                    if (p.fits()) {
-                        List<String> more = new ArrayList<>(notes);
-                        more.add("--fit chose " + p.flags()
-                                + (nGpu == 0 ? " (no GPU: everything on the CPU)" : ""));
-                        if (ctx < requestedCtx) {
-                            more.add("--fit shrank the context from " + requestedCtx + " to " + ctx
-                                    + " to fit (it never goes below --fit-ctx " + req.fitCtx() + ")");
-                        }
-                        return p.withNotes(more, true);
+                Plan p = smallestFittingMoe(m, inv, req, new Layout(ngl, Math.max(0, userMoe), split, cs), userMoe < 0);
+                if (p.fits()) {
+                    List<String> more = new ArrayList<>(notes);
+                    more.add("--fit chose " + p.flags() + (nGpu == 0 ? " (no GPU: everything on the CPU)" : ""));
+                    if (ctx < requestedCtx) {
+                        more.add("--fit shrank the context from " + requestedCtx + " to " + ctx
+                                + " to fit (it never goes below --fit-ctx " + req.fitCtx() + ")");
                     }
-                    if (closest == null || closer(p, closest)) {
-                        closest = p;
-                    }
+                    return describe(p).withNotes(more, true);
+                }
+                if (closest == null || closer(p, closest)) {
+                    closest = p;
                 }
             }
         }
@@ -107,28 +111,104 @@ public final class Planner {
      * fit anywhere) before one that overfills a GPU, then the smaller total shortfall.
      */
     private static boolean closer(Plan a, Plan b) {
-        boolean aGpus = a.gpuBudgets().stream().allMatch(DeviceBudget::fits);
-        boolean bGpus = b.gpuBudgets().stream().allMatch(DeviceBudget::fits);
+        boolean aGpus = gpusFit(a);
+        boolean bGpus = gpusFit(b);
         if (aGpus != bGpus) {
             return aGpus;
         }
         return a.totalShortfall() < b.totalShortfall();
     }
 
-    private static List<Integer> moeCandidates(ModelProfile m, int userMoe, int firstGpuLayer) {
-        List<Integer> out = new ArrayList<>();
-        if (userMoe >= 0) {
-            out.add(userMoe);
-            return out;
-        }
-        out.add(0);
-        if (m.isMoe()) {
-            // experts of layers below firstGpuLayer are on the CPU already
-            for (int n = firstGpuLayer + 1; n <= m.nLayer(); n++) {
-                out.add(n);
+    private static boolean gpusFit(Plan p) {
+        for (DeviceBudget b : p.gpuBudgets()) {
+            if (!b.fits()) {
+                return false;
             }
         }
-        return out;
+        return true;
+    }
+
+    /**
+     * With {@code free}, the smallest --n-cpu-moe that fits at this -ngl (GPU memory only shrinks as
+     * more experts move to the host, so a binary search over the layers that are on a GPU finds it);
+     * otherwise the layout as given. Returns a failing plan when even all experts on the host do not fit.
+     */
+    private static Plan smallestFittingMoe(ModelProfile m, Inventory inv, PlacementRequest req, Layout l, boolean free) {
+        Plan none = balanced(m, inv, req, true, l.withNCpuMoe(free ? 0 : l.nCpuMoe()));
+        if (!free || none.fits() || !m.isMoe() || inv.gpus().isEmpty()) {
+            return none;
+        }
+        int lo = Math.max(m.nLayer() - l.gpuLayers(), 0) + 1;  // experts below the first GPU layer are on the host already
+        int hi = m.nLayer();
+        Plan all = balanced(m, inv, req, true, l.withNCpuMoe(hi));
+        if (!gpusFit(all)) {
+            return closer(none, all) ? none : all;
+        }
+        // search on the GPUs alone: host use only grows with --n-cpu-moe, so if the host is short at the
+        // smallest value the GPUs accept, it is short at every larger one too
+        Plan best = all;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            Plan p = balanced(m, inv, req, true, l.withNCpuMoe(mid));
+            if (gpusFit(p)) {
+                best = p;
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        return best.layout().nCpuMoe() == lo ? best : balanced(m, inv, req, true, l.withNCpuMoe(lo));
+    }
+
+    /**
+     * A layer split in proportions can overshoot a GPU by up to half a layer at each boundary. When
+     * --fit chooses the split and the proportional one does not fit, fill the GPUs in order instead:
+     * each takes consecutive layers while they fit its capacity (free memory less margin and compute
+     * buffer), which finds a layer split whenever one exists.
+     */
+    private static Plan balanced(ModelProfile m, Inventory inv, PlacementRequest req, boolean fitSplit, Layout l) {
+        Plan p = build(m, inv, req, l);
+        int nGpu = inv.gpus().size();
+        if (p.fits() || !fitSplit || nGpu < 2 || req.splitMode() != SplitMode.LAYER || req.tensorSplit().length > 0) {
+            return p;
+        }
+        ContextSettings cs = l.context();
+        long[] units = unitBytes(m, inv, req, l);
+        long base = ComputeBuffers.forLayers(m, cs, false);
+        long logits = ComputeBuffers.forLayers(m, cs, true) - base;
+        long streaming = p.host().pinned() / 2;
+        boolean outputUnit = Math.min(l.gpuLayers(), m.nLayer() + 1) > m.nLayer();
+        double[] placed = new double[nGpu];
+        int g = 0;
+        long used = 0;
+        for (int u = 0; u < units.length; u++) {
+            long need = units[u] + (outputUnit && u == units.length - 1 ? logits : 0);
+            while (g < nGpu && used + need > capacity(inv, req, g, base + (g == req.mainGpu() ? streaming : 0))) {
+                g++;
+                used = 0;
+            }
+            if (g == nGpu) {
+                return p;
+            }
+            used += units[u];
+            placed[g] += units[u];
+        }
+        double total = 0;
+        for (double x : placed) {
+            total += x;
+        }
+        if (total == 0) {
+            return p;
+        }
+        for (int i = 0; i < nGpu; i++) {
+            placed[i] /= total;
+        }
+        Plan greedy = build(m, inv, req, new Layout(l.gpuLayers(), l.nCpuMoe(), placed, cs));
+        return greedy.fits() ? greedy : p;
+    }
+
+    private static long capacity(Inventory inv, PlacementRequest req, int g, long compute) {
+        return inv.gpus().get(g).freeBytes() - req.marginBytes(g) - compute;
     }
 
     /** The default split: proportional to each GPU's free memory (as llama.cpp does). */
@@ -204,6 +284,14 @@ public final class Planner {
         if (req.tensorSplit().length > 0) {
             TensorSplit.normalize(req.tensorSplit(), nGpu);
         }
+        if (req.splitMode() == SplitMode.ROW && nGpu > 1) {
+            for (Device d : inv.gpus()) {
+                if (!d.kind().supportsRowSplit()) {
+                    throw new TrestleException("-sm row: " + d.id() + " (" + d.kind() + ") cannot split matrices by "
+                            + "rows", "use -sm layer (the default) to split whole layers across the GPUs");
+                }
+            }
+        }
     }
 
     /** Evaluates one concrete layout: homes, budgets and traffic. Never throws for lack of memory. */
@@ -221,41 +309,15 @@ public final class Planner {
         List<TensorProfile> ts = m.tensors();
         int nT = ts.size();
 
-        // -ot rules come first: the first matching rule wins, as in llama.cpp
-        int[] forced = new int[nT];
-        for (int i = 0; i < nT; i++) {
-            forced[i] = NOT_FORCED;
-            for (TensorOverride o : req.overrides()) {
-                if (o.matches(ts.get(i).name())) {
-                    Device d = inv.byId(o.buffer());
-                    forced[i] = d == null || !d.isGpu() ? -1 : gpus.indexOf(d);
-                    break;
-                }
-            }
-        }
+        int[] forced = forcedHomes(ts, inv, req);
 
         long[] kvLayer = new long[nL];
         for (int il = 0; il < nL; il++) {
             kvLayer[il] = KvCache.layerBytes(m.layers().get(il), ctx);
         }
 
-        // offloaded units: layers start..nL-1, then the output group; weighted by the bytes they bring to a GPU
-        int nUnits = (nL - start) + (outputOnGpu ? 1 : 0);
-        long[] unitBytes = new long[nUnits];
-        for (int il = start; il < nL; il++) {
-            unitBytes[il - start] = kvLayer[il];
-        }
-        for (int i = 0; i < nT; i++) {
-            TensorProfile t = ts.get(i);
-            if (forced[i] != NOT_FORCED) {
-                continue;
-            }
-            if (t.inLayer() && t.layer() >= start && !(t.role() == TensorRole.FFN_EXPERT && t.layer() < nCpuMoe)) {
-                unitBytes[t.layer() - start] += t.bytes();
-            } else if (t.layer() == TensorProfile.OUTPUT_LAYER && outputOnGpu) {
-                unitBytes[nUnits - 1] += t.bytes();
-            }
-        }
+        long[] unitBytes = unitBytes(m, inv, req, layout, forced, kvLayer);
+        int nUnits = unitBytes.length;
         int[] unitGpu = new int[nUnits];
         if (req.splitMode() == SplitMode.LAYER) {
             assignByBytes(unitBytes, split, unitGpu);
@@ -360,16 +422,87 @@ public final class Planner {
         }
 
         List<Traffic> traffic = traffic(m, inv, req, homes, rowShares, layerGpu, kvLayer);
+        return new Plan(m, inv, req, new Layout(ngl, nCpuMoe, split, ctx), homes, rowShares, layerGpu, outputGpu,
+                budgets, host, traffic, List.of(), false);
+    }
+
+    /** Bytes each offloaded unit (layers from the first GPU layer, then the output group) brings to its GPU. */
+    static long[] unitBytes(ModelProfile m, Inventory inv, PlacementRequest req, Layout layout) {
+        List<TensorProfile> ts = m.tensors();
+        int[] forced = forcedHomes(ts, inv, req);
+        long[] kvLayer = new long[m.nLayer()];
+        for (int il = 0; il < m.nLayer(); il++) {
+            kvLayer[il] = KvCache.layerBytes(m.layers().get(il), layout.context());
+        }
+        return unitBytes(m, inv, req, layout, forced, kvLayer);
+    }
+
+    private static long[] unitBytes(ModelProfile m, Inventory inv, PlacementRequest req, Layout layout, int[] forced,
+                                    long[] kvLayer) {
+        int nL = m.nLayer();
+        int ngl = inv.gpus().isEmpty() ? 0 : Math.min(layout.gpuLayers(), nL + 1);
+        int start = Math.max(nL - ngl, 0);
+        boolean outputOnGpu = ngl > nL;
+        int nCpuMoe = Math.min(Math.max(layout.nCpuMoe(), 0), nL);
+        List<TensorProfile> ts = m.tensors();
+        // offloaded units: layers start..nL-1, then the output group; weighted by the bytes they bring to a GPU
+        int nUnits = (nL - start) + (outputOnGpu ? 1 : 0);
+        long[] unitBytes = new long[nUnits];
+        for (int il = start; il < nL; il++) {
+            unitBytes[il - start] = kvLayer[il];
+        }
+        for (int i = 0; i < ts.size(); i++) {
+            TensorProfile t = ts.get(i);
+            if (forced[i] != NOT_FORCED) {
+                continue;
+            }
+            if (t.inLayer() && t.layer() >= start && !(t.role() == TensorRole.FFN_EXPERT && t.layer() < nCpuMoe)) {
+                unitBytes[t.layer() - start] += t.bytes();
+            } else if (t.layer() == TensorProfile.OUTPUT_LAYER && outputOnGpu) {
+                unitBytes[nUnits - 1] += t.bytes();
+            }
+        }
+        return unitBytes;
+    }
+
+    /** -ot rules come first: the first matching rule wins, as in llama.cpp. NOT_FORCED, -1 (CPU) or a GPU. */
+    private static int[] forcedHomes(List<TensorProfile> ts, Inventory inv, PlacementRequest req) {
+        int[] forced = new int[ts.size()];
+        for (int i = 0; i < ts.size(); i++) {
+            forced[i] = NOT_FORCED;
+            for (TensorOverride o : req.overrides()) {
+                if (o.matches(ts.get(i).name())) {
+                    Device d = inv.byId(o.buffer());
+                    forced[i] = d == null || !d.isGpu() ? -1 : inv.gpus().indexOf(d);
+                    break;
+                }
+            }
+        }
+        return forced;
+    }
+
+    /** Adds the notes a user needs to read the plan: streaming for prefill, what -ot matched. */
+    private static Plan describe(Plan p) {
         List<String> notes = new ArrayList<>();
-        if (!req.overrides().isEmpty()) {
+        HostBudget h = p.host();
+        if (h.pinned() > 0) {
+            notes.add(String.format(Locale.ROOT, "prefill streams host-resident layer weights through %s (room for the"
+                    + " largest, %,d MiB, in its compute buffer; %,d MiB of pinned host staging); decode computes them"
+                    + " on the CPU", p.gpu(p.request().mainGpu()).id(), mib(h.pinned() / 2), mib(h.pinned())));
+        }
+        if (!p.request().overrides().isEmpty()) {
             int n = 0;
-            for (int f : forced) {
-                n += f != NOT_FORCED ? 1 : 0;
+            for (TensorProfile t : p.model().tensors()) {
+                for (TensorOverride o : p.request().overrides()) {
+                    if (o.matches(t.name())) {
+                        n++;
+                        break;
+                    }
+                }
             }
             notes.add("-ot matched " + n + " tensor" + (n == 1 ? "" : "s"));
         }
-        return new Plan(m, inv, req, new Layout(ngl, nCpuMoe, split, ctx), homes, rowShares, layerGpu, outputGpu,
-                budgets, host, traffic, notes, false);
+        return p.withNotes(notes, p.fitted());
     }
 
     private static boolean tiedSourceOnCpu(List<TensorProfile> ts, List<Home> homes, String source) {

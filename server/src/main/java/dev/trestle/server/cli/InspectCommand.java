@@ -22,8 +22,9 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = {
-            "Print a GGUF file's architecture, parameter count, file type, context length, vocabulary,",
-            "hyperparameters (every <arch>.* key) and a per-type tensor summary. Only the header is read.",
+            "Print a GGUF file's architecture, parameter count, file type, context length, vocabulary, "
+                + "hyperparameters (every <arch>.* key) and a per-type tensor summary. Only the header is "
+                + "read, so it is instant on any file size.",
             "Exits 1 with the reason and byte offset when the file is not a valid GGUF v2/v3 file."})
 public final class InspectCommand implements Callable<Integer> {
     /** Array items shown per metadata value; the rest is counted, never printed whole. */

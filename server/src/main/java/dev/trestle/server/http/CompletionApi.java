@@ -32,6 +32,7 @@ final class CompletionApi {
     record Defaults(int nPredict, SamplerConfig sampling, RenderOptions render, boolean logPrompts) {
     }
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CompletionApi.class);
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final String ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -153,6 +154,9 @@ final class CompletionApi {
             throw ApiException.invalid("'messages' must not be empty");
         }
         String prompt = renderChat(m, body, defaults.render());
+        if (defaults.logPrompts()) {
+            LOG.info("chat prompt: {}", prompt);
+        }
         return m.tokenizer().encode(prompt, true, true);
     }
 
@@ -162,6 +166,12 @@ final class CompletionApi {
             List<ChatMessage> messages = ChatMessage.listFromJson(body.get("messages"));
             List<Tool> tools = Tool.listFromJson(body.get("tools"));
             RenderOptions opts = base.withAddGenerationPrompt(JsonFields.bool(body, "add_generation_prompt", true));
+            JsonNode kwargs = JsonFields.objectField(body, "chat_template_kwargs");
+            if (kwargs != null) {
+                java.util.Map<String, JsonNode> merged = new java.util.LinkedHashMap<>(opts.kwargs());
+                kwargs.fields().forEachRemaining(e -> merged.put(e.getKey(), e.getValue()));
+                opts = opts.withKwargs(merged);
+            }
             return m.template().render(messages, tools, opts);
         } catch (TrestleException e) {
             throw ApiException.invalid(e.getMessage());
@@ -175,6 +185,9 @@ final class CompletionApi {
         JsonNode p = body.get("prompt");
         List<int[]> out = new ArrayList<>();
         if (p.isTextual()) {
+            if (defaults.logPrompts()) {
+                LOG.info("prompt: {}", p.asText());
+            }
             out.add(m.tokenizer().encode(p.asText(), true, true));
         } else if (p.isArray() && !p.isEmpty() && p.get(0).isIntegralNumber()) {
             out.add(ids(m, p));

@@ -322,6 +322,7 @@ public final class ServingLoop implements AutoCloseable {
         var usage = new GenerationEvent.Usage(s.prompt.length, s.reusedPrefix, s.generated, promptMs, genMs, s.id);
         job.emit(new GenerationEvent.Done(reason, stoppingWord, usage, embedding));
         s.release();
+        publishSnapshot();
     }
 
     private void admit() {
