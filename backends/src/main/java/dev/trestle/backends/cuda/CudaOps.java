@@ -233,9 +233,9 @@ public final class CudaOps implements AutoCloseable {
     public void attention(AttentionShape s, GgmlType kType, CudaBuffer k, long kRowBytes, GgmlType vType, CudaBuffer v,
                           long vRowBytes, CudaBuffer q, long qOff, int qStride, CudaBuffer cells, CudaBuffer offsets,
                           int tokens, CudaBuffer out, long outOff, int outStride) {
-        if (s.headDim() > 256 || s.headDim() % 32 != 0) {
-            throw new IllegalArgumentException("CUDA attention supports head sizes that are multiples of 32 up to 256, got "
-                    + s.headDim());
+        if (s.headDim() > 256 || (kType.isQuantized() || vType.isQuantized()) && s.headDim() % 32 != 0) {
+            throw new IllegalArgumentException("CUDA attention supports head sizes up to 256 (multiples of 32 for a "
+                    + "quantized cache), got " + s.headDim());
         }
         ctx.args().i32(kType.id()).i32(vType.id()).ptr(q.at(4 * qOff)).i32(qStride).ptr(k.ptr()).i64(kRowBytes)
                 .ptr(v.ptr()).i64(vRowBytes).ptr(cells.ptr()).ptr(offsets.ptr()).ptr(out.at(4 * outOff)).i32(outStride)

@@ -266,14 +266,14 @@ public abstract class DecoderModel {
             CpuOps.scale(st.x, 0, n * e, embeddingScale());
         }
         // layers, each on the device that holds it; the hidden state moves only where the device changes
-        VulkanLayers resident = null;
+        LayerExecutor resident = null;
         if (gpuLayers != null) {
-            for (VulkanLayers g : gpuExecutors) {
+            for (LayerExecutor g : gpuExecutors) {
                 g.begin(ub, kv);
             }
         }
         for (int il = 0; il < c.nLayer(); il++) {
-            VulkanLayers g = gpuLayers != null ? gpuLayers[il] : null;
+            LayerExecutor g = gpuLayers != null ? gpuLayers[il] : null;
             if (g != resident) {
                 if (resident != null) {
                     resident.leave(st.x, n);
@@ -446,19 +446,19 @@ public abstract class DecoderModel {
     }
 
     private Attention[] attentionKernels;
-    private VulkanLayers[] gpuLayers;       // (n_layer) executor of each GPU-resident layer, null = CPU
-    private List<VulkanLayers> gpuExecutors; // distinct executors
+    private LayerExecutor[] gpuLayers;       // (n_layer) executor of each GPU-resident layer, null = CPU
+    private List<LayerExecutor> gpuExecutors; // distinct executors
 
-    /** Binds the Vulkan executors of a context: {@code perLayer[il]} runs layer il (null = the CPU). */
-    public final void bindGpu(VulkanLayers[] perLayer) {
+    /** Binds the GPU executors of a context: {@code perLayer[il]} runs layer il (null = the CPU). */
+    public final void bindGpu(LayerExecutor[] perLayer) {
         if (perLayer == null) {
             gpuLayers = null;
             gpuExecutors = List.of();
             return;
         }
         gpuLayers = perLayer.clone();
-        List<VulkanLayers> distinct = new ArrayList<>();
-        for (VulkanLayers g : perLayer) {
+        List<LayerExecutor> distinct = new ArrayList<>();
+        for (LayerExecutor g : perLayer) {
             if (g != null && !distinct.contains(g)) {
                 distinct.add(g);
             }

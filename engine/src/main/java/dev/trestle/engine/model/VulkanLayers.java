@@ -20,7 +20,7 @@ import java.util.List;
  * buffer. The hidden state stays on the device between its layers; it crosses to the host only where the
  * next layer lives elsewhere. Expert FFNs of MoE layers run on the CPU (see {@link #layer}).
  */
-public final class VulkanLayers implements AutoCloseable {
+public final class VulkanLayers implements LayerExecutor {
     private final DecoderModel model;
     private final ModelConfig c;
     private final VulkanDevice dev;
@@ -144,7 +144,7 @@ public final class VulkanLayers implements AutoCloseable {
                 vector(model.ropeFactors(il, nCtxPerSeq)), kc, vc, model.rope(il));
     }
 
-    /** True when layer {@code il} runs here. */
+    @Override
     public boolean owns(int il) {
         return layers[il] != null;
     }
@@ -154,7 +154,8 @@ public final class VulkanLayers implements AutoCloseable {
     }
 
     /** Uploads the micro-batch's positions, cells and the cache's cell ownership (before any layer runs). */
-    void begin(UBatch ub, KvCache kv) {
+    @Override
+    public void begin(UBatch ub, KvCache kv) {
         int n = ub.n();
         pos.write(0, ub.pos(), 0, n);
         cells.write(0, ub.cells(), 0, n);
@@ -168,12 +169,14 @@ public final class VulkanLayers implements AutoCloseable {
     }
 
     /** Hidden state of {@code n} rows from the host. */
-    void enter(float[] hx, int n) {
+    @Override
+    public void enter(float[] hx, int n) {
         x.write(0, hx, 0, n * c.nEmbd());
     }
 
     /** Hidden state of {@code n} rows back to the host (waits for the recorded layers). */
-    void leave(float[] hx, int n) {
+    @Override
+    public void leave(float[] hx, int n) {
         x.read(0, hx, 0, n * c.nEmbd());
     }
 
@@ -182,7 +185,8 @@ public final class VulkanLayers implements AutoCloseable {
      * matmuls on the CPU ({@code st}'s buffers) and upload the result: expert weights stay in host RAM, as with
      * {@code --cpu-moe}.
      */
-    void layer(int il, UBatch ub, ForwardState st) {
+    @Override
+    public void layer(int il, UBatch ub, ForwardState st) {
         Layer L = layers[il];
         LayerWeights lw = model.weights().layers()[il];
         int n = ub.n();

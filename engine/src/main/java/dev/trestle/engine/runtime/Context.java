@@ -9,7 +9,11 @@ import dev.trestle.engine.model.ModelConfig;
 import dev.trestle.engine.model.RunSettings;
 import dev.trestle.engine.model.UBatch;
 import dev.trestle.backends.vulkan.VulkanDevice;
+import dev.trestle.engine.model.CudaLayers;
+import dev.trestle.engine.model.LayerExecutor;
 import dev.trestle.engine.model.VulkanLayers;
+import dev.trestle.backends.cuda.CudaBackend;
+import dev.trestle.scheduler.device.DeviceKind;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -38,7 +42,8 @@ public final class Context implements AutoCloseable {
     private int[] batchSeq = new int[0];     // batch index -> sequence of the last decode
     private int lastBatchSize;
 
-    private final List<VulkanLayers> gpu = new ArrayList<>(); // executors of the GPU-resident layers
+    private final List<LayerExecutor> gpu = new ArrayList<>(); // executors of the GPU-resident layers
+    private final List<AutoCloseable> gpuDevices = new ArrayList<>(); // the devices they run on
 
     Context(Model model, EngineOptions options) {
         this(model, options, Offload.none());
@@ -71,20 +76,20 @@ public final class Context implements AutoCloseable {
         impl.bindAttention(kv, flash, options.threads());
         this.state = new ForwardState(cfg, ub, nCtx, backend.pool());
         this.settings = new RunSettings(backend.pool(), flash, nCtx / options.nSeqMax());
-        bindGpu(offload, ub);
+        bindGpu(offload, ub, flash);
         ubTokens = new int[ub];
         ubPos = new int[ub];
         ubSeq = new int[ub];
         ubCells = new int[ub];
     }
 
-    /** Opens one Vulkan device per logical GPU that holds layers and uploads those layers to it. */
-    private void bindGpu(Offload offload, int ub) {
+    /** Opens one device (Vulkan or CUDA) per logical GPU that holds layers and uploads those layers to it. */
+    private void bindGpu(Offload offload, int ub, boolean flash) {
         if (offload.isCpuOnly()) {
             impl.bindGpu(null);
             return;
         }
-        VulkanLayers[] perLayer = new VulkanLayers[cfg.nLayer()];
+        LayerExecutor[] perLayer = new LayerExecutor[cfg.nLayer()];
         try {
             for (int d = 0; d < offload.vulkanDevices().length; d++) {
                 boolean[] mine = new boolean[cfg.nLayer()];
@@ -96,14 +101,16 @@ public final class Context implements AutoCloseable {
                 if (!any) {
                     continue;
                 }
-                VulkanDevice dev = VulkanDevice.open(offload.vulkanDevices()[d]);
-                try {
-                    VulkanLayers g = new VulkanLayers(impl, dev, mine, ub, nCtx, options.kType(), options.vType(),
-                            nCtx / options.nSeqMax());
-                    gpu.add(g);
-                } catch (RuntimeException ex) {
-                    dev.close();
-                    throw ex;
+                if (offload.kinds()[d] == DeviceKind.CUDA) {
+                    CudaBackend dev = CudaBackend.open(offload.vulkanDevices()[d]);
+                    gpuDevices.add(dev);
+                    gpu.add(new CudaLayers(impl, dev, mine, ub, nCtx, options.kType(), options.vType(),
+                            nCtx / options.nSeqMax(), flash));
+                } else {
+                    VulkanDevice dev = VulkanDevice.open(offload.vulkanDevices()[d]);
+                    gpuDevices.add(dev);
+                    gpu.add(new VulkanLayers(impl, dev, mine, ub, nCtx, options.kType(), options.vType(),
+                            nCtx / options.nSeqMax()));
                 }
                 for (int il = 0; il < cfg.nLayer(); il++) {
                     if (mine[il]) {
@@ -119,11 +126,18 @@ public final class Context implements AutoCloseable {
     }
 
     private void closeGpu() {
-        for (VulkanLayers g : gpu) {
+        for (LayerExecutor g : gpu) {
             g.close();
-            g.device().close();
         }
         gpu.clear();
+        for (AutoCloseable d : gpuDevices) {
+            try {
+                d.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        gpuDevices.clear();
     }
 
     public Model model() {

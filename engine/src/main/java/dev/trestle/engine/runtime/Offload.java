@@ -8,21 +8,43 @@ import java.util.Arrays;
 
 /**
  * Where a context runs each layer: {@code layerDevice[il]} is -1 for the CPU or an index into
- * {@code vulkanDevices}, the Vulkan physical devices to open (one logical device per entry, so the same
- * physical device listed twice stands in for two GPUs, as the lavapipe tests do).
+ * {@code vulkanDevices}, the devices to open (one logical device per entry, so the same physical device listed
+ * twice stands in for two GPUs, as the lavapipe tests and scripts/gpu-check.sh do).
  *
  * @param layerDevice   (n_layer) -1 or index into vulkanDevices
- * @param vulkanDevices Vulkan physical device index of each logical GPU
+ * @param vulkanDevices index of each logical GPU among the devices of its kind (Vulkan physical device index,
+ *                      or CUDA device ordinal)
+ * @param kinds         the backend of each logical GPU (VULKAN or CUDA)
  */
-public record Offload(int[] layerDevice, int[] vulkanDevices) {
+public record Offload(int[] layerDevice, int[] vulkanDevices, DeviceKind[] kinds) {
     public Offload {
         layerDevice = layerDevice.clone();
         vulkanDevices = vulkanDevices.clone();
+        kinds = kinds.clone();
+        if (kinds.length != vulkanDevices.length) {
+            throw new IllegalArgumentException(kinds.length + " kinds for " + vulkanDevices.length + " devices");
+        }
         for (int d : layerDevice) {
             if (d < -1 || d >= vulkanDevices.length) {
                 throw new IllegalArgumentException("layer device " + d + " of " + vulkanDevices.length);
             }
         }
+    }
+
+    /** Layers on Vulkan devices only. */
+    public Offload(int[] layerDevice, int[] vulkanDevices) {
+        this(layerDevice, vulkanDevices, kindsOf(DeviceKind.VULKAN, vulkanDevices.length));
+    }
+
+    private static DeviceKind[] kindsOf(DeviceKind k, int n) {
+        DeviceKind[] a = new DeviceKind[n];
+        Arrays.fill(a, k);
+        return a;
+    }
+
+    /** The same layer homes on devices of {@code kind} (e.g. CUDA ordinals instead of Vulkan indices). */
+    public Offload on(DeviceKind kind) {
+        return new Offload(layerDevice, vulkanDevices, kindsOf(kind, vulkanDevices.length));
     }
 
     /** Everything on the CPU. */
@@ -83,29 +105,27 @@ public record Offload(int[] layerDevice, int[] vulkanDevices) {
     }
 
     /**
-     * The layer homes of a scheduler plan. Plans put layers on inventory GPUs; Vulkan ones map to their device
-     * index. A layer planned on a CUDA device fails: this build's engine runs GPU layers through Vulkan only.
+     * The layer homes of a scheduler plan. Plans put layers on inventory GPUs; each maps to its backend (Vulkan
+     * or CUDA) and its index among that backend's devices.
      */
     public static Offload fromPlan(Plan plan, int nLayer) {
         int gpus = plan.inventory().gpus().size();
-        int[] vk = new int[gpus];
+        int[] idx = new int[gpus];
+        DeviceKind[] kinds = new DeviceKind[gpus];
         int[] dev = new int[nLayer];
         for (int i = 0; i < gpus; i++) {
             Device d = plan.gpu(i);
-            vk[i] = d.kind() == DeviceKind.VULKAN ? d.index() : -1;
+            idx[i] = d.index();
+            kinds[i] = d.kind();
         }
         for (int il = 0; il < nLayer; il++) {
             int g = plan.layerGpu(il);
-            if (g >= 0 && vk[g] < 0) {
-                Device d = plan.gpu(g);
-                throw new TrestleException("layer " + il + " is planned on " + d.id() + ", but the engine runs GPU "
-                        + "layers through Vulkan only so far", "pass -ngl 0, or use a Vulkan device");
+            if (g >= 0 && kinds[g] != DeviceKind.VULKAN && kinds[g] != DeviceKind.CUDA) {
+                throw new TrestleException("layer " + il + " is planned on " + plan.gpu(g).id()
+                        + ", which no engine executor drives", "pass -ngl 0");
             }
             dev[il] = g;
         }
-        for (int i = 0; i < gpus; i++) {
-            vk[i] = Math.max(vk[i], 0); // unused CUDA slots are never opened
-        }
-        return new Offload(dev, vk);
+        return new Offload(dev, idx, kinds);
     }
 }
