@@ -181,7 +181,7 @@ extern "C" __global__ void gather_rows_f32(const float *x, const int *rows, floa
     }
 }
 
-// MoE combine: out[t] += sum over slots of weight[t, slot] * y[t * nUsed + slot]  (y rows of n floats).
+// MoE: out[t] = sum over slots s of weights[t, s] * y[t * nUsed + s]  (y rows of n floats), in slot order.
 extern "C" __global__ void moe_combine_f32(const float *y, const float *weights, float *out, int n, int nUsed) {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) {
@@ -192,5 +192,61 @@ extern "C" __global__ void moe_combine_f32(const float *y, const float *weights,
     for (int s = 0; s < nUsed; s++) {
         acc += weights[t * nUsed + s] * y[(t * nUsed + s) * n + i];
     }
-    out[t * n + i] += acc;
+    out[t * n + i] = acc;
+}
+
+// Router gate: out = 1 / (1 + exp(-x)).
+extern "C" __global__ void sigmoid_f32(const float *x, float *out, long long n) {
+    EW_INDEX
+    out[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+// Routing weights of each token's selected experts: the router probabilities, optionally normalized to sum 1
+// (the sum floored at 2^-14, as llama.cpp's clamp) and scaled. One thread per token.
+extern "C" __global__ void moe_weights_f32(const float *probs, const int *selected, float *weights, int nTokens,
+                                           int nExp, int k, int normalize, float scale) {
+    int t = blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= nTokens) {
+        return;
+    }
+    float sum = 0.0f;
+    for (int j = 0; j < k; j++) {
+        float w = probs[(long long) t * nExp + selected[t * k + j]];
+        weights[t * k + j] = w;
+        sum += w;
+    }
+    if (normalize) {
+        sum = fmaxf(sum, 6.103515625e-5f);
+        for (int j = 0; j < k; j++) {
+            weights[t * k + j] /= sum;
+        }
+    }
+    if (scale != 0.0f && scale != 1.0f) {
+        for (int j = 0; j < k; j++) {
+            weights[t * k + j] *= scale;
+        }
+    }
+}
+
+// Per-expert .scale of expert matmul outputs: row r (of `cols`) was computed by expert ids[r].
+extern "C" __global__ void scale_by_expert_f32(float *x, const int *ids, const float *expertScale, int cols,
+                                               long long n) {
+    EW_INDEX
+    x[i] *= expertScale[ids[i / cols]];
+}
+
+// Shared-expert gate (qwen2moe): shared[t] *= sigmoid(cur[t] . w). One block per token.
+extern "C" __global__ void shexp_gate_f32(const float *cur, const float *w, float *shared, int n) {
+    __shared__ float scratch[32];
+    const float *x = cur + (long long) blockIdx.x * n;
+    float *o = shared + (long long) blockIdx.x * n;
+    float dot = 0.0f;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        dot += x[i] * w[i];
+    }
+    dot = block_sum(dot, scratch);
+    float g = 1.0f / (1.0f + expf(-dot));
+    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        o[i] *= g;
+    }
 }

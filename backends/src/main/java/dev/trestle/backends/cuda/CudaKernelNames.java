@@ -29,6 +29,7 @@ public final class CudaKernelNames {
     public static final List<String> FIXED = List.of("quantize_q8_0", "quantize_q8_k", "convert_f32_f16", "gemm_f16",
             "rms_norm", "layer_norm", "add_f32", "mul_f32", "scale_f32", "silu_f32", "gelu_f32", "swiglu_f32",
             "geglu_f32", "softcap_f32", "softmax_f32", "top_k_f32", "rope_f32", "gather_rows_f32", "moe_combine_f32",
+            "sigmoid_f32", "moe_weights_f32", "scale_by_expert_f32", "shexp_gate_f32",
             "flash_attn_ext", "attn_plain");
 
     private CudaKernelNames() {

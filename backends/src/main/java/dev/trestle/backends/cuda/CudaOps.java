@@ -220,6 +220,44 @@ public final class CudaOps implements AutoCloseable {
         ctx.launch("rope_f32", LaunchConfig.rope(nHead, r.nDims(), tokens), 128, 0);
     }
 
+    // ---------------------------------------------------------------- MoE routing
+
+    /** {@code x = 1 / (1 + exp(-x))} over {@code n} elements (sigmoid gating). */
+    public void sigmoid(CudaBuffer x, long off, long n) {
+        ctx.args().ptr(x.at(4 * off)).ptr(x.at(4 * off)).i64(n);
+        ctx.launch("sigmoid_f32", LaunchConfig.elementwise(n), LaunchConfig.EW_BLOCK, 0);
+    }
+
+    /**
+     * Routing weights: for each of {@code tokens} rows of {@code nExp} router probabilities, the probabilities of
+     * its {@code k} selected experts, normalized to sum 1 when {@code normalize}, times {@code scale} (0 or 1 = none).
+     */
+    public void moeWeights(CudaBuffer probs, CudaBuffer selected, CudaBuffer weights, int tokens, int nExp, int k,
+                           boolean normalize, float scale) {
+        ctx.args().ptr(probs.ptr()).ptr(selected.ptr()).ptr(weights.ptr()).i32(tokens).i32(nExp).i32(k)
+                .i32(normalize ? 1 : 0).f32(scale);
+        ctx.launch("moe_weights_f32", LaunchConfig.elementwise(tokens), LaunchConfig.EW_BLOCK, 0);
+    }
+
+    /** Row r of {@code x} (rows of {@code cols}) times {@code expertScale[ids[r]]}, {@code rows} rows. */
+    public void scaleByExpert(CudaBuffer x, CudaBuffer ids, CudaBuffer expertScale, int cols, int rows) {
+        long n = (long) rows * cols;
+        ctx.args().ptr(x.ptr()).ptr(ids.ptr()).ptr(expertScale.ptr()).i32(cols).i64(n);
+        ctx.launch("scale_by_expert_f32", LaunchConfig.elementwise(n), LaunchConfig.EW_BLOCK, 0);
+    }
+
+    /** {@code out[t] = sum_s weights[t, s] * y[t * k + s]} for {@code tokens} rows of {@code n}. */
+    public void moeCombine(CudaBuffer y, CudaBuffer weights, CudaBuffer out, int n, int k, int tokens) {
+        ctx.args().ptr(y.ptr()).ptr(weights.ptr()).ptr(out.ptr()).i32(n).i32(k);
+        ctx.launch("moe_combine_f32", LaunchConfig.perRow(n, tokens), LaunchConfig.EW_BLOCK, 0);
+    }
+
+    /** {@code shared[t] *= sigmoid(cur[t] . w)} for {@code tokens} rows of {@code n}. */
+    public void sharedExpertGate(CudaBuffer cur, CudaBuffer w, CudaBuffer shared, int n, int tokens) {
+        ctx.args().ptr(cur.ptr()).ptr(w.ptr()).ptr(shared.ptr()).i32(n);
+        ctx.launch("shexp_gate_f32", new LaunchConfig.Grid(tokens, 1, 1), LaunchConfig.rowBlock(n), 0);
+    }
+
     // ---------------------------------------------------------------- attention
 
     /** The shape of one attention call (see the CPU's {@code Attention.Shape}). */

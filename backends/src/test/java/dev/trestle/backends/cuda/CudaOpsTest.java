@@ -304,6 +304,52 @@ class CudaOpsTest {
         }
     }
 
+    @Test
+    void moeRoutingWeightsAndCombineMatchTheCpuFormulas() {
+        Random rnd = new Random(11);
+        int tokens = 3, nExp = 16, k = 4, n = 64;
+        float[] logits = gaussian(rnd, tokens * nExp);
+        float[] probs = logits.clone();
+        int[] sel = new int[tokens * k];
+        float[] w = new float[tokens * k];
+        for (int t = 0; t < tokens; t++) {
+            CpuOps.softmax(probs, t * nExp, nExp);
+            CpuOps.topK(probs, t * nExp, nExp, k, sel, t * k);
+            float sum = 0f;
+            for (int j = 0; j < k; j++) {
+                w[t * k + j] = probs[t * nExp + sel[t * k + j]];
+                sum += w[t * k + j];
+            }
+            for (int j = 0; j < k; j++) {
+                w[t * k + j] = w[t * k + j] / Math.max(sum, 6.103515625e-5f) * 2.5f;
+            }
+        }
+        float[] y = gaussian(rnd, tokens * k * n);
+        float[] expertScale = gaussian(rnd, nExp);
+        float[] ref = new float[tokens * n];
+        for (int t = 0; t < tokens; t++) {
+            for (int j = 0; j < k; j++) {
+                for (int i = 0; i < n; i++) {
+                    ref[t * n + i] += w[t * k + j] * (y[(t * k + j) * n + i] * expertScale[sel[t * k + j]]);
+                }
+            }
+        }
+        try (CudaBuffer lb = upload(logits); CudaBuffer sb = backend.context().allocate(4L * sel.length);
+             CudaBuffer wb = backend.context().allocate(4L * w.length); CudaBuffer yb = upload(y);
+             CudaBuffer es = upload(expertScale); CudaBuffer out = backend.context().allocate(4L * ref.length)) {
+            backend.ops().softmax(lb, 0, nExp, tokens);
+            backend.ops().topK(lb, 0, nExp, tokens, k, sb);
+            backend.ops().moeWeights(lb, sb, wb, tokens, nExp, k, true, 2.5f);
+            int[] gotSel = new int[sel.length];
+            sb.read(0, gotSel, 0, gotSel.length);
+            assertArrayEquals(sel, gotSel, "selected experts");
+            assertClose(w, read(wb, w.length), 1e-12, "routing weights");
+            backend.ops().scaleByExpert(yb, sb, es, n, tokens * k);
+            backend.ops().moeCombine(yb, wb, out, n, k, tokens);
+            assertClose(ref, read(out, ref.length), 1e-12, "expert sum");
+        }
+    }
+
     // ---------------------------------------------------------------- KV cache and attention
 
     static Stream<Arguments> cachePairs() {

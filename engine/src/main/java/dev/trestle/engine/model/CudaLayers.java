@@ -19,8 +19,9 @@ import java.util.List;
  * The layers of a model that live on one NVIDIA GPU, and their execution there through the CUDA kernels: the
  * same steps as {@link DecoderModel#forward}'s CPU path (norms, projections with bias and {@code .scale}, q/k
  * norms, rope, KV cache in the context's cache types, flash or plain attention, sandwich norms, SwiGLU/GeGLU
- * FFN), queued on the device's stream. The hidden state stays on the GPU between its layers. Expert FFNs of MoE
- * layers run on the CPU, with their weights in host RAM (as {@code --cpu-moe}); see {@link #layer}.
+ * FFN, MoE routing and expert matmuls), queued on the device's stream. The hidden state stays on the GPU
+ * between its layers. The expert FFN of a layer the plan keeps in host RAM ({@code --n-cpu-moe},
+ * {@code --cpu-moe}, {@code -ot}) runs on the CPU; see {@link #layer}.
  */
 public final class CudaLayers implements LayerExecutor {
     private final DecoderModel model;
@@ -53,12 +54,26 @@ public final class CudaLayers implements LayerExecutor {
     private final int[] visHost;         // (n_ub * n_cells)
     private final int[] offHost;         // (n_ub + 1)
     private final int[] scratch;         // (n_cells)
+    // MoE scratch (null for dense models): rows are tokens, or (token, slot) pairs
+    private final CudaBuffer router;     // (n_ub, n_expert) logits, then probabilities
+    private final CudaBuffer selected;   // (n_ub, n_expert_used) expert ids
+    private final CudaBuffer routeW;     // (n_ub, n_expert_used) routing weights
+    private final CudaBuffer expUp;      // (n_ub * n_expert_used, ff_exp)
+    private final CudaBuffer expGate;    // (n_ub * n_expert_used, ff_exp)
+    private final CudaBuffer expOut;     // (n_ub * n_expert_used, n_embd)
+    private final CudaBuffer shared;     // (n_ub, n_embd) shared-expert output
 
     /** Device copies of one block's weights plus its KV cache. */
     private record Layer(CudaLinear wq, CudaLinear wk, CudaLinear wv, CudaLinear wo, CudaBuffer attnNorm,
                          CudaBuffer qNorm, CudaBuffer kNorm, CudaBuffer attnPostNorm, CudaBuffer ffnNorm,
                          CudaBuffer ffnPostNorm, CudaLinear gate, CudaLinear up, CudaLinear down,
-                         CudaBuffer ropeFactors, CudaBuffer kCache, CudaBuffer vCache, Rope rope) {
+                         CudaBuffer ropeFactors, CudaBuffer kCache, CudaBuffer vCache, Rope rope, Moe moe) {
+    }
+
+    /** A layer's MoE FFN on the device (null when its experts stay on the CPU or the model is dense). */
+    private record Moe(CudaLinear router, CudaMatrix gateExps, CudaMatrix upExps, CudaMatrix downExps,
+                       CudaBuffer gateScale, CudaBuffer upScale, CudaBuffer downScale, CudaBuffer shexpGate,
+                       CudaLinear gateShexp, CudaLinear upShexp, CudaLinear downShexp) {
     }
 
     /** A projection on the device: weight, bias and {@code .scale} in llama.cpp's order. */
@@ -69,8 +84,8 @@ public final class CudaLayers implements LayerExecutor {
      * Uploads the weights of layers {@code il} with {@code mine[il]} to {@code backend}'s GPU and allocates their
      * KV cache ({@code nCells} cells of kType/vType) and the activations for micro-batches of up to {@code nUb}.
      */
-    public CudaLayers(DecoderModel model, CudaBackend backend, boolean[] mine, int nUb, int nCells, GgmlType kType,
-                      GgmlType vType, int nCtxPerSeq, boolean flash) {
+    public CudaLayers(DecoderModel model, CudaBackend backend, boolean[] mine, boolean[] cpuExperts, int nUb,
+                      int nCells, GgmlType kType, GgmlType vType, int nCtxPerSeq, boolean flash) {
         this.model = model;
         this.c = model.config();
         this.backend = backend;
@@ -113,10 +128,35 @@ public final class CudaLayers implements LayerExecutor {
         visHost = new int[nUb * nCells];
         offHost = new int[nUb + 1];
         scratch = new int[nCells];
+        if (c.isMoe()) {
+            int k = c.nExpertUsed();
+            int ffExp = Math.max(1, c.nFfExp());
+            for (LayerWeights lw : model.weights().layers()) {
+                if (lw.upExps() != null) {
+                    ffExp = Math.max(ffExp, lw.upExps().weight().rows());
+                }
+            }
+            int pairs = LaunchConfig.roundUp(nUb * k, 16);
+            router = buffer(4L * rows * c.nExpert());
+            selected = buffer(4L * nUb * k);
+            routeW = buffer(4L * nUb * k);
+            expUp = buffer(4L * pairs * ffExp);
+            expGate = buffer(4L * pairs * ffExp);
+            expOut = buffer(4L * pairs * e);
+            shared = buffer(4L * rows * e);
+        } else {
+            router = null;
+            selected = null;
+            routeW = null;
+            expUp = null;
+            expGate = null;
+            expOut = null;
+            shared = null;
+        }
         layers = new Layer[c.nLayer()];
         for (int il = 0; il < c.nLayer(); il++) {
             if (mine[il]) {
-                layers[il] = upload(il, model.weights().layers()[il], nCtxPerSeq);
+                layers[il] = upload(il, model.weights().layers()[il], nCtxPerSeq, cpuExperts[il]);
             }
         }
     }
@@ -161,7 +201,20 @@ public final class CudaLayers implements LayerExecutor {
         return l == null ? null : linear(l, 0, l.rows());
     }
 
-    private Layer upload(int il, LayerWeights lw, int nCtxPerSeq) {
+    private CudaMatrix experts(ExpertLinear x) {
+        CpuMatrix m = x.weight();
+        CudaMatrix g = new CudaMatrix(ctx, m.name(), m.type(), m.data(), m.cols(), m.rows(), m.experts());
+        owned.add(g);
+        return g;
+    }
+
+    private Moe moe(LayerWeights lw) {
+        return new Moe(linear(lw.router()), experts(lw.gateExps()), experts(lw.upExps()), experts(lw.downExps()),
+                vector(lw.gateExps().scale()), vector(lw.upExps().scale()), vector(lw.downExps().scale()),
+                vector(lw.shexpGate()), linear(lw.gateShexp()), linear(lw.upShexp()), linear(lw.downShexp()));
+    }
+
+    private Layer upload(int il, LayerWeights lw, int nCtxPerSeq, boolean cpuExperts) {
         int kvd = c.kvDim();
         int qd = c.qDim();
         CudaBuffer kc = buffer(kType.bytesFor(kvd) * nCells);
@@ -173,7 +226,7 @@ public final class CudaLayers implements LayerExecutor {
         return new Layer(wq, wk, wv, linear(lw.wo()), vector(lw.attnNorm()), vector(lw.qNorm()), vector(lw.kNorm()),
                 vector(lw.attnPostNorm()), vector(lw.ffnNorm()), vector(lw.ffnPostNorm()),
                 moe ? null : linear(lw.ffnGate()), moe ? null : linear(lw.ffnUp()), moe ? null : linear(lw.ffnDown()),
-                vector(model.ropeFactors(il, nCtxPerSeq)), kc, vc, model.rope(il));
+                vector(model.ropeFactors(il, nCtxPerSeq)), kc, vc, model.rope(il), moe && !cpuExperts ? moe(lw) : null);
     }
 
     @Override
@@ -220,8 +273,8 @@ public final class CudaLayers implements LayerExecutor {
     }
 
     /**
-     * Queues layer {@code il}. MoE layers download the FFN input, run routing and the expert matmuls on the CPU
-     * ({@code st}'s buffers) and upload the result.
+     * Queues layer {@code il}. A MoE layer whose experts stay in host RAM downloads the FFN input, runs routing
+     * and the expert matmuls on the CPU ({@code st}'s buffers) and uploads the result.
      */
     @Override
     public void layer(int il, UBatch ub, ForwardState st) {
@@ -239,7 +292,9 @@ public final class CudaLayers implements LayerExecutor {
         ops.add(x, 0, proj, 0, (long) n * e, x, 0, (long) n * e);
         // ffn norm
         ops.rmsNorm(x, 0, e, n, c.rmsEps(), L.ffnNorm(), cur, 0);
-        if (c.isMoe()) {
+        if (c.isMoe() && L.moe() != null) {
+            moeFfn(L.moe(), n);
+        } else if (c.isMoe()) {
             cur.read(0, st.cur, 0, n * e);
             model.moeFfn(lw, n, st);
             proj.write(0, st.proj, 0, n * e);
@@ -322,6 +377,53 @@ public final class CudaLayers implements LayerExecutor {
             }
         }
         project(L.down(), gate, n, proj);
+    }
+
+    /** DecoderModel.moeFfn on the device: routing, top-k, expert matmuls (mul_mat_id), weighted sum, shared expert. */
+    private void moeFfn(Moe m, int n) {
+        int e = c.nEmbd();
+        int nExp = c.nExpert();
+        int k = c.nExpertUsed();
+        int ff = m.upExps().rows();
+        int pairs = n * k;
+        // router logits and probabilities
+        project(m.router(), cur, n, router);
+        if (model.gating() == DecoderModel.Gating.SOFTMAX) {
+            ops.softmax(router, 0, nExp, n);
+        } else {
+            ops.sigmoid(router, 0, (long) n * nExp);
+        }
+        // top-k experts and their weights
+        ops.topK(router, 0, nExp, n, k, selected);
+        ops.moeWeights(router, selected, routeW, n, nExp, k, model.normalizeExpertWeights(), c.expertWeightsScale());
+        // each (token, slot) through its expert: up and gate share the token's input, down reads the slot's row
+        ops.matmulId(m.upExps(), cur, 0, n, selected, pairs, k, expUp, 0, ff);
+        ops.matmulId(m.gateExps(), cur, 0, n, selected, pairs, k, expGate, 0, ff);
+        if (m.upScale() != null) {
+            ops.scaleByExpert(expUp, selected, m.upScale(), ff, pairs);
+        }
+        if (m.gateScale() != null) {
+            ops.scaleByExpert(expGate, selected, m.gateScale(), ff, pairs);
+        }
+        ops.glu(false, expGate, 0, ff, expUp, 0, ff, expGate, 0, pairs, ff);
+        ops.matmulId(m.downExps(), expGate, 0, pairs, selected, pairs, 1, expOut, 0, e);
+        if (m.downScale() != null) {
+            ops.scaleByExpert(expOut, selected, m.downScale(), e, pairs);
+        }
+        // sum the experts in slot order
+        ops.moeCombine(expOut, routeW, proj, e, k, n);
+        // shared expert (qwen2moe), gated by sigmoid(x . w)
+        if (m.upShexp() != null) {
+            int sff = m.upShexp().weight().rows();
+            project(m.upShexp(), cur, n, up);
+            project(m.gateShexp(), cur, n, gate);
+            ops.glu(false, gate, 0, sff, up, 0, sff, gate, 0, n, sff);
+            project(m.downShexp(), gate, n, shared);
+            if (m.shexpGate() != null) {
+                ops.sharedExpertGate(cur, m.shexpGate(), shared, e, n);
+            }
+            ops.add(proj, 0, shared, 0, (long) n * e, proj, 0, (long) n * e);
+        }
     }
 
     @Override

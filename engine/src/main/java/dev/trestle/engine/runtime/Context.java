@@ -104,7 +104,11 @@ public final class Context implements AutoCloseable {
                 if (offload.kinds()[d] == DeviceKind.CUDA) {
                     CudaBackend dev = CudaBackend.open(offload.vulkanDevices()[d]);
                     gpuDevices.add(dev);
-                    gpu.add(new CudaLayers(impl, dev, mine, ub, nCtx, options.kType(), options.vType(),
+                    boolean[] cpuExperts = new boolean[cfg.nLayer()];
+                    for (int il = 0; il < cfg.nLayer(); il++) {
+                        cpuExperts[il] = offload.cpuExperts(il);
+                    }
+                    gpu.add(new CudaLayers(impl, dev, mine, cpuExperts, ub, nCtx, options.kType(), options.vType(),
                             nCtx / options.nSeqMax(), flash));
                 } else {
                     VulkanDevice dev = VulkanDevice.open(offload.vulkanDevices()[d]);

@@ -4,7 +4,10 @@ import dev.trestle.common.TrestleException;
 import dev.trestle.scheduler.device.Device;
 import dev.trestle.scheduler.device.DeviceKind;
 import dev.trestle.scheduler.plan.Plan;
+import dev.trestle.scheduler.profile.TensorProfile;
+import dev.trestle.scheduler.profile.TensorRole;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Where a context runs each layer: {@code layerDevice[il]} is -1 for the CPU or an index into
@@ -15,12 +18,16 @@ import java.util.Arrays;
  * @param vulkanDevices index of each logical GPU among the devices of its kind (Vulkan physical device index,
  *                      or CUDA device ordinal)
  * @param kinds         the backend of each logical GPU (VULKAN or CUDA)
+ * @param cpuExperts    (n_layer, or empty = none) true where a GPU layer's expert FFN stays in host RAM and
+ *                      runs on the CPU ({@code --n-cpu-moe}, {@code -ot exps=CPU}); the Vulkan executor keeps
+ *                      every layer's experts on the CPU
  */
-public record Offload(int[] layerDevice, int[] vulkanDevices, DeviceKind[] kinds) {
+public record Offload(int[] layerDevice, int[] vulkanDevices, DeviceKind[] kinds, boolean[] cpuExperts) {
     public Offload {
         layerDevice = layerDevice.clone();
         vulkanDevices = vulkanDevices.clone();
         kinds = kinds.clone();
+        cpuExperts = cpuExperts.clone();
         if (kinds.length != vulkanDevices.length) {
             throw new IllegalArgumentException(kinds.length + " kinds for " + vulkanDevices.length + " devices");
         }
@@ -33,7 +40,22 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, DeviceKind[] kinds
 
     /** Layers on Vulkan devices only. */
     public Offload(int[] layerDevice, int[] vulkanDevices) {
-        this(layerDevice, vulkanDevices, kindsOf(DeviceKind.VULKAN, vulkanDevices.length));
+        this(layerDevice, vulkanDevices, kindsOf(DeviceKind.VULKAN, vulkanDevices.length), new boolean[0]);
+    }
+
+    /** Layers on devices of the given kinds, experts with their layers. */
+    public Offload(int[] layerDevice, int[] vulkanDevices, DeviceKind[] kinds) {
+        this(layerDevice, vulkanDevices, kinds, new boolean[0]);
+    }
+
+    /** True when layer {@code il}'s expert FFN runs on the CPU although the layer is on a GPU. */
+    public boolean cpuExperts(int il) {
+        return il < cpuExperts.length && cpuExperts[il];
+    }
+
+    /** The same homes with the expert FFN of layers {@code cpuExperts[il]} on the CPU. */
+    public Offload withCpuExperts(boolean[] cpuExperts) {
+        return new Offload(layerDevice, vulkanDevices, kinds, cpuExperts);
     }
 
     private static DeviceKind[] kindsOf(DeviceKind k, int n) {
@@ -44,7 +66,7 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, DeviceKind[] kinds
 
     /** The same layer homes on devices of {@code kind} (e.g. CUDA ordinals instead of Vulkan indices). */
     public Offload on(DeviceKind kind) {
-        return new Offload(layerDevice, vulkanDevices, kindsOf(kind, vulkanDevices.length));
+        return new Offload(layerDevice, vulkanDevices, kindsOf(kind, vulkanDevices.length), cpuExperts);
     }
 
     /** Everything on the CPU. */
@@ -126,6 +148,15 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, DeviceKind[] kinds
             }
             dev[il] = g;
         }
-        return new Offload(dev, idx, kinds);
+        // experts the plan leaves in host RAM (--n-cpu-moe, --cpu-moe, -ot) run on the CPU
+        boolean[] cpuExp = new boolean[nLayer];
+        List<TensorProfile> ts = plan.model().tensors();
+        for (int i = 0; i < ts.size(); i++) {
+            TensorProfile t = ts.get(i);
+            if (t.role() == TensorRole.FFN_EXPERT && t.layer() >= 0 && t.layer() < nLayer && plan.home(i).isCpu()) {
+                cpuExp[t.layer()] = true;
+            }
+        }
+        return new Offload(dev, idx, kinds, cpuExp);
     }
 }
