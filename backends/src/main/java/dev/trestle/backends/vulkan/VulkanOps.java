@@ -45,6 +45,12 @@ public final class VulkanOps {
      */
     public void matmul(GpuMatrix w, int expert, GpuBuffer x, int xOff, int xStride, int nSlots, GpuBuffer out,
                        int oOff, int oStride, GpuBuffer rows) {
+        matmul(w, expert, x, xOff, xStride, nSlots, out, oOff, oStride, rows, 0);
+    }
+
+    /** Gathered form reading slot pairs from index {@code rowsBase} of {@code rows} on. */
+    public void matmul(GpuMatrix w, int expert, GpuBuffer x, int xOff, int xStride, int nSlots, GpuBuffer out,
+                       int oOff, int oStride, GpuBuffer rows, int rowsBase) {
         VulkanDevice.Pipeline p = dev.pipeline("matmul.comp", weightDefine(w.type), 4);
         int gx = Math.min(w.rows, maxGroups);
         int gy = (w.rows + gx - 1) / gx;
@@ -52,7 +58,7 @@ public final class VulkanOps {
             ByteBuffer pc = VulkanDevice.push(stack, 12);
             pc.putInt(w.cols).putInt(w.rows).putInt(nSlots).putInt(Math.toIntExact(expert * w.rowBytes * w.rows))
                     .putInt((int) w.rowBytes).putInt(xOff).putInt(xStride).putInt(oOff).putInt(oStride).putInt(gx)
-                    .putInt(rows != null ? 1 : 0).putInt(0).flip();
+                    .putInt(rows != null ? 1 : 0).putInt(rowsBase).flip();
             dev.dispatch(p, new GpuBuffer[] {w.buffer, x, out, rows}, pc, gx, gy, (nSlots + TILE - 1) / TILE);
         }
     }
@@ -147,6 +153,19 @@ public final class VulkanOps {
     /** x *= s over n contiguous elements. */
     public void scale(GpuBuffer x, int xOff, int n, float s) {
         elementwise(Elementwise.SCALE, x, xOff, n, null, 0, n, n, 1, s);
+    }
+
+    /** {@code out[t] = sum_j weights[t * k + j] * slots[t * k + j]} for rows of {@code n}, in slot order. */
+    public void moeCombine(GpuBuffer out, GpuBuffer slots, GpuBuffer weights, int n, int k, int nTok) {
+        VulkanDevice.Pipeline p = dev.pipeline("moe_combine.comp", List.of(), 3);
+        long groups = ((long) n * nTok + 63) / 64;
+        int gx = (int) Math.min(groups, maxGroups);
+        int gy = (int) ((groups + gx - 1) / gx);
+        try (MemoryStack stack = stackPush()) {
+            ByteBuffer pc = VulkanDevice.push(stack, 4);
+            pc.putInt(n).putInt(k).putInt(nTok).putInt(gx).flip();
+            dev.dispatch(p, new GpuBuffer[] {out, slots, weights}, pc, gx, gy, 1);
+        }
     }
 
     /** Cache types the set_rows and attention shaders store and read. */

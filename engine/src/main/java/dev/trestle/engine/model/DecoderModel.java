@@ -511,15 +511,14 @@ public abstract class DecoderModel {
         project(lw.ffnDown(), st.gate, n, st.proj, st);
     }
 
-    /** Mixture-of-experts FFN of st.cur into st.proj: route, run each chosen expert, weighted sum. */
-    protected void moeFfn(LayerWeights lw, int n, ForwardState st) {
+    /**
+     * Routing from router logits in {@code st.router} (n, n_expert): gating, top-k experts into
+     * {@code st.selected} and their (normalized, scaled) weights into {@code st.weights}.
+     */
+    final void route(int n, ForwardState st) {
         ModelConfig c = cfg;
         int nExp = c.nExpert();
         int k = c.nExpertUsed();
-        int e = c.nEmbd();
-        int ff = lw.upExps().weight().rows();
-        // router logits and probabilities
-        project(lw.router(), st.cur, n, st.router, st);
         for (int t = 0; t < n; t++) {
             if (gating() == Gating.SOFTMAX) {
                 CpuOps.softmax(st.router, t * nExp, nExp);
@@ -547,6 +546,18 @@ public abstract class DecoderModel {
                 }
             }
         }
+    }
+
+    /** Mixture-of-experts FFN of st.cur into st.proj: route, run each chosen expert, weighted sum. */
+    protected void moeFfn(LayerWeights lw, int n, ForwardState st) {
+        ModelConfig c = cfg;
+        int nExp = c.nExpert();
+        int k = c.nExpertUsed();
+        int e = c.nEmbd();
+        int ff = lw.upExps().weight().rows();
+        // router logits and probabilities
+        project(lw.router(), st.cur, n, st.router, st);
+        route(n, st);
         // each expert over the rows routed to it (slot row = t * k + j)
         CpuMatrix up = lw.upExps().weight();
         ActivationRows in = st.act(up.dotType(), up.cols(), n);

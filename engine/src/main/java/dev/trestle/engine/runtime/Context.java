@@ -88,9 +88,11 @@ public final class Context implements AutoCloseable {
         try {
             for (int d = 0; d < offload.vulkanDevices().length; d++) {
                 boolean[] mine = new boolean[cfg.nLayer()];
+                boolean[] cpuExperts = new boolean[cfg.nLayer()];
                 boolean any = false;
                 for (int il = 0; il < cfg.nLayer(); il++) {
                     mine[il] = offload.device(il) == d;
+                    cpuExperts[il] = offload.cpuExperts(il);
                     any |= mine[il];
                 }
                 if (!any) {
@@ -98,7 +100,7 @@ public final class Context implements AutoCloseable {
                 }
                 VulkanDevice dev = VulkanDevice.open(offload.vulkanDevices()[d]);
                 try {
-                    VulkanLayers g = new VulkanLayers(impl, dev, mine, ub, nCtx, options.kType(), options.vType(),
+                    VulkanLayers g = new VulkanLayers(impl, dev, mine, cpuExperts, ub, nCtx, options.kType(), options.vType(),
                             nCtx / options.nSeqMax());
                     gpu.add(g);
                 } catch (RuntimeException ex) {

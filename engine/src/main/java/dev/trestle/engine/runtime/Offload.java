@@ -13,8 +13,14 @@ import java.util.Arrays;
  *
  * @param layerDevice   (n_layer) -1 or index into vulkanDevices
  * @param vulkanDevices Vulkan physical device index of each logical GPU
+ * @param nCpuMoe       layers, from the first, whose expert FFN stays in host RAM and runs on the CPU
+ *                      ({@code --n-cpu-moe}; {@code --cpu-moe} = every layer)
  */
-public record Offload(int[] layerDevice, int[] vulkanDevices) {
+public record Offload(int[] layerDevice, int[] vulkanDevices, int nCpuMoe) {
+    public Offload(int[] layerDevice, int[] vulkanDevices) {
+        this(layerDevice, vulkanDevices, 0);
+    }
+
     public Offload {
         layerDevice = layerDevice.clone();
         vulkanDevices = vulkanDevices.clone();
@@ -27,7 +33,7 @@ public record Offload(int[] layerDevice, int[] vulkanDevices) {
 
     /** Everything on the CPU. */
     public static Offload none() {
-        return new Offload(new int[0], new int[0]);
+        return new Offload(new int[0], new int[0], 0);
     }
 
     /** True when no layer runs on a GPU. */
@@ -40,6 +46,11 @@ public record Offload(int[] layerDevice, int[] vulkanDevices) {
         return true;
     }
 
+    /** True when layer {@code il}'s expert FFN runs on the CPU. */
+    public boolean cpuExperts(int il) {
+        return il < nCpuMoe;
+    }
+
     /** The device of layer {@code il} (-1 = CPU). */
     public int device(int il) {
         return il < layerDevice.length ? layerDevice[il] : -1;
@@ -50,11 +61,16 @@ public record Offload(int[] layerDevice, int[] vulkanDevices) {
      * proportions (null: equal), consecutive layers per GPU, in order.
      */
     public static Offload layers(int nLayer, int ngl, int[] vulkanDevices, double[] split) {
+        return layers(nLayer, ngl, vulkanDevices, split, 0);
+    }
+
+    /** {@link #layers(int, int, int[], double[])} with the experts of the first {@code nCpuMoe} layers on the CPU. */
+    public static Offload layers(int nLayer, int ngl, int[] vulkanDevices, double[] split, int nCpuMoe) {
         int[] dev = new int[nLayer];
         Arrays.fill(dev, -1);
         int g = vulkanDevices.length;
         if (g == 0 || ngl <= 0) {
-            return new Offload(dev, vulkanDevices);
+            return new Offload(dev, vulkanDevices, nCpuMoe);
         }
         double[] s = split != null && split.length > 0 ? split : new double[g];
         if (split == null || split.length == 0) {
@@ -79,7 +95,7 @@ public record Offload(int[] layerDevice, int[] vulkanDevices) {
             }
             dev[first + i] = d;
         }
-        return new Offload(dev, vulkanDevices);
+        return new Offload(dev, vulkanDevices, nCpuMoe);
     }
 
     /**
@@ -106,6 +122,6 @@ public record Offload(int[] layerDevice, int[] vulkanDevices) {
         for (int i = 0; i < gpus; i++) {
             vk[i] = Math.max(vk[i], 0); // unused CUDA slots are never opened
         }
-        return new Offload(dev, vk);
+        return new Offload(dev, vk, Math.max(0, plan.layout().nCpuMoe()));
     }
 }

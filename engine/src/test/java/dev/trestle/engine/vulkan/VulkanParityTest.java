@@ -26,7 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The llama.cpp greedy references (../shared/reference/greedy) on the Vulkan backend: every layer on the GPU
  * ({@code -ngl 99}), mixed CPU/GPU ({@code -ngl 2}), and a layer split over two logical Vulkan devices
- * ({@code --tensor-split 60,40}; two VkDevices on one lavapipe stand in for two GPUs). Greedy ids must match
+ * ({@code --tensor-split 60,40}; two VkDevices on one lavapipe stand in for two GPUs), and MoE models with the
+ * experts on the GPU, with {@code --n-cpu-moe 1} and with {@code --cpu-moe}. Greedy ids must match
  * except at fragile steps, and, teacher-forced along llama.cpp's ids, the logits must stay within the
  * reference's tolerance.
  */
@@ -35,7 +36,8 @@ class VulkanParityTest {
 
     /** A placement under test, by the flags it stands for. */
     enum Placement {
-        NGL_ALL("-ngl 99"), NGL_2("-ngl 2"), SPLIT_60_40("-ngl 99 -ts 60,40");
+        NGL_ALL("-ngl 99"), NGL_2("-ngl 2"), SPLIT_60_40("-ngl 99 -ts 60,40"), N_CPU_MOE_1("-ngl 99 --n-cpu-moe 1"),
+        CPU_MOE("-ngl 99 --cpu-moe");
 
         final String flags;
 
@@ -48,13 +50,15 @@ class VulkanParityTest {
                 case NGL_ALL -> Offload.layers(nLayer, 99, new int[] {0}, null);
                 case NGL_2 -> Offload.layers(nLayer, 2, new int[] {0}, null);
                 case SPLIT_60_40 -> Offload.layers(nLayer, 99, new int[] {0, 0}, new double[] {60, 40});
+                case N_CPU_MOE_1 -> Offload.layers(nLayer, 99, new int[] {0}, null, 1);
+                case CPU_MOE -> Offload.layers(nLayer, 99, new int[] {0}, null, nLayer);
             };
         }
     }
 
     static Stream<Arguments> cases() {
         Stream.Builder<Arguments> s = Stream.builder();
-        for (Placement p : Placement.values()) {
+        for (Placement p : new Placement[] {Placement.NGL_ALL, Placement.NGL_2, Placement.SPLIT_60_40}) {
             s.add(Arguments.of("stories260K.json", p));
         }
         for (String f : new String[] {"llama-dense-rescaled-f16.json", "qwen3-dense-rescaled-f16.json",
@@ -64,6 +68,11 @@ class VulkanParityTest {
             s.add(Arguments.of(f, Placement.NGL_ALL));
         }
         s.add(Arguments.of("qwen3-dense-rescaled-f16.json", Placement.SPLIT_60_40));
+        for (String f : new String[] {"stories260K-moe4top2-synthetic.json", "qwen3moe-moe-rescaled-f16.json"}) {
+            s.add(Arguments.of(f, Placement.N_CPU_MOE_1));
+            s.add(Arguments.of(f, Placement.CPU_MOE));
+        }
+        s.add(Arguments.of("qwen3moe-moe-q8_0.json", Placement.NGL_ALL));
         s.add(Arguments.of("gemma3-dense-rescaled-f16.json", Placement.NGL_2));
         return s.build();
     }
