@@ -168,32 +168,33 @@ public final class VulkanOps {
         }
     }
 
-    /** Cache types the set_rows and attention shaders store and read. */
-    public static boolean cacheTypeSupported(GgmlType t) {
-        return t == GgmlType.F32 || t == GgmlType.F16;
-    }
+    /** Cache types the set_rows and attention shaders store and read (llama.cpp's -ctk/-ctv set). */
+    public static final java.util.Set<GgmlType> CACHE_TYPES = java.util.EnumSet.of(GgmlType.F32, GgmlType.F16,
+            GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1);
+    private static final int MAX_ROW_WORDS = 2048; // set_rows assembles a row in shared memory
 
-    private static List<String> cacheDefine(GgmlType t) {
-        return List.of("CTYPE_" + t.name());
+    /** True when rows of {@code n} elements of {@code t} can live in a Vulkan cache. */
+    public static boolean cacheTypeSupported(GgmlType t, int n) {
+        return CACHE_TYPES.contains(t) && n % t.blockSize() == 0 && rowWords(t, n) <= MAX_ROW_WORDS;
     }
 
     /**
      * Stores {@code nTok} rows of {@code n} floats (row t at sOff + t * sStride) into cache rows
-     * {@code cells[t]} of {@code cache} ({@code n} elements of {@code type} per row).
+     * {@code cells[t]} of {@code cache} in {@code type}, quantized as the CPU backend quantizes.
      */
     public void setRows(GpuBuffer cache, GgmlType type, int n, GpuBuffer src, int sOff, int sStride, GpuBuffer cells,
                         int nTok) {
-        VulkanDevice.Pipeline p = dev.pipeline("set_rows.comp", cacheDefine(type), 3);
+        VulkanDevice.Pipeline p = dev.pipeline("set_rows.comp", List.of(), 3);
         try (MemoryStack stack = stackPush()) {
-            ByteBuffer pc = VulkanDevice.push(stack, 4);
-            pc.putInt(n).putInt(sOff).putInt(sStride).putInt(rowWords(type, n)).flip();
+            ByteBuffer pc = VulkanDevice.push(stack, 5);
+            pc.putInt(n).putInt(sOff).putInt(sStride).putInt(rowWords(type, n)).putInt(type.id()).flip();
             dev.dispatch(p, new GpuBuffer[] {cache, src, cells}, pc, nTok, 1, 1);
         }
     }
 
-    /** 32-bit words per cache row of {@code n} elements (rows are word aligned). */
+    /** 32-bit words per cache row of {@code n} elements (rows are padded to whole words). */
     public static int rowWords(GgmlType type, int n) {
-        return type == GgmlType.F32 ? n : (n + 1) / 2;
+        return Math.toIntExact((type.bytesFor(n) + 3) / 4);
     }
 
     /** Shape and scaling of one attention call. */
@@ -205,15 +206,18 @@ public final class VulkanOps {
      * cells. {@code meta} holds ints: cellSeq[nCells], cellPos[nCells], tokSeq[nTok], tokPos[nTok]. {@code scratch}
      * needs nTok * nHead * nCells floats (callers may split tokens into chunks with {@code tokBase}).
      */
-    public void attention(AttentionShape s, GgmlType cacheType, GpuBuffer q, GpuBuffer k, GpuBuffer v, GpuBuffer meta,
-                          int nCells, int nTok, int tokBase, int chunk, GpuBuffer scratch, GpuBuffer out) {
-        VulkanDevice.Pipeline p = dev.pipeline("attention.comp", cacheDefine(cacheType), 6);
+    public void attention(AttentionShape s, GgmlType kType, GgmlType vType, GpuBuffer q, GpuBuffer k, GpuBuffer v,
+                          GpuBuffer meta, int nCells, int nTok, int tokBase, int chunk, GpuBuffer scratch,
+                          GpuBuffer out) {
+        VulkanDevice.Pipeline p = dev.pipeline("attention.comp", List.of(), 6);
         int qd = s.nHead() * s.headDim();
+        int kvd = s.nHeadKv() * s.headDim();
         try (MemoryStack stack = stackPush()) {
-            ByteBuffer pc = VulkanDevice.push(stack, 12);
+            ByteBuffer pc = VulkanDevice.push(stack, 14);
             pc.putInt(nCells).putInt(nTok).putInt(s.nHead()).putInt(s.nHead() / s.nHeadKv()).putInt(s.headDim())
-                    .putInt(rowWords(cacheType, s.nHeadKv() * s.headDim())).putInt(qd).putInt(qd)
-                    .putFloat(s.scale()).putFloat(s.softcap()).putInt(s.nSwa()).putInt(tokBase).flip();
+                    .putInt(rowWords(kType, kvd)).putInt(rowWords(vType, kvd)).putInt(qd)
+                    .putFloat(s.scale()).putFloat(s.softcap()).putInt(s.nSwa()).putInt(tokBase).putInt(kType.id())
+                    .putInt(vType.id()).flip();
             dev.dispatch(p, new GpuBuffer[] {q, k, v, meta, scratch, out}, pc, chunk * s.nHead(), 1, 1);
         }
     }

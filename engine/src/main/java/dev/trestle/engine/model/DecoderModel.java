@@ -11,8 +11,6 @@ import dev.trestle.backends.cpu.RowQuantizer;
 import dev.trestle.common.TrestleException;
 import dev.trestle.engine.gguf.GgufMetadata;
 import dev.trestle.engine.kv.KvCache;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * A decoder-only transformer in llama.cpp's graph shape. This class holds the shared builders (norm, qkv,
@@ -267,13 +265,11 @@ public abstract class DecoderModel {
         }
         // layers, each on the device that holds it; the hidden state moves only where the device changes
         VulkanLayers resident = null;
-        if (gpuLayers != null) {
-            for (VulkanLayers g : gpuExecutors) {
-                g.begin(ub, kv);
-            }
+        for (VulkanLayers g : st.gpuExecutors) {
+            g.begin(ub, kv);
         }
         for (int il = 0; il < c.nLayer(); il++) {
-            VulkanLayers g = gpuLayers != null ? gpuLayers[il] : null;
+            VulkanLayers g = st.gpuLayers != null ? st.gpuLayers[il] : null;
             if (g != resident) {
                 if (resident != null) {
                     resident.leave(st.x, n);
@@ -446,25 +442,6 @@ public abstract class DecoderModel {
     }
 
     private Attention[] attentionKernels;
-    private VulkanLayers[] gpuLayers;       // (n_layer) executor of each GPU-resident layer, null = CPU
-    private List<VulkanLayers> gpuExecutors; // distinct executors
-
-    /** Binds the Vulkan executors of a context: {@code perLayer[il]} runs layer il (null = the CPU). */
-    public final void bindGpu(VulkanLayers[] perLayer) {
-        if (perLayer == null) {
-            gpuLayers = null;
-            gpuExecutors = List.of();
-            return;
-        }
-        gpuLayers = perLayer.clone();
-        List<VulkanLayers> distinct = new ArrayList<>();
-        for (VulkanLayers g : perLayer) {
-            if (g != null && !distinct.contains(g)) {
-                distinct.add(g);
-            }
-        }
-        gpuExecutors = List.copyOf(distinct);
-    }
 
     /** Binds the attention kernels (scratch per thread) for a context's cache types. */
     public final void bindAttention(KvCache kv, boolean flash, int threads) {

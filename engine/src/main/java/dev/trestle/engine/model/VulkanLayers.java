@@ -87,9 +87,9 @@ public final class VulkanLayers implements AutoCloseable {
         this.nCells = nCells;
         this.kType = kType;
         this.vType = vType;
-        if (!VulkanOps.cacheTypeSupported(kType) || !VulkanOps.cacheTypeSupported(vType)) {
-            throw new TrestleException("the Vulkan backend stores the KV cache as f16 or f32, not "
-                    + kType.llamaName() + "/" + vType.llamaName(), "use -ctk f16 -ctv f16, or -ngl 0");
+        if (!VulkanOps.cacheTypeSupported(kType, c.kvDim()) || !VulkanOps.cacheTypeSupported(vType, c.kvDim())) {
+            throw new TrestleException("the Vulkan backend cannot hold a " + kType.llamaName() + "/"
+                    + vType.llamaName() + " KV cache for rows of " + c.kvDim(), "use -ctk f16 -ctv f16, or -ngl 0");
         }
         int e = c.nEmbd();
         int qd = c.qDim();
@@ -361,11 +361,8 @@ public final class VulkanLayers implements AutoCloseable {
         int swa = model.isSwaLayer(il) ? c.nSwa() : 0;
         VulkanOps.AttentionShape shape = new VulkanOps.AttentionShape(c.nHead(), c.nHeadKv(), hd, scale,
                 model.attnSoftcap(), swa);
-        if (kType != vType) {
-            throw new TrestleException("the Vulkan backend needs the same K and V cache type", "pass -ctk and -ctv alike");
-        }
         for (int t0 = 0; t0 < n; t0 += chunk) {
-            ops.attention(shape, kType, q, L.kCache(), L.vCache(), meta, nCells, n, t0, Math.min(chunk, n - t0),
+            ops.attention(shape, kType, vType, q, L.kCache(), L.vCache(), meta, nCells, n, t0, Math.min(chunk, n - t0),
                     scores, attn);
         }
         // output projection

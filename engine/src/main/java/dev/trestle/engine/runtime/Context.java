@@ -81,7 +81,6 @@ public final class Context implements AutoCloseable {
     /** Opens one Vulkan device per logical GPU that holds layers and uploads those layers to it. */
     private void bindGpu(Offload offload, int ub) {
         if (offload.isCpuOnly()) {
-            impl.bindGpu(null);
             return;
         }
         VulkanLayers[] perLayer = new VulkanLayers[cfg.nLayer()];
@@ -117,7 +116,7 @@ public final class Context implements AutoCloseable {
             closeGpu();
             throw ex;
         }
-        impl.bindGpu(perLayer);
+        state.bindGpu(perLayer);
     }
 
     private void closeGpu() {
@@ -305,7 +304,7 @@ public final class Context implements AutoCloseable {
 
     @Override
     public void close() {
-        impl.bindGpu(null);
+        state.bindGpu(null);
         closeGpu();
         backend.close();
         kv.close();
