@@ -4,7 +4,11 @@ import dev.trestle.common.TrestleException;
 import dev.trestle.scheduler.device.Device;
 import dev.trestle.scheduler.device.DeviceKind;
 import dev.trestle.scheduler.plan.Plan;
+import dev.trestle.scheduler.plan.Home;
+import dev.trestle.scheduler.profile.TensorProfile;
+import dev.trestle.scheduler.profile.TensorRole;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Where a context runs each layer: {@code layerDevice[il]} is -1 for the CPU or an index into
@@ -13,17 +17,18 @@ import java.util.Arrays;
  *
  * @param layerDevice   (n_layer) -1 or index into vulkanDevices
  * @param vulkanDevices Vulkan physical device index of each logical GPU
- * @param nCpuMoe       layers, from the first, whose expert FFN stays in host RAM and runs on the CPU
- *                      ({@code --n-cpu-moe}; {@code --cpu-moe} = every layer)
+ * @param cpuExperts    (n_layer) true where the layer's expert FFN stays in host RAM and runs on the CPU
+ *                      ({@code --n-cpu-moe N}: the first N layers; {@code --cpu-moe}: all; {@code -ot exps=CPU})
  */
-public record Offload(int[] layerDevice, int[] vulkanDevices, int nCpuMoe) {
+public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExperts) {
     public Offload(int[] layerDevice, int[] vulkanDevices) {
-        this(layerDevice, vulkanDevices, 0);
+        this(layerDevice, vulkanDevices, new boolean[layerDevice.length]);
     }
 
     public Offload {
         layerDevice = layerDevice.clone();
         vulkanDevices = vulkanDevices.clone();
+        cpuExperts = cpuExperts.clone();
         for (int d : layerDevice) {
             if (d < -1 || d >= vulkanDevices.length) {
                 throw new IllegalArgumentException("layer device " + d + " of " + vulkanDevices.length);
@@ -33,7 +38,7 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, int nCpuMoe) {
 
     /** Everything on the CPU. */
     public static Offload none() {
-        return new Offload(new int[0], new int[0], 0);
+        return new Offload(new int[0], new int[0], new boolean[0]);
     }
 
     /** True when no layer runs on a GPU. */
@@ -48,7 +53,7 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, int nCpuMoe) {
 
     /** True when layer {@code il}'s expert FFN runs on the CPU. */
     public boolean cpuExperts(int il) {
-        return il < nCpuMoe;
+        return il < cpuExperts.length && cpuExperts[il];
     }
 
     /** The device of layer {@code il} (-1 = CPU). */
@@ -68,9 +73,13 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, int nCpuMoe) {
     public static Offload layers(int nLayer, int ngl, int[] vulkanDevices, double[] split, int nCpuMoe) {
         int[] dev = new int[nLayer];
         Arrays.fill(dev, -1);
+        boolean[] cpuExperts = new boolean[nLayer];
+        for (int il = 0; il < Math.min(nCpuMoe, nLayer); il++) {
+            cpuExperts[il] = true;
+        }
         int g = vulkanDevices.length;
         if (g == 0 || ngl <= 0) {
-            return new Offload(dev, vulkanDevices, nCpuMoe);
+            return new Offload(dev, vulkanDevices, cpuExperts);
         }
         double[] s = split != null && split.length > 0 ? split : new double[g];
         if (split == null || split.length == 0) {
@@ -95,17 +104,20 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, int nCpuMoe) {
             }
             dev[first + i] = d;
         }
-        return new Offload(dev, vulkanDevices, nCpuMoe);
+        return new Offload(dev, vulkanDevices, cpuExperts);
     }
 
     /**
-     * The layer homes of a scheduler plan. Plans put layers on inventory GPUs; Vulkan ones map to their device
-     * index. A layer planned on a CUDA device fails: this build's engine runs GPU layers through Vulkan only.
+     * The homes of a scheduler plan. Plans put layers on inventory GPUs; Vulkan ones map to their device index.
+     * Expert tensors the plan keeps in host RAM ({@code --n-cpu-moe}, {@code --cpu-moe}, {@code -ot exps=CPU}) run
+     * on the CPU. Fails, naming the tensor, where the plan asks for what the engine cannot run yet: a layer on a
+     * CUDA device, row split, or a non-expert tensor (or experts) away from its layer's device.
      */
     public static Offload fromPlan(Plan plan, int nLayer) {
         int gpus = plan.inventory().gpus().size();
         int[] vk = new int[gpus];
         int[] dev = new int[nLayer];
+        boolean[] cpuExperts = new boolean[nLayer];
         for (int i = 0; i < gpus; i++) {
             Device d = plan.gpu(i);
             vk[i] = d.kind() == DeviceKind.VULKAN ? d.index() : -1;
@@ -113,15 +125,35 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, int nCpuMoe) {
         for (int il = 0; il < nLayer; il++) {
             int g = plan.layerGpu(il);
             if (g >= 0 && vk[g] < 0) {
-                Device d = plan.gpu(g);
-                throw new TrestleException("layer " + il + " is planned on " + d.id() + ", but the engine runs GPU "
-                        + "layers through Vulkan only so far", "pass -ngl 0, or use a Vulkan device");
+                throw new TrestleException("layer " + il + " is planned on " + plan.gpu(g).id() + ", but the engine "
+                        + "runs GPU layers through Vulkan only so far", "pass -ngl 0, or use a Vulkan device");
             }
             dev[il] = g;
         }
-        for (int i = 0; i < gpus; i++) {
-            vk[i] = Math.max(vk[i], 0); // unused CUDA slots are never opened
+        List<TensorProfile> tensors = plan.model().tensors();
+        for (int i = 0; i < tensors.size(); i++) {
+            TensorProfile t = tensors.get(i);
+            Home h = plan.home(i);
+            if (!t.inLayer() || t.layer() >= nLayer) {
+                continue;
+            }
+            if (h.rowSplit()) {
+                throw new TrestleException(t.name() + " is planned row-split; the engine splits by layers only",
+                        "use -sm layer");
+            }
+            int layerGpu = dev[t.layer()];
+            if (t.role() == TensorRole.FFN_EXPERT && h.isCpu()) {
+                cpuExperts[t.layer()] = true;
+            } else if (h.gpu() != layerGpu) {
+                throw new TrestleException(t.name() + " is placed on " + (h.isCpu() ? "CPU" : plan.gpu(h.gpu()).id())
+                        + " but its layer runs on " + (layerGpu < 0 ? "CPU" : plan.gpu(layerGpu).id())
+                        + "; the engine runs a layer's tensors where the layer runs (experts may stay on the CPU)",
+                        "limit -ot to expert tensors (e.g. -ot 'exps=CPU'), or move whole layers with -ngl/-ts");
+            }
         }
-        return new Offload(dev, vk, Math.max(0, plan.layout().nCpuMoe()));
+        for (int i = 0; i < gpus; i++) {
+            vk[i] = Math.max(vk[i], 0); // CUDA slots hold no layer here, so they are never opened
+        }
+        return new Offload(dev, vk, cpuExperts);
     }
 }
