@@ -36,6 +36,7 @@ public final class ForwardState {
     private final List<ActivationRows> acts = new ArrayList<>();
     VulkanLayers[] gpuLayers;                   // (n_layer) executor of each GPU-resident layer, null = CPU
     List<VulkanLayers> gpuExecutors = List.of(); // the distinct executors
+    VulkanLayers output;                        // device of the output head, null = CPU
 
     public ForwardState(ModelConfig c, int nTokens, int nCells, CpuThreadPool pool) {
         this.nTokens = nTokens;
@@ -127,6 +128,14 @@ public final class ForwardState {
             }
         }
         gpuExecutors = List.copyOf(distinct);
+        if (perLayer == null) {
+            output = null;
+        }
+    }
+
+    /** Runs the output head on {@code g}'s device (null: the CPU). */
+    public void bindOutput(VulkanLayers g) {
+        output = g;
     }
 
     /** Final normed hidden states, row-major (n_tokens, n_embd). */

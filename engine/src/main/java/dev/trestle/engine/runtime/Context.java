@@ -94,7 +94,8 @@ public final class Context implements AutoCloseable {
                     cpuExperts[il] = offload.cpuExperts(il);
                     any |= mine[il];
                 }
-                if (!any) {
+                boolean output = offload.outputDevice() == d;
+                if (!any && !output) {
                     continue;
                 }
                 VulkanDevice dev = VulkanDevice.open(offload.vulkanDevices()[d]);
@@ -102,6 +103,10 @@ public final class Context implements AutoCloseable {
                     VulkanLayers g = new VulkanLayers(impl, dev, mine, cpuExperts, ub, nCtx, options.kType(), options.vType(),
                             nCtx / options.nSeqMax());
                     gpu.add(g);
+                    if (output) {
+                        g.holdOutputHead();
+                        state.bindOutput(g);
+                    }
                 } catch (RuntimeException ex) {
                     dev.close();
                     throw ex;

@@ -19,17 +19,19 @@ import java.util.List;
  * @param vulkanDevices Vulkan physical device index of each logical GPU
  * @param cpuExperts    (n_layer) true where the layer's expert FFN stays in host RAM and runs on the CPU
  *                      ({@code --n-cpu-moe N}: the first N layers; {@code --cpu-moe}: all; {@code -ot exps=CPU})
+ * @param outputDevice  device of the output head (index into vulkanDevices), -1 = CPU
  */
-public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExperts) {
+public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExperts, int outputDevice) {
     public Offload(int[] layerDevice, int[] vulkanDevices) {
-        this(layerDevice, vulkanDevices, new boolean[layerDevice.length]);
+        this(layerDevice, vulkanDevices, new boolean[layerDevice.length], -1);
     }
 
     public Offload {
         layerDevice = layerDevice.clone();
         vulkanDevices = vulkanDevices.clone();
         cpuExperts = cpuExperts.clone();
-        for (int d : layerDevice) {
+        for (int d : java.util.stream.IntStream.concat(Arrays.stream(layerDevice), java.util.stream.IntStream.of(outputDevice))
+                .toArray()) {
             if (d < -1 || d >= vulkanDevices.length) {
                 throw new IllegalArgumentException("layer device " + d + " of " + vulkanDevices.length);
             }
@@ -38,11 +40,14 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExper
 
     /** Everything on the CPU. */
     public static Offload none() {
-        return new Offload(new int[0], new int[0], new boolean[0]);
+        return new Offload(new int[0], new int[0], new boolean[0], -1);
     }
 
     /** True when no layer runs on a GPU. */
     public boolean isCpuOnly() {
+        if (outputDevice >= 0) {
+            return false;
+        }
         for (int d : layerDevice) {
             if (d >= 0) {
                 return false;
@@ -54,6 +59,11 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExper
     /** True when layer {@code il}'s expert FFN runs on the CPU. */
     public boolean cpuExperts(int il) {
         return il < cpuExperts.length && cpuExperts[il];
+    }
+
+    /** The layer split of {@code -ngl}, the output head included (the test suites' shorthand for plans). */
+    public static Offload layers(int nLayer, int ngl, int[] vulkanDevices) {
+        return layers(nLayer, ngl, vulkanDevices, null, 0);
     }
 
     /** The device of layer {@code il} (-1 = CPU). */
@@ -79,7 +89,7 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExper
         }
         int g = vulkanDevices.length;
         if (g == 0 || ngl <= 0) {
-            return new Offload(dev, vulkanDevices, cpuExperts);
+            return new Offload(dev, vulkanDevices, cpuExperts, -1);
         }
         double[] s = split != null && split.length > 0 ? split : new double[g];
         if (split == null || split.length == 0) {
@@ -104,7 +114,8 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExper
             }
             dev[first + i] = d;
         }
-        return new Offload(dev, vulkanDevices, cpuExperts);
+        // as in llama.cpp, -ngl above the layer count also moves the output head (to the last layer's GPU)
+        return new Offload(dev, vulkanDevices, cpuExperts, ngl > nLayer ? dev[nLayer - 1] : -1);
     }
 
     /**
@@ -154,6 +165,10 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExper
         for (int i = 0; i < gpus; i++) {
             vk[i] = Math.max(vk[i], 0); // CUDA slots hold no layer here, so they are never opened
         }
-        return new Offload(dev, vk, cpuExperts);
+        int out = plan.outputGpu();
+        if (out >= 0 && plan.gpu(out).kind() != DeviceKind.VULKAN) {
+            out = -1; // a CUDA home for the head: the CPU computes it in this build
+        }
+        return new Offload(dev, vk, cpuExperts, out);
     }
 }
