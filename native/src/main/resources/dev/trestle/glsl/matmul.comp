@@ -9,7 +9,7 @@ layout(std430, binding = 3) readonly buffer RB { uint ROWS[]; };
 layout(push_constant) uniform P {
     uint cols; uint rows; uint nTok; uint wBase;
     uint rowBytes; uint xOff; uint xStride; uint oOff;
-    uint oStride; uint gridX; uint gathered; uint pad;
+    uint oStride; uint gridX; uint gathered; uint rowsBase;
 } p;
 #include "bytes.glsl"
 #include "dequant.glsl"
@@ -31,8 +31,8 @@ void main() {
             uint base = c * 16u;
             uint lim = min(16u, p.cols - base);
             for (uint t = 0u; t < nt; t++) {
-                // gathered: token slot t reads activation row ROWS[2s] and writes output row ROWS[2s+1]
-                uint xr = p.gathered != 0u ? ROWS[2u * (t0 + t)] : t0 + t;
+                // gathered: slot s reads activation row ROWS[2s] and writes output row ROWS[2s+1]
+                uint xr = p.gathered != 0u ? ROWS[2u * (p.rowsBase + t0 + t)] : t0 + t;
                 uint xo = p.xOff + xr * p.xStride + base;
                 float s = 0.0;
                 for (uint i = 0u; i < lim; i++) { s += v[i] * X[xo + i]; }
@@ -49,7 +49,7 @@ void main() {
         barrier();
     }
     if (row < p.rows && tid < nt) {
-        uint orow = p.gathered != 0u ? ROWS[2u * (t0 + tid) + 1u] : t0 + tid;
+        uint orow = p.gathered != 0u ? ROWS[2u * (p.rowsBase + t0 + tid) + 1u] : t0 + tid;
         O[p.oOff + orow * p.oStride + row] = red[tid * 32u];
     }
 }

@@ -45,6 +45,12 @@ public final class VulkanOps {
      */
     public void matmul(GpuMatrix w, int expert, GpuBuffer x, int xOff, int xStride, int nSlots, GpuBuffer out,
                        int oOff, int oStride, GpuBuffer rows) {
+        matmul(w, expert, x, xOff, xStride, nSlots, out, oOff, oStride, rows, 0);
+    }
+
+    /** Gathered form reading slot pairs from index {@code rowsBase} of {@code rows} on. */
+    public void matmul(GpuMatrix w, int expert, GpuBuffer x, int xOff, int xStride, int nSlots, GpuBuffer out,
+                       int oOff, int oStride, GpuBuffer rows, int rowsBase) {
         VulkanDevice.Pipeline p = dev.pipeline("matmul.comp", weightDefine(w.type), 4);
         int gx = Math.min(w.rows, maxGroups);
         int gy = (w.rows + gx - 1) / gx;
@@ -52,7 +58,7 @@ public final class VulkanOps {
             ByteBuffer pc = VulkanDevice.push(stack, 12);
             pc.putInt(w.cols).putInt(w.rows).putInt(nSlots).putInt(Math.toIntExact(expert * w.rowBytes * w.rows))
                     .putInt((int) w.rowBytes).putInt(xOff).putInt(xStride).putInt(oOff).putInt(oStride).putInt(gx)
-                    .putInt(rows != null ? 1 : 0).putInt(0).flip();
+                    .putInt(rows != null ? 1 : 0).putInt(rowsBase).flip();
             dev.dispatch(p, new GpuBuffer[] {w.buffer, x, out, rows}, pc, gx, gy, (nSlots + TILE - 1) / TILE);
         }
     }
@@ -149,32 +155,46 @@ public final class VulkanOps {
         elementwise(Elementwise.SCALE, x, xOff, n, null, 0, n, n, 1, s);
     }
 
-    /** Cache types the set_rows and attention shaders store and read. */
-    public static boolean cacheTypeSupported(GgmlType t) {
-        return t == GgmlType.F32 || t == GgmlType.F16;
+    /** {@code out[t] = sum_j weights[t * k + j] * slots[t * k + j]} for rows of {@code n}, in slot order. */
+    public void moeCombine(GpuBuffer out, GpuBuffer slots, GpuBuffer weights, int n, int k, int nTok) {
+        VulkanDevice.Pipeline p = dev.pipeline("moe_combine.comp", List.of(), 3);
+        long groups = ((long) n * nTok + 63) / 64;
+        int gx = (int) Math.min(groups, maxGroups);
+        int gy = (int) ((groups + gx - 1) / gx);
+        try (MemoryStack stack = stackPush()) {
+            ByteBuffer pc = VulkanDevice.push(stack, 4);
+            pc.putInt(n).putInt(k).putInt(nTok).putInt(gx).flip();
+            dev.dispatch(p, new GpuBuffer[] {out, slots, weights}, pc, gx, gy, 1);
+        }
     }
 
-    private static List<String> cacheDefine(GgmlType t) {
-        return List.of("CTYPE_" + t.name());
+    /** Cache types the set_rows and attention shaders store and read (llama.cpp's -ctk/-ctv set). */
+    public static final java.util.Set<GgmlType> CACHE_TYPES = java.util.EnumSet.of(GgmlType.F32, GgmlType.F16,
+            GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1);
+    private static final int MAX_ROW_WORDS = 2048; // set_rows assembles a row in shared memory
+
+    /** True when rows of {@code n} elements of {@code t} can live in a Vulkan cache. */
+    public static boolean cacheTypeSupported(GgmlType t, int n) {
+        return CACHE_TYPES.contains(t) && n % t.blockSize() == 0 && rowWords(t, n) <= MAX_ROW_WORDS;
     }
 
     /**
      * Stores {@code nTok} rows of {@code n} floats (row t at sOff + t * sStride) into cache rows
-     * {@code cells[t]} of {@code cache} ({@code n} elements of {@code type} per row).
+     * {@code cells[t]} of {@code cache} in {@code type}, quantized as the CPU backend quantizes.
      */
     public void setRows(GpuBuffer cache, GgmlType type, int n, GpuBuffer src, int sOff, int sStride, GpuBuffer cells,
                         int nTok) {
-        VulkanDevice.Pipeline p = dev.pipeline("set_rows.comp", cacheDefine(type), 3);
+        VulkanDevice.Pipeline p = dev.pipeline("set_rows.comp", List.of(), 3);
         try (MemoryStack stack = stackPush()) {
-            ByteBuffer pc = VulkanDevice.push(stack, 4);
-            pc.putInt(n).putInt(sOff).putInt(sStride).putInt(rowWords(type, n)).flip();
+            ByteBuffer pc = VulkanDevice.push(stack, 5);
+            pc.putInt(n).putInt(sOff).putInt(sStride).putInt(rowWords(type, n)).putInt(type.id()).flip();
             dev.dispatch(p, new GpuBuffer[] {cache, src, cells}, pc, nTok, 1, 1);
         }
     }
 
-    /** 32-bit words per cache row of {@code n} elements (rows are word aligned). */
+    /** 32-bit words per cache row of {@code n} elements (rows are padded to whole words). */
     public static int rowWords(GgmlType type, int n) {
-        return type == GgmlType.F32 ? n : (n + 1) / 2;
+        return Math.toIntExact((type.bytesFor(n) + 3) / 4);
     }
 
     /** Shape and scaling of one attention call. */
@@ -186,15 +206,18 @@ public final class VulkanOps {
      * cells. {@code meta} holds ints: cellSeq[nCells], cellPos[nCells], tokSeq[nTok], tokPos[nTok]. {@code scratch}
      * needs nTok * nHead * nCells floats (callers may split tokens into chunks with {@code tokBase}).
      */
-    public void attention(AttentionShape s, GgmlType cacheType, GpuBuffer q, GpuBuffer k, GpuBuffer v, GpuBuffer meta,
-                          int nCells, int nTok, int tokBase, int chunk, GpuBuffer scratch, GpuBuffer out) {
-        VulkanDevice.Pipeline p = dev.pipeline("attention.comp", cacheDefine(cacheType), 6);
+    public void attention(AttentionShape s, GgmlType kType, GgmlType vType, GpuBuffer q, GpuBuffer k, GpuBuffer v,
+                          GpuBuffer meta, int nCells, int nTok, int tokBase, int chunk, GpuBuffer scratch,
+                          GpuBuffer out) {
+        VulkanDevice.Pipeline p = dev.pipeline("attention.comp", List.of(), 6);
         int qd = s.nHead() * s.headDim();
+        int kvd = s.nHeadKv() * s.headDim();
         try (MemoryStack stack = stackPush()) {
-            ByteBuffer pc = VulkanDevice.push(stack, 12);
+            ByteBuffer pc = VulkanDevice.push(stack, 14);
             pc.putInt(nCells).putInt(nTok).putInt(s.nHead()).putInt(s.nHead() / s.nHeadKv()).putInt(s.headDim())
-                    .putInt(rowWords(cacheType, s.nHeadKv() * s.headDim())).putInt(qd).putInt(qd)
-                    .putFloat(s.scale()).putFloat(s.softcap()).putInt(s.nSwa()).putInt(tokBase).flip();
+                    .putInt(rowWords(kType, kvd)).putInt(rowWords(vType, kvd)).putInt(qd)
+                    .putFloat(s.scale()).putFloat(s.softcap()).putInt(s.nSwa()).putInt(tokBase).putInt(kType.id())
+                    .putInt(vType.id()).flip();
             dev.dispatch(p, new GpuBuffer[] {q, k, v, meta, scratch, out}, pc, chunk * s.nHead(), 1, 1);
         }
     }

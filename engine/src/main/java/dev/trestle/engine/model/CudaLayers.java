@@ -30,6 +30,10 @@ public final class CudaLayers implements LayerExecutor {
     private final CudaContext ctx;
     private final CudaOps ops;
     private final int nCells;
+    private final int nUb;
+    private CudaLinear output;       // the output head when it lives here
+    private CudaBuffer logitRows;    // (logitChunk padded to 16, n_vocab) logits of a chunk of rows
+    private int logitChunk;
     private final GgmlType kType;
     private final GgmlType vType;
     private final boolean flash;
@@ -92,6 +96,7 @@ public final class CudaLayers implements LayerExecutor {
         this.ctx = backend.context();
         this.ops = backend.ops();
         this.nCells = nCells;
+        this.nUb = nUb;
         this.kType = kType;
         this.vType = vType;
         this.flash = flash;
@@ -227,6 +232,27 @@ public final class CudaLayers implements LayerExecutor {
                 vector(lw.attnPostNorm()), vector(lw.ffnNorm()), vector(lw.ffnPostNorm()),
                 moe ? null : linear(lw.ffnGate()), moe ? null : linear(lw.ffnUp()), moe ? null : linear(lw.ffnDown()),
                 vector(model.ropeFactors(il, nCtxPerSeq)), kc, vc, model.rope(il), moe && !cpuExperts ? moe(lw) : null);
+    }
+
+    @Override
+    public void holdOutputHead() {
+        if (output == null) {
+            output = linear(model.weights().output());
+            logitChunk = Math.min(16, nUb); // rows go through cur, which holds n_ub rows
+            logitRows = buffer(4L * LaunchConfig.roundUp(logitChunk, 16) * c.nVocab());
+        }
+    }
+
+    @Override
+    public void logits(float[] hidden, int rows, float[] out) {
+        int e = c.nEmbd();
+        int v = c.nVocab();
+        for (int r0 = 0; r0 < rows; r0 += logitChunk) {
+            int m = Math.min(logitChunk, rows - r0);
+            cur.write(0, hidden, r0 * e, m * e);
+            project(output, cur, m, logitRows);
+            logitRows.read(0, out, r0 * v, m * v);
+        }
     }
 
     @Override

@@ -11,8 +11,6 @@ import dev.trestle.backends.cpu.RowQuantizer;
 import dev.trestle.common.TrestleException;
 import dev.trestle.engine.gguf.GgufMetadata;
 import dev.trestle.engine.kv.KvCache;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * A decoder-only transformer in llama.cpp's graph shape. This class holds the shared builders (norm, qkv,
@@ -267,13 +265,11 @@ public abstract class DecoderModel {
         }
         // layers, each on the device that holds it; the hidden state moves only where the device changes
         LayerExecutor resident = null;
-        if (gpuLayers != null) {
-            for (LayerExecutor g : gpuExecutors) {
-                g.begin(ub, kv);
-            }
+        for (LayerExecutor g : st.gpuExecutors) {
+            g.begin(ub, kv);
         }
         for (int il = 0; il < c.nLayer(); il++) {
-            LayerExecutor g = gpuLayers != null ? gpuLayers[il] : null;
+            LayerExecutor g = st.gpuLayers != null ? st.gpuLayers[il] : null;
             if (g != resident) {
                 if (resident != null) {
                     resident.leave(st.x, n);
@@ -327,7 +323,11 @@ public abstract class DecoderModel {
 
     /** Logits of {@code rows} hidden rows (packed, (rows, n_embd)) into {@code out} (rows, n_vocab). */
     public final void logits(float[] hidden, int rows, float[] out, ForwardState st) {
-        project(w.output(), hidden, rows, out, st);
+        if (st.output != null) {
+            st.output.logits(hidden, rows, out);
+        } else {
+            project(w.output(), hidden, rows, out, st);
+        }
         if (finalSoftcap() != 0f) {
             CpuOps.softcap(out, 0, rows * cfg.nVocab(), finalSoftcap());
         }
@@ -446,25 +446,6 @@ public abstract class DecoderModel {
     }
 
     private Attention[] attentionKernels;
-    private LayerExecutor[] gpuLayers;       // (n_layer) executor of each GPU-resident layer, null = CPU
-    private List<LayerExecutor> gpuExecutors; // distinct executors
-
-    /** Binds the GPU executors of a context: {@code perLayer[il]} runs layer il (null = the CPU). */
-    public final void bindGpu(LayerExecutor[] perLayer) {
-        if (perLayer == null) {
-            gpuLayers = null;
-            gpuExecutors = List.of();
-            return;
-        }
-        gpuLayers = perLayer.clone();
-        List<LayerExecutor> distinct = new ArrayList<>();
-        for (LayerExecutor g : perLayer) {
-            if (g != null && !distinct.contains(g)) {
-                distinct.add(g);
-            }
-        }
-        gpuExecutors = List.copyOf(distinct);
-    }
 
     /** Binds the attention kernels (scratch per thread) for a context's cache types. */
     public final void bindAttention(KvCache kv, boolean flash, int threads) {
@@ -511,15 +492,14 @@ public abstract class DecoderModel {
         project(lw.ffnDown(), st.gate, n, st.proj, st);
     }
 
-    /** Mixture-of-experts FFN of st.cur into st.proj: route, run each chosen expert, weighted sum. */
-    protected void moeFfn(LayerWeights lw, int n, ForwardState st) {
+    /**
+     * Routing from router logits in {@code st.router} (n, n_expert): gating, top-k experts into
+     * {@code st.selected} and their (normalized, scaled) weights into {@code st.weights}.
+     */
+    final void route(int n, ForwardState st) {
         ModelConfig c = cfg;
         int nExp = c.nExpert();
         int k = c.nExpertUsed();
-        int e = c.nEmbd();
-        int ff = lw.upExps().weight().rows();
-        // router logits and probabilities
-        project(lw.router(), st.cur, n, st.router, st);
         for (int t = 0; t < n; t++) {
             if (gating() == Gating.SOFTMAX) {
                 CpuOps.softmax(st.router, t * nExp, nExp);
@@ -547,6 +527,18 @@ public abstract class DecoderModel {
                 }
             }
         }
+    }
+
+    /** Mixture-of-experts FFN of st.cur into st.proj: route, run each chosen expert, weighted sum. */
+    protected void moeFfn(LayerWeights lw, int n, ForwardState st) {
+        ModelConfig c = cfg;
+        int nExp = c.nExpert();
+        int k = c.nExpertUsed();
+        int e = c.nEmbd();
+        int ff = lw.upExps().weight().rows();
+        // router logits and probabilities
+        project(lw.router(), st.cur, n, st.router, st);
+        route(n, st);
         // each expert over the rows routed to it (slot row = t * k + j)
         CpuMatrix up = lw.upExps().weight();
         ActivationRows in = st.act(up.dotType(), up.cols(), n);

@@ -34,6 +34,9 @@ public final class ForwardState {
     final MatmulJob job;     // reusable matmul dispatch
     final HeadsJob heads;    // reusable attention dispatch
     private final List<ActivationRows> acts = new ArrayList<>();
+    LayerExecutor[] gpuLayers;                  // (n_layer) executor of each GPU-resident layer, null = CPU
+    List<LayerExecutor> gpuExecutors = List.of(); // the distinct executors
+    LayerExecutor output;                       // device of the output head, null = CPU
 
     public ForwardState(ModelConfig c, int nTokens, int nCells, CpuThreadPool pool) {
         this.nTokens = nTokens;
@@ -111,6 +114,28 @@ public final class ForwardState {
                 }
             }
         }
+    }
+
+    /** Binds the Vulkan executors of this context: {@code perLayer[il]} runs layer il (null entries: the CPU). */
+    public void bindGpu(LayerExecutor[] perLayer) {
+        gpuLayers = perLayer == null ? null : perLayer.clone();
+        List<LayerExecutor> distinct = new ArrayList<>();
+        if (perLayer != null) {
+            for (LayerExecutor g : perLayer) {
+                if (g != null && !distinct.contains(g)) {
+                    distinct.add(g);
+                }
+            }
+        }
+        gpuExecutors = List.copyOf(distinct);
+        if (perLayer == null) {
+            output = null;
+        }
+    }
+
+    /** Runs the output head on {@code g}'s device (null: the CPU). */
+    public void bindOutput(LayerExecutor g) {
+        output = g;
     }
 
     /** Final normed hidden states, row-major (n_tokens, n_embd). */

@@ -25,6 +25,12 @@ public interface LayerExecutor extends AutoCloseable {
     /** Runs (or queues) layer {@code il} for the micro-batch; {@code st} holds the CPU-side scratch. */
     void layer(int il, UBatch ub, ForwardState st);
 
+    /** Uploads the output head (lm_head, or the tied embeddings) so {@link #logits} runs on this device. */
+    void holdOutputHead();
+
+    /** Logits of {@code rows} final-normed hidden rows (host, packed) into {@code out} (rows, n_vocab). */
+    void logits(float[] hidden, int rows, float[] out);
+
     /** Frees the device buffers (not the device itself). */
     @Override
     void close();

@@ -18,7 +18,9 @@ import java.util.List;
  * {@link DecoderModel#forward}'s CPU path (norms, projections with bias and {@code .scale}, q/k norms, rope,
  * device-resident KV cache and attention, sandwich norms, SwiGLU/GeGLU FFN), recorded into the device's command
  * buffer. The hidden state stays on the device between its layers; it crosses to the host only where the
- * next layer lives elsewhere. Expert FFNs of MoE layers run on the CPU (see {@link #layer}).
+ * next layer lives elsewhere. MoE layers route on the host (the router logits, n x n_expert floats, come back)
+ * and run the chosen experts' matmuls on the device over gathered rows; with {@code --n-cpu-moe} (or when a
+ * layer has a shared expert or per-expert {@code .scale}) the expert FFN runs on the CPU instead.
  */
 public final class VulkanLayers implements LayerExecutor {
     private final DecoderModel model;
@@ -42,6 +44,13 @@ public final class VulkanLayers implements LayerExecutor {
     private final GpuBuffer proj;   // (n_ub, n_embd)
     private final GpuBuffer gate;   // (n_ub, ff)
     private final GpuBuffer up;     // (n_ub, 2 ff)
+    private final GpuBuffer router; // (n_ub, n_expert) router logits
+    private final GpuBuffer slotGate; // (n_ub * n_used, ff) expert gate outputs per slot
+    private final GpuBuffer slotUp;   // (n_ub * n_used, ff)
+    private final GpuBuffer slotOut;  // (n_ub * n_used, n_embd) expert outputs per slot
+    private final GpuBuffer slotRows; // (2, n_ub * n_used) uint pairs: (token, slot) then (slot, slot), by expert
+    private final GpuBuffer slotWeights; // (n_ub * n_used) routing weights
+    private final int[] rowsHost;
     private final GpuBuffer pos;    // (n_ub) int positions
     private final GpuBuffer cells;  // (n_ub) uint cache cells
     private final GpuBuffer meta;   // (2 n_cells + 2 n_ub) ints: cell seq, cell pos, token seq, token pos
@@ -53,7 +62,11 @@ public final class VulkanLayers implements LayerExecutor {
     private record Layer(GpuLinear wq, GpuLinear wk, GpuLinear wv, GpuLinear wqkv, GpuLinear wo, GpuBuffer attnNorm,
                          GpuBuffer qNorm, GpuBuffer kNorm, GpuBuffer attnPostNorm, GpuBuffer ffnNorm,
                          GpuBuffer ffnPostNorm, GpuLinear gate, GpuLinear up, GpuLinear down, GpuBuffer ropeFactors,
-                         GpuBuffer kCache, GpuBuffer vCache, Rope rope) {
+                         GpuBuffer kCache, GpuBuffer vCache, Rope rope, GpuLinear router, GpuMatrix gateExps,
+                         GpuMatrix upExps, GpuMatrix downExps) {
+        boolean gpuExperts() {
+            return upExps != null;
+        }
     }
 
     /** A projection on the device: weight, bias and {@code .scale} in llama.cpp's order. */
@@ -64,8 +77,8 @@ public final class VulkanLayers implements LayerExecutor {
      * Uploads the weights of layers {@code il} with {@code mine[il]} and allocates their KV cache (nCells cells of
      * kType/vType) and the activations for micro-batches of up to {@code nUb} rows.
      */
-    public VulkanLayers(DecoderModel model, VulkanDevice dev, boolean[] mine, int nUb, int nCells, GgmlType kType,
-                        GgmlType vType, int nCtxPerSeq) {
+    public VulkanLayers(DecoderModel model, VulkanDevice dev, boolean[] mine, boolean[] cpuExperts, int nUb,
+                        int nCells, GgmlType kType, GgmlType vType, int nCtxPerSeq) {
         this.model = model;
         this.c = model.config();
         this.dev = dev;
@@ -74,9 +87,9 @@ public final class VulkanLayers implements LayerExecutor {
         this.nCells = nCells;
         this.kType = kType;
         this.vType = vType;
-        if (!VulkanOps.cacheTypeSupported(kType) || !VulkanOps.cacheTypeSupported(vType)) {
-            throw new TrestleException("the Vulkan backend stores the KV cache as f16 or f32, not "
-                    + kType.llamaName() + "/" + vType.llamaName(), "use -ctk f16 -ctv f16, or -ngl 0");
+        if (!VulkanOps.cacheTypeSupported(kType, c.kvDim()) || !VulkanOps.cacheTypeSupported(vType, c.kvDim())) {
+            throw new TrestleException("the Vulkan backend cannot hold a " + kType.llamaName() + "/"
+                    + vType.llamaName() + " KV cache for rows of " + c.kvDim(), "use -ctk f16 -ctv f16, or -ngl 0");
         }
         int e = c.nEmbd();
         int qd = c.qDim();
@@ -92,6 +105,14 @@ public final class VulkanLayers implements LayerExecutor {
         proj = buffer(4L * nUb * e);
         gate = buffer(4L * nUb * ff);
         up = buffer(4L * nUb * 2L * ff);
+        int slots = Math.max(1, c.nExpertUsed());
+        router = buffer(4L * nUb * Math.max(1, c.nExpert()));
+        slotGate = c.isMoe() ? buffer(4L * nUb * slots * ff) : null;
+        slotUp = c.isMoe() ? buffer(4L * nUb * slots * ff) : null;
+        slotOut = c.isMoe() ? buffer(4L * nUb * slots * e) : null;
+        slotRows = buffer(4L * 4 * nUb * slots);
+        slotWeights = buffer(4L * nUb * slots);
+        rowsHost = new int[4 * nUb * slots];
         pos = buffer(4L * nUb);
         cells = buffer(4L * nUb);
         meta = buffer(4L * (2L * nCells + 2L * nUb));
@@ -102,7 +123,7 @@ public final class VulkanLayers implements LayerExecutor {
         layers = new Layer[c.nLayer()];
         for (int il = 0; il < c.nLayer(); il++) {
             if (mine[il]) {
-                layers[il] = upload(il, model.weights().layers()[il], nCtxPerSeq);
+                layers[il] = upload(il, model.weights().layers()[il], nCtxPerSeq, cpuExperts[il]);
             }
         }
     }
@@ -132,16 +153,53 @@ public final class VulkanLayers implements LayerExecutor {
         return new GpuLinear(g, vector(l.bias()), l.scale(), l.biasFirst());
     }
 
-    private Layer upload(int il, LayerWeights lw, int nCtxPerSeq) {
+    private GpuMatrix experts(ExpertLinear x) {
+        CpuMatrix m = x.weight();
+        GpuMatrix g = new GpuMatrix(dev, m.name(), m.type(), m.data(), m.cols(), m.rows(), m.experts());
+        owned.add(g);
+        return g;
+    }
+
+    private Layer upload(int il, LayerWeights lw, int nCtxPerSeq, boolean cpuExperts) {
         int kvd = c.kvDim();
         GpuBuffer kc = buffer(4L * VulkanOps.rowWords(kType, kvd) * nCells);
         GpuBuffer vc = buffer(4L * VulkanOps.rowWords(vType, kvd) * nCells);
         boolean moe = c.isMoe();
+        // the expert FFN moves to the device unless --n-cpu-moe keeps it, or it needs ops only the CPU path has
+        boolean gpuMoe = moe && !cpuExperts && lw.upShexp() == null && lw.upExps().scale() == null
+                && lw.gateExps().scale() == null && lw.downExps().scale() == null;
         return new Layer(linear(lw.wq()), linear(lw.wk()), linear(lw.wv()), linear(lw.wqkv()), linear(lw.wo()),
                 vector(lw.attnNorm()), vector(lw.qNorm()), vector(lw.kNorm()), vector(lw.attnPostNorm()),
                 vector(lw.ffnNorm()), vector(lw.ffnPostNorm()), moe ? null : linear(lw.ffnGate()),
                 moe ? null : linear(lw.ffnUp()), moe ? null : linear(lw.ffnDown()),
-                vector(model.ropeFactors(il, nCtxPerSeq)), kc, vc, model.rope(il));
+                vector(model.ropeFactors(il, nCtxPerSeq)), kc, vc, model.rope(il), gpuMoe ? linear(lw.router()) : null,
+                gpuMoe ? experts(lw.gateExps()) : null, gpuMoe ? experts(lw.upExps()) : null,
+                gpuMoe ? experts(lw.downExps()) : null);
+    }
+
+    private GpuLinear output;       // the output head when it lives here
+    private GpuBuffer logitRows;    // (logitChunk, n_vocab) logits of a chunk of rows
+    private int logitChunk;
+
+    @Override
+    public void holdOutputHead() {
+        if (output == null) {
+            output = linear(model.weights().output());
+            logitChunk = Math.min(16, nUb); // rows go through cur, which holds n_ub rows
+            logitRows = buffer(4L * logitChunk * c.nVocab());
+        }
+    }
+
+    @Override
+    public void logits(float[] hidden, int rows, float[] out) {
+        int e = c.nEmbd();
+        int v = c.nVocab();
+        for (int r0 = 0; r0 < rows; r0 += logitChunk) {
+            int m = Math.min(logitChunk, rows - r0);
+            cur.write(0, hidden, r0 * e, m * e);
+            project(output, cur, e, m, logitRows);
+            logitRows.read(0, out, r0 * v, m * v);
+        }
     }
 
     @Override
@@ -201,7 +259,9 @@ public final class VulkanLayers implements LayerExecutor {
         ops.add(x, 0, proj, 0, n * e);
         // ffn norm
         norm(L.ffnNorm(), n);
-        if (c.isMoe()) {
+        if (c.isMoe() && L.gpuExperts()) {
+            moeFfn(L, n, st);
+        } else if (c.isMoe()) {
             cur.read(0, st.cur, 0, n * e);
             model.moeFfn(lw, n, st);
             proj.write(0, st.proj, 0, n * e);
@@ -213,6 +273,60 @@ public final class VulkanLayers implements LayerExecutor {
         }
         // residual connection (l_out)
         ops.add(x, 0, proj, 0, n * e);
+    }
+
+    /**
+     * Experts on the device: router logits come back for routing on the host (the same code as the CPU path),
+     * then each chosen expert's up/gate/down run over the rows routed to it and the slots are summed by weight.
+     */
+    private void moeFfn(Layer L, int n, ForwardState st) {
+        int e = c.nEmbd();
+        int k = c.nExpertUsed();
+        int nExp = c.nExpert();
+        int ff = L.upExps().rows();
+        // router logits and probabilities
+        project(L.router(), cur, e, n, router);
+        router.read(0, st.router, 0, n * nExp);
+        model.route(n, st);
+        // gather lists, expert by expert: (token, slot) pairs for up/gate, (slot, slot) for down
+        int[] start = new int[nExp + 1];
+        int total = n * k;
+        int w = 0;
+        for (int x = 0; x < nExp; x++) {
+            start[x] = w;
+            for (int t = 0; t < n; t++) {
+                for (int j = 0; j < k; j++) {
+                    if (st.selected[t * k + j] == x) {
+                        int slot = t * k + j;
+                        rowsHost[2 * w] = t;
+                        rowsHost[2 * w + 1] = slot;
+                        rowsHost[2 * (total + w)] = slot;
+                        rowsHost[2 * (total + w) + 1] = slot;
+                        w++;
+                    }
+                }
+            }
+        }
+        start[nExp] = w;
+        slotRows.write(0, rowsHost, 0, 4 * total);
+        slotWeights.write(0, st.weights, 0, total);
+        for (int x = 0; x < nExp; x++) {
+            int count = start[x + 1] - start[x];
+            if (count == 0) {
+                continue;
+            }
+            ops.matmul(L.upExps(), x, cur, 0, e, count, slotUp, 0, ff, slotRows, start[x]);
+            ops.matmul(L.gateExps(), x, cur, 0, e, count, slotGate, 0, ff, slotRows, start[x]);
+        }
+        ops.elementwise(Elementwise.SWIGLU, slotGate, 0, ff, slotUp, 0, ff, ff, total, 0f);
+        for (int x = 0; x < nExp; x++) {
+            int count = start[x + 1] - start[x];
+            if (count > 0) {
+                ops.matmul(L.downExps(), x, slotGate, 0, ff, count, slotOut, 0, e, slotRows, total + start[x]);
+            }
+        }
+        // weighted sum of the experts in slot order
+        ops.moeCombine(proj, slotOut, slotWeights, e, k, n);
     }
 
     private void norm(GpuBuffer weight, int n) {
@@ -276,11 +390,8 @@ public final class VulkanLayers implements LayerExecutor {
         int swa = model.isSwaLayer(il) ? c.nSwa() : 0;
         VulkanOps.AttentionShape shape = new VulkanOps.AttentionShape(c.nHead(), c.nHeadKv(), hd, scale,
                 model.attnSoftcap(), swa);
-        if (kType != vType) {
-            throw new TrestleException("the Vulkan backend needs the same K and V cache type", "pass -ctk and -ctv alike");
-        }
         for (int t0 = 0; t0 < n; t0 += chunk) {
-            ops.attention(shape, kType, q, L.kCache(), L.vCache(), meta, nCells, n, t0, Math.min(chunk, n - t0),
+            ops.attention(shape, kType, vType, q, L.kCache(), L.vCache(), meta, nCells, n, t0, Math.min(chunk, n - t0),
                     scores, attn);
         }
         // output projection

@@ -9,10 +9,10 @@ import dev.trestle.engine.model.ModelConfig;
 import dev.trestle.engine.model.RunSettings;
 import dev.trestle.engine.model.UBatch;
 import dev.trestle.backends.vulkan.VulkanDevice;
+import dev.trestle.backends.cuda.CudaBackend;
 import dev.trestle.engine.model.CudaLayers;
 import dev.trestle.engine.model.LayerExecutor;
 import dev.trestle.engine.model.VulkanLayers;
-import dev.trestle.backends.cuda.CudaBackend;
 import dev.trestle.scheduler.device.DeviceKind;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -86,35 +86,39 @@ public final class Context implements AutoCloseable {
     /** Opens one device (Vulkan or CUDA) per logical GPU that holds layers and uploads those layers to it. */
     private void bindGpu(Offload offload, int ub, boolean flash) {
         if (offload.isCpuOnly()) {
-            impl.bindGpu(null);
             return;
         }
         LayerExecutor[] perLayer = new LayerExecutor[cfg.nLayer()];
         try {
             for (int d = 0; d < offload.vulkanDevices().length; d++) {
                 boolean[] mine = new boolean[cfg.nLayer()];
+                boolean[] cpuExperts = new boolean[cfg.nLayer()];
                 boolean any = false;
                 for (int il = 0; il < cfg.nLayer(); il++) {
                     mine[il] = offload.device(il) == d;
+                    cpuExperts[il] = offload.cpuExperts(il);
                     any |= mine[il];
                 }
-                if (!any) {
+                boolean output = offload.outputDevice() == d;
+                if (!any && !output) {
                     continue;
                 }
+                LayerExecutor g;
                 if (offload.kinds()[d] == DeviceKind.CUDA) {
                     CudaBackend dev = CudaBackend.open(offload.vulkanDevices()[d]);
                     gpuDevices.add(dev);
-                    boolean[] cpuExperts = new boolean[cfg.nLayer()];
-                    for (int il = 0; il < cfg.nLayer(); il++) {
-                        cpuExperts[il] = offload.cpuExperts(il);
-                    }
-                    gpu.add(new CudaLayers(impl, dev, mine, cpuExperts, ub, nCtx, options.kType(), options.vType(),
-                            nCtx / options.nSeqMax(), flash));
+                    g = new CudaLayers(impl, dev, mine, cpuExperts, ub, nCtx, options.kType(), options.vType(),
+                            nCtx / options.nSeqMax(), flash);
                 } else {
                     VulkanDevice dev = VulkanDevice.open(offload.vulkanDevices()[d]);
                     gpuDevices.add(dev);
-                    gpu.add(new VulkanLayers(impl, dev, mine, ub, nCtx, options.kType(), options.vType(),
-                            nCtx / options.nSeqMax()));
+                    g = new VulkanLayers(impl, dev, mine, cpuExperts, ub, nCtx, options.kType(), options.vType(),
+                            nCtx / options.nSeqMax());
+                }
+                gpu.add(g);
+                if (output) {
+                    g.holdOutputHead();
+                    state.bindOutput(g);
                 }
                 for (int il = 0; il < cfg.nLayer(); il++) {
                     if (mine[il]) {
@@ -126,7 +130,7 @@ public final class Context implements AutoCloseable {
             closeGpu();
             throw ex;
         }
-        impl.bindGpu(perLayer);
+        state.bindGpu(perLayer);
     }
 
     private void closeGpu() {
@@ -321,7 +325,7 @@ public final class Context implements AutoCloseable {
 
     @Override
     public void close() {
-        impl.bindGpu(null);
+        state.bindGpu(null);
         closeGpu();
         backend.close();
         kv.close();

@@ -4,6 +4,7 @@ import dev.trestle.common.TrestleException;
 import dev.trestle.scheduler.device.Device;
 import dev.trestle.scheduler.device.DeviceKind;
 import dev.trestle.scheduler.plan.Plan;
+import dev.trestle.scheduler.plan.Home;
 import dev.trestle.scheduler.profile.TensorProfile;
 import dev.trestle.scheduler.profile.TensorRole;
 import java.util.Arrays;
@@ -11,51 +12,42 @@ import java.util.List;
 
 /**
  * Where a context runs each layer: {@code layerDevice[il]} is -1 for the CPU or an index into
- * {@code vulkanDevices}, the devices to open (one logical device per entry, so the same physical device listed
- * twice stands in for two GPUs, as the lavapipe tests and scripts/gpu-check.sh do).
+ * {@code vulkanDevices}, the devices to open (one logical device per entry, so the same physical device
+ * listed twice stands in for two GPUs, as the lavapipe tests and scripts/gpu-check.sh do).
  *
  * @param layerDevice   (n_layer) -1 or index into vulkanDevices
  * @param vulkanDevices index of each logical GPU among the devices of its kind (Vulkan physical device index,
- *                      or CUDA device ordinal)
+ *                      or CUDA device ordinal; see {@code kinds})
+ * @param cpuExperts    (n_layer) true where the layer's expert FFN stays in host RAM and runs on the CPU
+ *                      ({@code --n-cpu-moe N}: the first N layers; {@code --cpu-moe}: all; {@code -ot exps=CPU})
+ * @param outputDevice  device of the output head (index into vulkanDevices), -1 = CPU
  * @param kinds         the backend of each logical GPU (VULKAN or CUDA)
- * @param cpuExperts    (n_layer, or empty = none) true where a GPU layer's expert FFN stays in host RAM and
- *                      runs on the CPU ({@code --n-cpu-moe}, {@code -ot exps=CPU}); the Vulkan executor keeps
- *                      every layer's experts on the CPU
  */
-public record Offload(int[] layerDevice, int[] vulkanDevices, DeviceKind[] kinds, boolean[] cpuExperts) {
+public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExperts, int outputDevice,
+                      DeviceKind[] kinds) {
+    public Offload(int[] layerDevice, int[] vulkanDevices) {
+        this(layerDevice, vulkanDevices, new boolean[layerDevice.length], -1);
+    }
+
+    /** Homes on Vulkan devices. */
+    public Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExperts, int outputDevice) {
+        this(layerDevice, vulkanDevices, cpuExperts, outputDevice, kindsOf(DeviceKind.VULKAN, vulkanDevices.length));
+    }
+
     public Offload {
         layerDevice = layerDevice.clone();
         vulkanDevices = vulkanDevices.clone();
-        kinds = kinds.clone();
         cpuExperts = cpuExperts.clone();
+        kinds = kinds.clone();
         if (kinds.length != vulkanDevices.length) {
             throw new IllegalArgumentException(kinds.length + " kinds for " + vulkanDevices.length + " devices");
         }
-        for (int d : layerDevice) {
+        for (int d : java.util.stream.IntStream.concat(Arrays.stream(layerDevice), java.util.stream.IntStream.of(outputDevice))
+                .toArray()) {
             if (d < -1 || d >= vulkanDevices.length) {
                 throw new IllegalArgumentException("layer device " + d + " of " + vulkanDevices.length);
             }
         }
-    }
-
-    /** Layers on Vulkan devices only. */
-    public Offload(int[] layerDevice, int[] vulkanDevices) {
-        this(layerDevice, vulkanDevices, kindsOf(DeviceKind.VULKAN, vulkanDevices.length), new boolean[0]);
-    }
-
-    /** Layers on devices of the given kinds, experts with their layers. */
-    public Offload(int[] layerDevice, int[] vulkanDevices, DeviceKind[] kinds) {
-        this(layerDevice, vulkanDevices, kinds, new boolean[0]);
-    }
-
-    /** True when layer {@code il}'s expert FFN runs on the CPU although the layer is on a GPU. */
-    public boolean cpuExperts(int il) {
-        return il < cpuExperts.length && cpuExperts[il];
-    }
-
-    /** The same homes with the expert FFN of layers {@code cpuExperts[il]} on the CPU. */
-    public Offload withCpuExperts(boolean[] cpuExperts) {
-        return new Offload(layerDevice, vulkanDevices, kinds, cpuExperts);
     }
 
     private static DeviceKind[] kindsOf(DeviceKind k, int n) {
@@ -64,24 +56,37 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, DeviceKind[] kinds
         return a;
     }
 
-    /** The same layer homes on devices of {@code kind} (e.g. CUDA ordinals instead of Vulkan indices). */
+    /** The same homes on devices of {@code kind} (CUDA ordinals instead of Vulkan indices, for tests). */
     public Offload on(DeviceKind kind) {
-        return new Offload(layerDevice, vulkanDevices, kindsOf(kind, vulkanDevices.length), cpuExperts);
+        return new Offload(layerDevice, vulkanDevices, cpuExperts, outputDevice, kindsOf(kind, vulkanDevices.length));
     }
 
     /** Everything on the CPU. */
     public static Offload none() {
-        return new Offload(new int[0], new int[0]);
+        return new Offload(new int[0], new int[0], new boolean[0], -1);
     }
 
     /** True when no layer runs on a GPU. */
     public boolean isCpuOnly() {
+        if (outputDevice >= 0) {
+            return false;
+        }
         for (int d : layerDevice) {
             if (d >= 0) {
                 return false;
             }
         }
         return true;
+    }
+
+    /** True when layer {@code il}'s expert FFN runs on the CPU. */
+    public boolean cpuExperts(int il) {
+        return il < cpuExperts.length && cpuExperts[il];
+    }
+
+    /** The layer split of {@code -ngl}, the output head included (the test suites' shorthand for plans). */
+    public static Offload layers(int nLayer, int ngl, int[] vulkanDevices) {
+        return layers(nLayer, ngl, vulkanDevices, null, 0);
     }
 
     /** The device of layer {@code il} (-1 = CPU). */
@@ -94,11 +99,20 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, DeviceKind[] kinds
      * proportions (null: equal), consecutive layers per GPU, in order.
      */
     public static Offload layers(int nLayer, int ngl, int[] vulkanDevices, double[] split) {
+        return layers(nLayer, ngl, vulkanDevices, split, 0);
+    }
+
+    /** {@link #layers(int, int, int[], double[])} with the experts of the first {@code nCpuMoe} layers on the CPU. */
+    public static Offload layers(int nLayer, int ngl, int[] vulkanDevices, double[] split, int nCpuMoe) {
         int[] dev = new int[nLayer];
         Arrays.fill(dev, -1);
+        boolean[] cpuExperts = new boolean[nLayer];
+        for (int il = 0; il < Math.min(nCpuMoe, nLayer); il++) {
+            cpuExperts[il] = true;
+        }
         int g = vulkanDevices.length;
         if (g == 0 || ngl <= 0) {
-            return new Offload(dev, vulkanDevices);
+            return new Offload(dev, vulkanDevices, cpuExperts, -1);
         }
         double[] s = split != null && split.length > 0 ? split : new double[g];
         if (split == null || split.length == 0) {
@@ -123,18 +137,22 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, DeviceKind[] kinds
             }
             dev[first + i] = d;
         }
-        return new Offload(dev, vulkanDevices);
+        // as in llama.cpp, -ngl above the layer count also moves the output head (to the last layer's GPU)
+        return new Offload(dev, vulkanDevices, cpuExperts, ngl > nLayer ? dev[nLayer - 1] : -1);
     }
 
     /**
-     * The layer homes of a scheduler plan. Plans put layers on inventory GPUs; each maps to its backend (Vulkan
-     * or CUDA) and its index among that backend's devices.
+     * The homes of a scheduler plan. Plans put layers on inventory GPUs; each maps to its backend (Vulkan or CUDA)
+     * and its index among that backend's devices. Expert tensors the plan keeps in host RAM ({@code --n-cpu-moe},
+     * {@code --cpu-moe}, {@code -ot exps=CPU}) run on the CPU. Fails, naming the tensor, where the plan asks for
+     * what the engine cannot run yet: row split, or a non-expert tensor (or experts) away from its layer's device.
      */
     public static Offload fromPlan(Plan plan, int nLayer) {
         int gpus = plan.inventory().gpus().size();
         int[] idx = new int[gpus];
         DeviceKind[] kinds = new DeviceKind[gpus];
         int[] dev = new int[nLayer];
+        boolean[] cpuExperts = new boolean[nLayer];
         for (int i = 0; i < gpus; i++) {
             Device d = plan.gpu(i);
             idx[i] = d.index();
@@ -148,15 +166,27 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, DeviceKind[] kinds
             }
             dev[il] = g;
         }
-        // experts the plan leaves in host RAM (--n-cpu-moe, --cpu-moe, -ot) run on the CPU
-        boolean[] cpuExp = new boolean[nLayer];
-        List<TensorProfile> ts = plan.model().tensors();
-        for (int i = 0; i < ts.size(); i++) {
-            TensorProfile t = ts.get(i);
-            if (t.role() == TensorRole.FFN_EXPERT && t.layer() >= 0 && t.layer() < nLayer && plan.home(i).isCpu()) {
-                cpuExp[t.layer()] = true;
+        List<TensorProfile> tensors = plan.model().tensors();
+        for (int i = 0; i < tensors.size(); i++) {
+            TensorProfile t = tensors.get(i);
+            Home h = plan.home(i);
+            if (!t.inLayer() || t.layer() >= nLayer) {
+                continue;
+            }
+            if (h.rowSplit()) {
+                throw new TrestleException(t.name() + " is planned row-split; the engine splits by layers only",
+                        "use -sm layer");
+            }
+            int layerGpu = dev[t.layer()];
+            if (t.role() == TensorRole.FFN_EXPERT && h.isCpu()) {
+                cpuExperts[t.layer()] = true;
+            } else if (h.gpu() != layerGpu) {
+                throw new TrestleException(t.name() + " is placed on " + (h.isCpu() ? "CPU" : plan.gpu(h.gpu()).id())
+                        + " but its layer runs on " + (layerGpu < 0 ? "CPU" : plan.gpu(layerGpu).id())
+                        + "; the engine runs a layer's tensors where the layer runs (experts may stay on the CPU)",
+                        "limit -ot to expert tensors (e.g. -ot 'exps=CPU'), or move whole layers with -ngl/-ts");
             }
         }
-        return new Offload(dev, idx, kinds, cpuExp);
+        return new Offload(dev, idx, cpuExperts, plan.outputGpu(), kinds);
     }
 }

@@ -38,7 +38,7 @@ class CudaParityTest {
 
     /** A placement under test, by the flags it stands for. */
     enum Placement {
-        NGL_ALL("-ngl 99"), NGL_2("-ngl 2"), SPLIT_60_40("-ngl 99 -ts 60,40");
+        NGL_ALL("-ngl 99"), NGL_2("-ngl 2"), SPLIT_60_40("-ngl 99 -ts 60,40"), N_CPU_MOE_1("-ngl 99 --n-cpu-moe 1");
 
         final String flags;
 
@@ -51,6 +51,7 @@ class CudaParityTest {
                 case NGL_ALL -> Offload.layers(nLayer, 99, new int[] {0}, null);
                 case NGL_2 -> Offload.layers(nLayer, 2, new int[] {0}, null);
                 case SPLIT_60_40 -> Offload.layers(nLayer, 99, new int[] {0, 0}, new double[] {60, 40});
+                case N_CPU_MOE_1 -> Offload.layers(nLayer, 99, new int[] {0}, null, 1);
             };
             return o.on(DeviceKind.CUDA);
         }
@@ -70,6 +71,8 @@ class CudaParityTest {
         s.add(Arguments.of("qwen3-dense-rescaled-f16.json", Placement.SPLIT_60_40));
         s.add(Arguments.of("gemma3-dense-rescaled-f16.json", Placement.NGL_2));
         s.add(Arguments.of("llama-dense-rescaled-q4_k_m.json", Placement.SPLIT_60_40));
+        s.add(Arguments.of("qwen3moe-moe-rescaled-f16.json", Placement.N_CPU_MOE_1));
+        s.add(Arguments.of("stories260K-moe4top2-synthetic.json", Placement.N_CPU_MOE_1));
         return s.build();
     }
 

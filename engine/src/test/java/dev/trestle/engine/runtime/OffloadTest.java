@@ -54,6 +54,8 @@ class OffloadTest {
         Offload vk = Offload.layers(4, 2, new int[] {0}, null);
         assertArrayEquals(new DeviceKind[] {DeviceKind.VULKAN}, vk.kinds());
         assertArrayEquals(new DeviceKind[] {DeviceKind.CUDA}, vk.on(DeviceKind.CUDA).kinds());
-        assertTrue(vk.withCpuExperts(new boolean[] {false, false, true, true}).cpuExperts(3));
+        Offload moe = Offload.layers(4, 99, new int[] {0}, null, 2).on(DeviceKind.CUDA);
+        assertTrue(moe.cpuExperts(1) && !moe.cpuExperts(2));
+        assertEquals(0, moe.outputDevice());
     }
 }

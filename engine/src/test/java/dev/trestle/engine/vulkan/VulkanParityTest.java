@@ -26,7 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The llama.cpp greedy references (../shared/reference/greedy) on the Vulkan backend: every layer on the GPU
  * ({@code -ngl 99}), mixed CPU/GPU ({@code -ngl 2}), and a layer split over two logical Vulkan devices
- * ({@code --tensor-split 60,40}; two VkDevices on one lavapipe stand in for two GPUs). Greedy ids must match
+ * ({@code --tensor-split 60,40}; two VkDevices on one lavapipe stand in for two GPUs), and MoE models with the
+ * experts on the GPU, with {@code --n-cpu-moe 1} and with {@code --cpu-moe}. Greedy ids must match
  * except at fragile steps, and, teacher-forced along llama.cpp's ids, the logits must stay within the
  * reference's tolerance.
  */
@@ -35,7 +36,8 @@ class VulkanParityTest {
 
     /** A placement under test, by the flags it stands for. */
     enum Placement {
-        NGL_ALL("-ngl 99"), NGL_2("-ngl 2"), SPLIT_60_40("-ngl 99 -ts 60,40");
+        NGL_ALL("-ngl 99"), NGL_2("-ngl 2"), SPLIT_60_40("-ngl 99 -ts 60,40"), N_CPU_MOE_1("-ngl 99 --n-cpu-moe 1"),
+        CPU_MOE("-ngl 99 --cpu-moe");
 
         final String flags;
 
@@ -48,13 +50,15 @@ class VulkanParityTest {
                 case NGL_ALL -> Offload.layers(nLayer, 99, new int[] {0}, null);
                 case NGL_2 -> Offload.layers(nLayer, 2, new int[] {0}, null);
                 case SPLIT_60_40 -> Offload.layers(nLayer, 99, new int[] {0, 0}, new double[] {60, 40});
+                case N_CPU_MOE_1 -> Offload.layers(nLayer, 99, new int[] {0}, null, 1);
+                case CPU_MOE -> Offload.layers(nLayer, 99, new int[] {0}, null, nLayer);
             };
         }
     }
 
     static Stream<Arguments> cases() {
         Stream.Builder<Arguments> s = Stream.builder();
-        for (Placement p : Placement.values()) {
+        for (Placement p : new Placement[] {Placement.NGL_ALL, Placement.NGL_2, Placement.SPLIT_60_40}) {
             s.add(Arguments.of("stories260K.json", p));
         }
         for (String f : new String[] {"llama-dense-rescaled-f16.json", "qwen3-dense-rescaled-f16.json",
@@ -64,6 +68,10 @@ class VulkanParityTest {
             s.add(Arguments.of(f, Placement.NGL_ALL));
         }
         s.add(Arguments.of("qwen3-dense-rescaled-f16.json", Placement.SPLIT_60_40));
+        for (String f : new String[] {"stories260K-moe4top2-synthetic.json", "qwen3moe-moe-rescaled-f16.json"}) {
+            s.add(Arguments.of(f, Placement.N_CPU_MOE_1));
+            s.add(Arguments.of(f, Placement.CPU_MOE));
+        }
         s.add(Arguments.of("gemma3-dense-rescaled-f16.json", Placement.NGL_2));
         return s.build();
     }
@@ -128,6 +136,69 @@ class VulkanParityTest {
                     placement.flags, worst, tol, worstStep);
             assertTrue(worst <= tol, "max logit difference " + worst + " at step " + worstStep + " exceeds " + tol);
         }
+    }
+
+    static Stream<Arguments> cacheTypes() {
+        return Stream.of(Arguments.of("q8_0", "q8_0"), Arguments.of("q4_0", "q4_1"), Arguments.of("q5_0", "q5_1"),
+                Arguments.of("bf16", "f32"));
+    }
+
+    /**
+     * KV cache types on a llama with 32-wide heads: the cache rows are quantized on the device (byte-equal to the
+     * CPU's, see VulkanOpsTest), and the Vulkan run may stray from the F16-cache run no further than the CPU run
+     * with the same -ctk/-ctv does (x1.5 + 0.03): both carry the cache's quantization noise, and the CPU adds its
+     * own Q8_0 rounding of Q, which the GPU's F32 dot does not.
+     */
+    @ParameterizedTest(name = "-ctk {0} -ctv {1}")
+    @MethodSource("cacheTypes")
+    void cacheTypesStayAsCloseAsTheCpu(String k, String v) throws IOException {
+        VulkanTestDevice.require();
+        JsonNode ref = JSON.readTree(SharedData.reference("greedy/llama-dense-rescaled-f16.json").toFile());
+        Path model = SharedData.root().resolve(ref.get("model_path").asText().replaceFirst("^shared/", ""));
+        int[] prompt = ints(ref.get("prompt_ids"));
+        int[] ids = ints(ref.get("generated_ids"));
+        EngineOptions base = EngineOptions.defaults().withContext(256).withBatch(256, 256).withThreads(2)
+                .withFlashAttn(dev.trestle.engine.runtime.FlashAttn.ON);
+        EngineOptions opts = base.withCacheTypes(dev.trestle.backends.cpu.RowQuantizer.cacheType(k),
+                dev.trestle.backends.cpu.RowQuantizer.cacheType(v));
+        // one model per context: a model binds its attention kernels to the cache types of its last context
+        try (Model m0 = Model.load(GgufFile.open(model), base); Model m1 = Model.load(GgufFile.open(model), opts);
+             Model m2 = Model.load(GgufFile.open(model), opts); Context f16 = m0.newContext(base);
+             Context cpu = m1.newContext(opts);
+             Context gpu = m2.newContext(opts, Placement.NGL_ALL.offload(m2.config().nLayer()))) {
+            Context[] all = {f16, cpu, gpu};
+            for (Context c : all) {
+                c.decode(Batch.ofPrompt(prompt, 0, 0));
+            }
+            double cpuDev = 0;
+            double gpuDev = 0;
+            for (int step = 0; step < ids.length; step++) {
+                float[] a = f16.logits(f16.lastOutputIndex());
+                float[] b = cpu.logits(cpu.lastOutputIndex());
+                float[] g = gpu.logits(gpu.lastOutputIndex());
+                for (int i = 0; i < a.length; i++) {
+                    cpuDev = Math.max(cpuDev, Math.abs(a[i] - b[i]));
+                    gpuDev = Math.max(gpuDev, Math.abs(a[i] - g[i]));
+                }
+                for (Context c : all) {
+                    c.decode(new Batch().add(ids[step], prompt.length + step, 0, true));
+                }
+            }
+            System.out.printf("VULKAN KV -ctk %s -ctv %s: max|dlogit| from the f16 cache: CPU %.3g, Vulkan %.3g%n", k, v,
+                    cpuDev, gpuDev);
+            assertTrue(cpuDev > 0, "the cache type changes the CPU run");
+            assertTrue(gpuDev <= 1.5 * cpuDev + 0.03, "Vulkan strays " + gpuDev + ", the CPU " + cpuDev);
+        }
+    }
+
+    private static int argmax(float[] x) {
+        int best = 0;
+        for (int i = 1; i < x.length; i++) {
+            if (x[i] > x[best]) {
+                best = i;
+            }
+        }
+        return best;
     }
 
     private static int[] ints(JsonNode a) {
