@@ -401,7 +401,7 @@ public abstract class DecoderModel {
             RowQuantizer.store(view.vType(), st.v, t * kvd, kvd, view.v(), cell * view.vRowBytes());
         }
         // attention over the visible cells, heads split across threads
-        Attention att = attentionKernel(il);
+        Attention att = st.attention[il];
         int swa = isSwaLayer(il) ? c.nSwa() : 0;
         for (int t = 0; t < n; t++) {
             int nVis = kv.visible(ub.seq()[t], ub.pos()[t], swa, st.visible);
@@ -411,24 +411,19 @@ public abstract class DecoderModel {
         project(lw.wo(), st.attn, n, st.proj, st);
     }
 
-    private Attention[] attentionKernels;
-
-    /** Binds the attention kernels (scratch per thread) for a context's cache types. */
-    public final void bindAttention(KvCache kv, boolean flash, int threads) {
-        attentionKernels = new Attention[cfg.nLayer()];
+    /**
+     * Attention kernels (per-thread scratch) for a context's cache types, one per layer; the context keeps them
+     * in its ForwardState so several contexts can share one model.
+     */
+    public final Attention[] attentionKernels(KvCache kv, boolean flash, int threads) {
+        Attention[] kernels = new Attention[cfg.nLayer()];
         for (int il = 0; il < cfg.nLayer(); il++) {
             float qs = queryPreScale();
             Attention.Shape shape = new Attention.Shape(cfg.nHead(), cfg.nHeadKv(), cfg.headDim(),
                     qs != 0f ? 1f : kqScale(), attnSoftcap(), flash);
-            attentionKernels[il] = new Attention(shape, kv.kType(), kv.vType(), threads, kv.size());
+            kernels[il] = new Attention(shape, kv.kType(), kv.vType(), threads, kv.size());
         }
-    }
-
-    private Attention attentionKernel(int il) {
-        if (attentionKernels == null) {
-            throw new IllegalStateException("bindAttention was not called");
-        }
-        return attentionKernels[il];
+        return kernels;
     }
 
     /** Dense FFN of st.cur into st.proj. */

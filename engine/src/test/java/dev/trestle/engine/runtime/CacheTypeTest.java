@@ -70,6 +70,26 @@ class CacheTypeTest {
     }
 
     @Test
+    void contextsWithDifferentCacheTypesShareOneModel() {
+        int[] prompt = {17, 42, 99, 3, 64, 120, 7, 55};
+        EngineOptions f16 = base();
+        EngineOptions q8 = base().withCacheTypes(GgmlType.Q8_0, GgmlType.Q8_0);
+        try (Model m = Model.load(GgufFile.open(SharedData.model("archs/llama-dense-rescaled-f16.gguf")), f16)) {
+            float[] alone;
+            try (Context c = m.newContext(f16)) {
+                c.decode(Batch.ofPrompt(prompt, 0, 0));
+                alone = c.logits(prompt.length - 1);
+            }
+            try (Context a = m.newContext(f16); Context b = m.newContext(q8)) {
+                b.decode(Batch.ofPrompt(prompt, 0, 0));
+                a.decode(Batch.ofPrompt(prompt, 0, 0));
+                b.decode(new Batch().add(5, prompt.length, 0, true));
+                org.junit.jupiter.api.Assertions.assertArrayEquals(alone, a.logits(prompt.length - 1), 0f);
+            }
+        }
+    }
+
+    @Test
     void quantizedVNeedsFlashAttention() {
         EngineOptions opts = base().withFlashAttn(FlashAttn.OFF).withCacheTypes(GgmlType.F16, GgmlType.Q8_0);
         try (Model m = Model.load(GgufFile.open(SharedData.model("archs/llama-dense-rescaled-f16.gguf")), opts)) {
