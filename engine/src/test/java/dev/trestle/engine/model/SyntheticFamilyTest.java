@@ -146,6 +146,26 @@ class SyntheticFamilyTest {
     }
 
     @Test
+    void weightTypeWithoutCpuKernelFailsAtLoadNamingTheTensor() {
+        Path file = dir.resolve("iq2.gguf");
+        GgufWriter w = new GgufWriter();
+        w.putString("general.architecture", "llama");
+        w.putUint32("llama.embedding_length", 256);
+        w.putUint32("llama.block_count", 1);
+        w.putUint32("llama.attention.head_count", 2);
+        w.putUint32("llama.vocab_size", 4);
+        w.putUint32("llama.feed_forward_length", 256);
+        byte[] iq2 = new byte[4 * 66];
+        w.tensor("token_embd.weight", dev.trestle.backends.type.GgmlType.IQ2_XXS, new long[] {256, 4},
+                java.lang.foreign.MemorySegment.ofArray(iq2));
+        w.write(file);
+        TrestleException e = assertThrows(TrestleException.class,
+                () -> Model.load(GgufFile.open(file), EngineOptions.defaults()));
+        assertTrue(e.getMessage().contains("token_embd.weight") && e.getMessage().contains("iq2_xxs"), e.getMessage());
+        assertTrue(e.fix() != null, "a fix hint is given");
+    }
+
+    @Test
     void fullContextAndBadTokensFailClearly() {
         Path file = SyntheticModels.write("qwen2", dir.resolve("q.gguf"), 3);
         EngineOptions opts = EngineOptions.defaults().withContext(4).withThreads(1);
