@@ -1,5 +1,7 @@
 package dev.trestle.engine.model;
 
+import dev.trestle.backends.cpu.Rope;
+
 /**
  * Gemma 3: embeddings times sqrt(n_embd), per-head q/k norms, sandwich norms, GELU-gated FFN, Q pre-scaled by
  * 1/sqrt(head_dim), sliding-window layers (every {@code sliding_window_pattern}-th layer is global) with their
@@ -38,12 +40,12 @@ public class Gemma3Model extends DecoderModel {
 
     /** Sliding-window layers keep unscaled rope (rope scaling applies to the global layers only). */
     @Override
-    protected dev.trestle.backends.cpu.Rope rope(int il) {
-        dev.trestle.backends.cpu.Rope r = super.rope(il);
+    protected Rope rope(int il) {
+        Rope r = super.rope(il);
         if (!isSwaLayer(il)) {
             return r;
         }
-        return new dev.trestle.backends.cpu.Rope(r.nDims(), r.neox(), r.freqBase(), 1f, r.extFactor(), r.attnFactor(),
+        return new Rope(r.nDims(), r.neox(), r.freqBase(), 1f, r.extFactor(), r.attnFactor(),
                 r.betaFast(), r.betaSlow(), r.nCtxOrig());
     }
 

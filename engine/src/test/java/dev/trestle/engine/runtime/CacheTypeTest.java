@@ -90,6 +90,20 @@ class CacheTypeTest {
     }
 
     @Test
+    void memoryProfileClassifiesEveryReadTensor() {
+        try (Model m = Model.load(GgufFile.open(SharedData.model("archs/qwen3moe-moe-f16.gguf")), base())) {
+            java.util.List<TensorUse> uses = m.tensorUses();
+            long experts = uses.stream().filter(u -> u.op() == dev.trestle.backends.spi.OpKind.MUL_MAT_ID).count();
+            assertEquals(6, experts, "gate/up/down experts of 2 layers");
+            assertTrue(uses.stream().anyMatch(u -> u.name().equals("token_embd.weight")
+                    && u.op() == dev.trestle.backends.spi.OpKind.GET_ROWS && u.layer() == -1));
+            assertTrue(uses.stream().anyMatch(u -> u.name().equals("blk.1.attn_q.weight") && u.layer() == 1
+                    && u.role() == dev.trestle.engine.model.TensorKind.LayerRole.ATTENTION));
+            assertTrue(uses.stream().noneMatch(u -> u.name().endsWith(".input_scale")));
+        }
+    }
+
+    @Test
     void quantizedVNeedsFlashAttention() {
         EngineOptions opts = base().withFlashAttn(FlashAttn.OFF).withCacheTypes(GgmlType.F16, GgmlType.Q8_0);
         try (Model m = Model.load(GgufFile.open(SharedData.model("archs/llama-dense-rescaled-f16.gguf")), opts)) {
