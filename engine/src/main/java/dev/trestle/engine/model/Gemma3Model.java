@@ -28,9 +28,16 @@ public class Gemma3Model extends DecoderModel {
         return FfnKind.GEGLU;
     }
 
+    /** 1/sqrt(head_dim), except the 27B models, which scale by 1/sqrt(n_embd / n_head) as llama.cpp does. */
     @Override
     protected float queryPreScale() {
-        return (float) (1.0 / Math.sqrt(cfg.headDim()));
+        boolean is27b = cfg.nLayer() == largeModelLayers();
+        return (float) (1.0 / Math.sqrt(is27b ? (float) (cfg.nEmbd() / cfg.nHead()) : cfg.headDim()));
+    }
+
+    /** Block count of the 27B model (62 for Gemma 3, 46 for Gemma 2). */
+    protected int largeModelLayers() {
+        return 62;
     }
 
     @Override
