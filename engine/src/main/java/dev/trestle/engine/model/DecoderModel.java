@@ -401,7 +401,7 @@ public abstract class DecoderModel {
             RowQuantizer.store(view.vType(), st.v, t * kvd, kvd, view.v(), cell * view.vRowBytes());
         }
         // attention over the visible cells, heads split across threads
-        Attention att = attentionKernel(il);
+        Attention att = st.attention[il];
         int swa = isSwaLayer(il) ? c.nSwa() : 0;
         for (int t = 0; t < n; t++) {
             int nVis = kv.visible(ub.seq()[t], ub.pos()[t], swa, st.visible);
@@ -411,24 +411,19 @@ public abstract class DecoderModel {
         project(lw.wo(), st.attn, n, st.proj, st);
     }
 
-    private Attention[] attentionKernels;
-
-    /** Binds the attention kernels (scratch per thread) for a context's cache types. */
-    public final void bindAttention(KvCache kv, boolean flash, int threads) {
-        attentionKernels = new Attention[cfg.nLayer()];
+    /**
+     * Attention kernels (per-thread scratch) for a context's cache types, one per layer; the context keeps them
+     * in its ForwardState so several contexts can share one model.
+     */
+    public final Attention[] attentionKernels(KvCache kv, boolean flash, int threads) {
+        Attention[] kernels = new Attention[cfg.nLayer()];
         for (int il = 0; il < cfg.nLayer(); il++) {
             float qs = queryPreScale();
             Attention.Shape shape = new Attention.Shape(cfg.nHead(), cfg.nHeadKv(), cfg.headDim(),
                     qs != 0f ? 1f : kqScale(), attnSoftcap(), flash);
-            attentionKernels[il] = new Attention(shape, kv.kType(), kv.vType(), threads, kv.size());
+            kernels[il] = new Attention(shape, kv.kType(), kv.vType(), threads, kv.size());
         }
-    }
-
-    private Attention attentionKernel(int il) {
-        if (attentionKernels == null) {
-            throw new IllegalStateException("bindAttention was not called");
-        }
-        return attentionKernels[il];
+        return kernels;
     }
 
     /** Dense FFN of st.cur into st.proj. */
@@ -440,14 +435,16 @@ public abstract class DecoderModel {
                 project(lw.ffnUp(), st.cur, n, st.up, st);
                 for (int t = 0; t < n; t++) {
                     System.arraycopy(st.up, t * 2 * ff, st.gate, t * ff, ff);
-                    CpuOps.swiglu(st.gate, t * ff, st.up, t * 2 * ff + ff, ff);
+                    CpuOps.swigluRow(st.gate, t * ff, st.up, t * 2 * ff + ff, ff);
                 }
             }
             case SWIGLU, GEGLU -> {
                 project(lw.ffnUp(), st.cur, n, st.up, st);
                 project(lw.ffnGate(), st.cur, n, st.gate, st);
                 if (ffnKind() == FfnKind.SWIGLU) {
-                    CpuOps.swiglu(st.gate, 0, st.up, 0, n * ff);
+                    for (int t = 0; t < n; t++) {
+                        CpuOps.swigluRow(st.gate, t * ff, st.up, t * ff, ff);
+                    }
                 } else {
                     CpuOps.geglu(st.gate, 0, st.up, 0, n * ff);
                 }
@@ -527,7 +524,7 @@ public abstract class DecoderModel {
                 if (lw.gateExps().scale() != null) {
                     CpuOps.scale(st.gate, r * ff, ff, lw.gateExps().scale()[x]);
                 }
-                CpuOps.swiglu(st.gate, r * ff, st.up, r * ff, ff);
+                CpuOps.swigluRow(st.gate, r * ff, st.up, r * ff, ff);
                 st.rowsA[i] = r; // down reads the activated slot rows
             }
             ActivationRows act = st.act(down.dotType(), down.cols(), n * k);
@@ -557,7 +554,9 @@ public abstract class DecoderModel {
             int sff = lw.upShexp().rows();
             project(lw.upShexp(), st.cur, n, st.up, st);
             project(lw.gateShexp(), st.cur, n, st.gate, st);
-            CpuOps.swiglu(st.gate, 0, st.up, 0, n * sff);
+            for (int t = 0; t < n; t++) {
+                CpuOps.swigluRow(st.gate, t * sff, st.up, t * sff, sff);
+            }
             project(lw.downShexp(), st.gate, n, st.shared, st);
             for (int t = 0; t < n; t++) {
                 if (lw.shexpGate() != null) {

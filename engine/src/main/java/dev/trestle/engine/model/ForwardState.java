@@ -32,10 +32,12 @@ public final class ForwardState {
     final int[] visible;    // (n_cells) cells visible to one query
     final float[] hidden;   // (n_tokens, n_embd) final normed hidden state (embeddings)
     final MatmulJob job;     // reusable matmul dispatch
+    final Attention[] attention; // (n_layer) attention kernels for this context's cache types
     final HeadsJob heads;    // reusable attention dispatch
     private final List<ActivationRows> acts = new ArrayList<>();
 
-    public ForwardState(ModelConfig c, int nTokens, int nCells, CpuThreadPool pool) {
+    public ForwardState(ModelConfig c, int nTokens, int nCells, CpuThreadPool pool, Attention[] attention) {
+        this.attention = attention;
         this.nTokens = nTokens;
         this.job = new MatmulJob(pool);
         int slots = Math.max(1, c.nExpertUsed());

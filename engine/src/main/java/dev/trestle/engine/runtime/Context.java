@@ -55,11 +55,17 @@ public final class Context implements AutoCloseable {
             throw new TrestleException("-t must be positive, got " + options.threads(), "omit -t to use all cores");
         }
         int ub = Math.min(options.nUbatch(), options.nBatch());
-        this.kv = new KvCache(cfg.nLayer(), nCtx, cfg.kvDim(), options.kType(), options.vType());
-        this.backend = new CpuBackend(options.threads());
         boolean flash = options.flashAttn().resolve();
-        impl.bindAttention(kv, flash, options.threads());
-        this.state = new ForwardState(cfg, ub, nCtx, backend.pool());
+        this.kv = new KvCache(cfg.nLayer(), nCtx, cfg.kvDim(), options.kType(), options.vType());
+        dev.trestle.backends.cpu.Attention[] attention;
+        try {
+            attention = impl.attentionKernels(kv, flash, options.threads());
+        } catch (RuntimeException e) {
+            kv.close();
+            throw e;
+        }
+        this.backend = new CpuBackend(options.threads());
+        this.state = new ForwardState(cfg, ub, nCtx, backend.pool(), attention);
         this.settings = new RunSettings(backend.pool(), flash, nCtx / options.nSeqMax());
         ubTokens = new int[ub];
         ubPos = new int[ub];
