@@ -263,32 +263,62 @@ public abstract class DecoderModel {
         if (embeddingScale() != 0f) {
             CpuOps.scale(st.x, 0, n * e, embeddingScale());
         }
+        // layers, each on the device that holds it; the hidden state moves only where the device changes
+        VulkanLayers resident = null;
+        for (VulkanLayers g : st.gpuExecutors) {
+            g.begin(ub, kv);
+        }
         for (int il = 0; il < c.nLayer(); il++) {
-            LayerWeights lw = w.layers()[il];
-            // attention norm
-            norm(st.x, st.cur, n, lw.attnNorm());
-            // self-attention: projections, q/k norms, rope, cache write, attention, output projection
-            attention(il, lw, ub, st, kv, rs);
-            if (sandwichNorms()) {
-                normInPlace(st.proj, n, lw.attnPostNorm());
+            VulkanLayers g = st.gpuLayers != null ? st.gpuLayers[il] : null;
+            if (g != resident) {
+                if (resident != null) {
+                    resident.leave(st.x, n);
+                }
+                if (g != null) {
+                    g.enter(st.x, n);
+                }
+                resident = g;
             }
-            // residual connection (ffn_inp)
-            CpuOps.add(st.x, 0, st.proj, 0, n * e);
-            // ffn norm
-            norm(st.x, st.cur, n, lw.ffnNorm());
-            if (c.isMoe()) {
-                moeFfn(lw, n, st);
+            if (g != null) {
+                g.layer(il, ub, st);
             } else {
-                ffn(lw, n, st);
+                cpuLayer(il, ub, st, kv, rs);
             }
-            if (sandwichNorms()) {
-                normInPlace(st.proj, n, lw.ffnPostNorm());
-            }
-            // residual connection (l_out)
-            CpuOps.add(st.x, 0, st.proj, 0, n * e);
+        }
+        if (resident != null) {
+            resident.leave(st.x, n);
         }
         // output norm
         norm(st.x, st.hidden, n, w.outputNorm());
+    }
+
+    /** One block on the CPU: attention and FFN sub-blocks with their norms and residual connections. */
+    private void cpuLayer(int il, UBatch ub, ForwardState st, KvCache kv, RunSettings rs) {
+        ModelConfig c = cfg;
+        int n = ub.n();
+        int e = c.nEmbd();
+        LayerWeights lw = w.layers()[il];
+        // attention norm
+        norm(st.x, st.cur, n, lw.attnNorm());
+        // self-attention: projections, q/k norms, rope, cache write, attention, output projection
+        attention(il, lw, ub, st, kv, rs);
+        if (sandwichNorms()) {
+            normInPlace(st.proj, n, lw.attnPostNorm());
+        }
+        // residual connection (ffn_inp)
+        CpuOps.add(st.x, 0, st.proj, 0, n * e);
+        // ffn norm
+        norm(st.x, st.cur, n, lw.ffnNorm());
+        if (c.isMoe()) {
+            moeFfn(lw, n, st);
+        } else {
+            ffn(lw, n, st);
+        }
+        if (sandwichNorms()) {
+            normInPlace(st.proj, n, lw.ffnPostNorm());
+        }
+        // residual connection (l_out)
+        CpuOps.add(st.x, 0, st.proj, 0, n * e);
     }
 
     /** Logits of {@code rows} hidden rows (packed, (rows, n_embd)) into {@code out} (rows, n_vocab). */
@@ -453,15 +483,14 @@ public abstract class DecoderModel {
         project(lw.ffnDown(), st.gate, n, st.proj, st);
     }
 
-    /** Mixture-of-experts FFN of st.cur into st.proj: route, run each chosen expert, weighted sum. */
-    protected void moeFfn(LayerWeights lw, int n, ForwardState st) {
+    /**
+     * Routing from router logits in {@code st.router} (n, n_expert): gating, top-k experts into
+     * {@code st.selected} and their (normalized, scaled) weights into {@code st.weights}.
+     */
+    final void route(int n, ForwardState st) {
         ModelConfig c = cfg;
         int nExp = c.nExpert();
         int k = c.nExpertUsed();
-        int e = c.nEmbd();
-        int ff = lw.upExps().weight().rows();
-        // router logits and probabilities
-        project(lw.router(), st.cur, n, st.router, st);
         for (int t = 0; t < n; t++) {
             if (gating() == Gating.SOFTMAX) {
                 CpuOps.softmax(st.router, t * nExp, nExp);
@@ -489,6 +518,18 @@ public abstract class DecoderModel {
                 }
             }
         }
+    }
+
+    /** Mixture-of-experts FFN of st.cur into st.proj: route, run each chosen expert, weighted sum. */
+    protected void moeFfn(LayerWeights lw, int n, ForwardState st) {
+        ModelConfig c = cfg;
+        int nExp = c.nExpert();
+        int k = c.nExpertUsed();
+        int e = c.nEmbd();
+        int ff = lw.upExps().weight().rows();
+        // router logits and probabilities
+        project(lw.router(), st.cur, n, st.router, st);
+        route(n, st);
         // each expert over the rows routed to it (slot row = t * k + j)
         CpuMatrix up = lw.upExps().weight();
         ActivationRows in = st.act(up.dotType(), up.cols(), n);

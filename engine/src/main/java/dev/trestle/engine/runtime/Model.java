@@ -94,6 +94,11 @@ public final class Model implements AutoCloseable {
         return new Context(this, options);
     }
 
+    /** Creates a context whose layers run where {@code offload} puts them (CPU or Vulkan devices). */
+    public Context newContext(EngineOptions options, Offload offload) {
+        return new Context(this, options, offload);
+    }
+
     @Override
     public void close() {
         file.close();
