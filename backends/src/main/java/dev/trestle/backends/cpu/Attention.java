@@ -98,7 +98,7 @@ public final class Attention {
             float[] vr = vrow[worker];
             for (int i = 0; i < nCells; i++) {
                 int c = cells[i];
-                float s = kKernel.dot(kv.k(), c * kv.kRowBytes() + kHeadOff, qa, 0, hd) * scale;
+                float s = kKernel.vecDot(kv.k(), c * kv.kRowBytes() + kHeadOff, qa, 0, hd) * scale;
                 if (cap != 0f) {
                     s = cap * (float) Math.tanh(s);
                 }
@@ -107,7 +107,7 @@ public final class Attention {
                 if (s > m) {
                     float mOld = m;
                     m = s;
-                    ms = (float) Math.exp(mOld - m);
+                    ms = LibmFloat.expf(mOld - m);
                     if (f16v) {
                         for (int d = 0; d < hd; d++) {
                             a[d] = Half.round(a[d] * ms);
@@ -118,7 +118,7 @@ public final class Attention {
                         }
                     }
                 } else {
-                    vs = (float) Math.exp(s - m);
+                    vs = LibmFloat.expf(s - m);
                 }
                 vKernel.dequantize(kv.v(), c * kv.vRowBytes() + vHeadOff, vr, 0, hd);
                 if (f16v) {
@@ -152,7 +152,7 @@ public final class Attention {
             }
             double total = 0;
             for (int i = 0; i < nCells; i++) {
-                float e = (float) Math.exp(sc[i] - max);
+                float e = LibmFloat.expf(sc[i] - max);
                 sc[i] = e;
                 total += e;
             }

@@ -64,6 +64,11 @@ public final class CpuMatrix {
         return kernel.dotType();
     }
 
+    /** The stored bytes (for uploading the weight to a GPU backend). */
+    public MemorySegment data() {
+        return data;
+    }
+
     public RowKernel kernel() {
         return kernel;
     }

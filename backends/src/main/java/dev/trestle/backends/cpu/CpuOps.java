@@ -19,7 +19,7 @@ public final class CpuOps {
             sum += v * v;
         }
         float mean = (float) (sum / n);
-        float scale = (float) (1.0 / Math.sqrt(mean + eps));
+        float scale = 1.0f / (float) Math.sqrt(mean + eps);
         for (int i = 0; i < n; i++) {
             x[off + i] *= scale;
         }
@@ -44,7 +44,7 @@ public final class CpuOps {
             sum2 += v * v;
         }
         float variance = (float) (sum2 / n);
-        float scale = (float) (1.0 / Math.sqrt(variance + eps));
+        float scale = 1.0f / (float) Math.sqrt(variance + eps);
         for (int i = 0; i < n; i++) {
             x[off + i] *= scale;
         }
@@ -81,8 +81,46 @@ public final class CpuOps {
         }
     }
 
+    /** x / (1 + expf(-x)) with a correctly rounded expf (ggml_silu_f32, used for row tails). */
     public static float silu(float x) {
-        return (float) (x / (1.0 + Math.exp(-x)));
+        return x / (1.0f + LibmFloat.expf(-x));
+    }
+
+    /**
+     * ggml's vectorized expf (ggml_v_expf, after ARM's optimized routine; max error 1.45 ulp): round x/ln2 to
+     * n, reduce, a degree-5 polynomial, scale by 2^n. ggml's SIMD SiLU and softmax use it for all but the
+     * row tails, so mirroring it keeps F16 activations rounding the same way as llama.cpp.
+     */
+    public static float expApprox(float x) {
+        float z = Math.fma(x, 0x1.715476p+0f, 0x1.8p23f);
+        float n = z - 0x1.8p23f;
+        if (Math.abs(n) > 126f) {
+            return (float) Math.exp(x); // outside the fast path's range ggml special-cases overflow/underflow
+        }
+        float b = Math.fma(-n, 0x1.7f7d1cp-20f, Math.fma(-n, 0x1.62e4p-1f, x));
+        float u = b * b;
+        float j = Math.fma(Math.fma(Math.fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, Math.fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                u, Math.fma(0x1.ffffecp-1f, b, 1.0f));
+        return Math.scalb(j, (int) n);
+    }
+
+    /** SiLU with {@link #expApprox} (ggml_v_silu). */
+    public static float siluApprox(float x) {
+        return x / (1.0f + expApprox(-x));
+    }
+
+    /**
+     * One row of swiglu as ggml's CPU backend computes it: the SIMD part (whole vectors of 16 lanes) with the
+     * approximate exp, the tail with expf. {@code gate[i] = silu(gate[i]) * up[i]}.
+     */
+    public static void swigluRow(float[] gate, int gOff, float[] up, int uOff, int n) {
+        int simd = n - n % 16;
+        for (int i = 0; i < simd; i++) {
+            gate[gOff + i] = siluApprox(gate[gOff + i]) * up[uOff + i];
+        }
+        for (int i = simd; i < n; i++) {
+            gate[gOff + i] = silu(gate[gOff + i]) * up[uOff + i];
+        }
     }
 
     /** GELU (tanh approximation) in float, as ggml_gelu_f32. */
@@ -126,7 +164,7 @@ public final class CpuOps {
         }
         double sum = 0;
         for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
+            float e = LibmFloat.expf(x[off + i] - max);
             x[off + i] = e;
             sum += e;
         }

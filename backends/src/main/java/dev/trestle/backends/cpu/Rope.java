@@ -40,8 +40,8 @@ public record Rope(int nDims, boolean neox, float freqBase, float freqScale, flo
                 th = thetaInterp * (1 - rampMix) + thetaExtrap * rampMix;
                 mscale *= 1.0f + 0.1f * (float) Math.log(1.0f / freqScale);
             }
-            cache[i0] = (float) Math.cos(th) * mscale;
-            cache[i0 + 1] = (float) Math.sin(th) * mscale;
+            cache[i0] = LibmFloat.cosf(th) * mscale;
+            cache[i0 + 1] = LibmFloat.sinf(th) * mscale;
             theta *= thetaScale;
         }
     }
@@ -62,8 +62,9 @@ public record Rope(int nDims, boolean neox, float freqBase, float freqScale, flo
                 int b = neox ? a + half : a + 1;
                 float x0 = x[a];
                 float x1 = x[b];
-                x[a] = x0 * c - x1 * s;
-                x[b] = x0 * s + x1 * c;
+                // GCC contracts ggml's x0*c - x1*s into fma(x0, c, -(x1*s)): mirror the single rounding
+                x[a] = Math.fma(x0, c, -(x1 * s));
+                x[b] = Math.fma(x0, s, x1 * c);
             }
         }
     }

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.trestle.backends.cpu.kernel.F16Kernel;
 import dev.trestle.backends.cpu.kernel.F32Kernel;
+import dev.trestle.backends.cpu.kernel.Q4_0Kernel;
+import dev.trestle.backends.cpu.kernel.Q4_KKernel;
+import dev.trestle.backends.cpu.kernel.Q6_KKernel;
 import dev.trestle.backends.cpu.kernel.Q8_0Kernel;
 import dev.trestle.backends.cpu.kernel.RowKernel;
 import dev.trestle.backends.cpu.kernel.RowKernels;
@@ -135,6 +138,25 @@ class KernelTest {
                 ActivationRows a8 = new ActivationRows(GgmlType.Q8_0, 1, n);
                 a8.load(x, 0, n, 1, n);
                 assertEquals(Q8_0Kernel.dotScalar(w8, 0, a8, 0, n), new Q8_0Kernel().dot(w8, 0, a8, 0, n), 1e-5);
+                assertEquals(Q8_0Kernel.dotScalarExact(w8, 0, a8, 0, n), new Q8_0Kernel().dot(w8, 0, a8, 0, n), 0f,
+                        "vector Q8_0 keeps ggml's lane order bit for bit");
+                MemorySegment w4 = randomRows(GgmlType.Q4_0, 1, n, rnd, arena);
+                assertEquals(Q4_0Kernel.dotScalarExact(w4, 0, a8, 0, n), new Q4_0Kernel().dot(w4, 0, a8, 0, n), 0f,
+                        "vector Q4_0 keeps ggml's lane order bit for bit");
+            }
+            for (int n : new int[] {256, 768}) {
+                float[] x = new float[n];
+                for (int i = 0; i < n; i++) {
+                    x[i] = (float) rnd.nextGaussian();
+                }
+                ActivationRows ak = new ActivationRows(GgmlType.Q8_K, 1, n);
+                ak.load(x, 0, n, 1, n);
+                MemorySegment w4k = randomRows(GgmlType.Q4_K, 1, n, rnd, arena);
+                float s4 = Q4_KKernel.dotScalar(w4k, 0, ak, 0, n);
+                assertEquals(s4, new Q4_KKernel().dot(w4k, 0, ak, 0, n), 1e-5 * Math.max(1, Math.abs(s4)));
+                MemorySegment w6k = randomRows(GgmlType.Q6_K, 1, n, rnd, arena);
+                float s6 = Q6_KKernel.dotScalar(w6k, 0, ak, 0, n);
+                assertEquals(s6, new Q6_KKernel().dot(w6k, 0, ak, 0, n), 1e-5 * Math.max(1, Math.abs(s6)));
             }
         }
     }

@@ -68,6 +68,12 @@ public enum GgufFileType {
         return description;
     }
 
+    /** The short name users pass to llama-quantize and see in file names ("Q4_K_M", "F16"). */
+    public String shortName() {
+        String n = name();
+        return n.startsWith("MOSTLY_") ? n.substring(7) : n.startsWith("ALL_") ? n.substring(4) : n;
+    }
+
     /** The type with this id (the {@link #GUESSED} flag ignored), or null. */
     public static GgufFileType fromId(long id) {
         long bare = id & ~GUESSED;

@@ -263,32 +263,62 @@ public abstract class DecoderModel {
         if (embeddingScale() != 0f) {
             CpuOps.scale(st.x, 0, n * e, embeddingScale());
         }
+        // layers, each on the device that holds it; the hidden state moves only where the device changes
+        VulkanLayers resident = null;
+        for (VulkanLayers g : st.gpuExecutors) {
+            g.begin(ub, kv);
+        }
         for (int il = 0; il < c.nLayer(); il++) {
-            LayerWeights lw = w.layers()[il];
-            // attention norm
-            norm(st.x, st.cur, n, lw.attnNorm());
-            // self-attention: projections, q/k norms, rope, cache write, attention, output projection
-            attention(il, lw, ub, st, kv, rs);
-            if (sandwichNorms()) {
-                normInPlace(st.proj, n, lw.attnPostNorm());
+            VulkanLayers g = st.gpuLayers != null ? st.gpuLayers[il] : null;
+            if (g != resident) {
+                if (resident != null) {
+                    resident.leave(st.x, n);
+                }
+                if (g != null) {
+                    g.enter(st.x, n);
+                }
+                resident = g;
             }
-            // residual connection (ffn_inp)
-            CpuOps.add(st.x, 0, st.proj, 0, n * e);
-            // ffn norm
-            norm(st.x, st.cur, n, lw.ffnNorm());
-            if (c.isMoe()) {
-                moeFfn(lw, n, st);
+            if (g != null) {
+                g.layer(il, ub, st);
             } else {
-                ffn(lw, n, st);
+                cpuLayer(il, ub, st, kv, rs);
             }
-            if (sandwichNorms()) {
-                normInPlace(st.proj, n, lw.ffnPostNorm());
-            }
-            // residual connection (l_out)
-            CpuOps.add(st.x, 0, st.proj, 0, n * e);
+        }
+        if (resident != null) {
+            resident.leave(st.x, n);
         }
         // output norm
         norm(st.x, st.hidden, n, w.outputNorm());
+    }
+
+    /** One block on the CPU: attention and FFN sub-blocks with their norms and residual connections. */
+    private void cpuLayer(int il, UBatch ub, ForwardState st, KvCache kv, RunSettings rs) {
+        ModelConfig c = cfg;
+        int n = ub.n();
+        int e = c.nEmbd();
+        LayerWeights lw = w.layers()[il];
+        // attention norm
+        norm(st.x, st.cur, n, lw.attnNorm());
+        // self-attention: projections, q/k norms, rope, cache write, attention, output projection
+        attention(il, lw, ub, st, kv, rs);
+        if (sandwichNorms()) {
+            normInPlace(st.proj, n, lw.attnPostNorm());
+        }
+        // residual connection (ffn_inp)
+        CpuOps.add(st.x, 0, st.proj, 0, n * e);
+        // ffn norm
+        norm(st.x, st.cur, n, lw.ffnNorm());
+        if (c.isMoe()) {
+            moeFfn(lw, n, st);
+        } else {
+            ffn(lw, n, st);
+        }
+        if (sandwichNorms()) {
+            normInPlace(st.proj, n, lw.ffnPostNorm());
+        }
+        // residual connection (l_out)
+        CpuOps.add(st.x, 0, st.proj, 0, n * e);
     }
 
     /** Logits of {@code rows} hidden rows (packed, (rows, n_embd)) into {@code out} (rows, n_vocab). */
@@ -401,7 +431,7 @@ public abstract class DecoderModel {
             RowQuantizer.store(view.vType(), st.v, t * kvd, kvd, view.v(), cell * view.vRowBytes());
         }
         // attention over the visible cells, heads split across threads
-        Attention att = attentionKernel(il);
+        Attention att = st.attention[il];
         int swa = isSwaLayer(il) ? c.nSwa() : 0;
         for (int t = 0; t < n; t++) {
             int nVis = kv.visible(ub.seq()[t], ub.pos()[t], swa, st.visible);
@@ -411,24 +441,19 @@ public abstract class DecoderModel {
         project(lw.wo(), st.attn, n, st.proj, st);
     }
 
-    private Attention[] attentionKernels;
-
-    /** Binds the attention kernels (scratch per thread) for a context's cache types. */
-    public final void bindAttention(KvCache kv, boolean flash, int threads) {
-        attentionKernels = new Attention[cfg.nLayer()];
+    /**
+     * Attention kernels (per-thread scratch) for a context's cache types, one per layer; the context keeps them
+     * in its ForwardState so several contexts can share one model.
+     */
+    public final Attention[] attentionKernels(KvCache kv, boolean flash, int threads) {
+        Attention[] kernels = new Attention[cfg.nLayer()];
         for (int il = 0; il < cfg.nLayer(); il++) {
             float qs = queryPreScale();
             Attention.Shape shape = new Attention.Shape(cfg.nHead(), cfg.nHeadKv(), cfg.headDim(),
                     qs != 0f ? 1f : kqScale(), attnSoftcap(), flash);
-            attentionKernels[il] = new Attention(shape, kv.kType(), kv.vType(), threads, kv.size());
+            kernels[il] = new Attention(shape, kv.kType(), kv.vType(), threads, kv.size());
         }
-    }
-
-    private Attention attentionKernel(int il) {
-        if (attentionKernels == null) {
-            throw new IllegalStateException("bindAttention was not called");
-        }
-        return attentionKernels[il];
+        return kernels;
     }
 
     /** Dense FFN of st.cur into st.proj. */
@@ -440,14 +465,16 @@ public abstract class DecoderModel {
                 project(lw.ffnUp(), st.cur, n, st.up, st);
                 for (int t = 0; t < n; t++) {
                     System.arraycopy(st.up, t * 2 * ff, st.gate, t * ff, ff);
-                    CpuOps.swiglu(st.gate, t * ff, st.up, t * 2 * ff + ff, ff);
+                    CpuOps.swigluRow(st.gate, t * ff, st.up, t * 2 * ff + ff, ff);
                 }
             }
             case SWIGLU, GEGLU -> {
                 project(lw.ffnUp(), st.cur, n, st.up, st);
                 project(lw.ffnGate(), st.cur, n, st.gate, st);
                 if (ffnKind() == FfnKind.SWIGLU) {
-                    CpuOps.swiglu(st.gate, 0, st.up, 0, n * ff);
+                    for (int t = 0; t < n; t++) {
+                        CpuOps.swigluRow(st.gate, t * ff, st.up, t * ff, ff);
+                    }
                 } else {
                     CpuOps.geglu(st.gate, 0, st.up, 0, n * ff);
                 }
@@ -456,15 +483,14 @@ public abstract class DecoderModel {
         project(lw.ffnDown(), st.gate, n, st.proj, st);
     }
 
-    /** Mixture-of-experts FFN of st.cur into st.proj: route, run each chosen expert, weighted sum. */
-    protected void moeFfn(LayerWeights lw, int n, ForwardState st) {
+    /**
+     * Routing from router logits in {@code st.router} (n, n_expert): gating, top-k experts into
+     * {@code st.selected} and their (normalized, scaled) weights into {@code st.weights}.
+     */
+    final void route(int n, ForwardState st) {
         ModelConfig c = cfg;
         int nExp = c.nExpert();
         int k = c.nExpertUsed();
-        int e = c.nEmbd();
-        int ff = lw.upExps().weight().rows();
-        // router logits and probabilities
-        project(lw.router(), st.cur, n, st.router, st);
         for (int t = 0; t < n; t++) {
             if (gating() == Gating.SOFTMAX) {
                 CpuOps.softmax(st.router, t * nExp, nExp);
@@ -492,6 +518,18 @@ public abstract class DecoderModel {
                 }
             }
         }
+    }
+
+    /** Mixture-of-experts FFN of st.cur into st.proj: route, run each chosen expert, weighted sum. */
+    protected void moeFfn(LayerWeights lw, int n, ForwardState st) {
+        ModelConfig c = cfg;
+        int nExp = c.nExpert();
+        int k = c.nExpertUsed();
+        int e = c.nEmbd();
+        int ff = lw.upExps().weight().rows();
+        // router logits and probabilities
+        project(lw.router(), st.cur, n, st.router, st);
+        route(n, st);
         // each expert over the rows routed to it (slot row = t * k + j)
         CpuMatrix up = lw.upExps().weight();
         ActivationRows in = st.act(up.dotType(), up.cols(), n);
@@ -527,7 +565,7 @@ public abstract class DecoderModel {
                 if (lw.gateExps().scale() != null) {
                     CpuOps.scale(st.gate, r * ff, ff, lw.gateExps().scale()[x]);
                 }
-                CpuOps.swiglu(st.gate, r * ff, st.up, r * ff, ff);
+                CpuOps.swigluRow(st.gate, r * ff, st.up, r * ff, ff);
                 st.rowsA[i] = r; // down reads the activated slot rows
             }
             ActivationRows act = st.act(down.dotType(), down.cols(), n * k);
@@ -557,7 +595,9 @@ public abstract class DecoderModel {
             int sff = lw.upShexp().rows();
             project(lw.upShexp(), st.cur, n, st.up, st);
             project(lw.gateShexp(), st.cur, n, st.gate, st);
-            CpuOps.swiglu(st.gate, 0, st.up, 0, n * sff);
+            for (int t = 0; t < n; t++) {
+                CpuOps.swigluRow(st.gate, t * sff, st.up, t * sff, sff);
+            }
             project(lw.downShexp(), st.gate, n, st.shared, st);
             for (int t = 0; t < n; t++) {
                 if (lw.shexpGate() != null) {

@@ -32,10 +32,14 @@ public final class ForwardState {
     final int[] visible;    // (n_cells) cells visible to one query
     final float[] hidden;   // (n_tokens, n_embd) final normed hidden state (embeddings)
     final MatmulJob job;     // reusable matmul dispatch
+    final Attention[] attention; // (n_layer) attention kernels for this context's cache types
     final HeadsJob heads;    // reusable attention dispatch
     private final List<ActivationRows> acts = new ArrayList<>();
+    VulkanLayers[] gpuLayers;                   // (n_layer) executor of each GPU-resident layer, null = CPU
+    List<VulkanLayers> gpuExecutors = List.of(); // the distinct executors
 
-    public ForwardState(ModelConfig c, int nTokens, int nCells, CpuThreadPool pool) {
+    public ForwardState(ModelConfig c, int nTokens, int nCells, CpuThreadPool pool, Attention[] attention) {
+        this.attention = attention;
         this.nTokens = nTokens;
         this.job = new MatmulJob(pool);
         int slots = Math.max(1, c.nExpertUsed());
@@ -111,6 +115,20 @@ public final class ForwardState {
                 }
             }
         }
+    }
+
+    /** Binds the Vulkan executors of this context: {@code perLayer[il]} runs layer il (null entries: the CPU). */
+    public void bindGpu(VulkanLayers[] perLayer) {
+        gpuLayers = perLayer == null ? null : perLayer.clone();
+        List<VulkanLayers> distinct = new ArrayList<>();
+        if (perLayer != null) {
+            for (VulkanLayers g : perLayer) {
+                if (g != null && !distinct.contains(g)) {
+                    distinct.add(g);
+                }
+            }
+        }
+        gpuExecutors = List.copyOf(distinct);
     }
 
     /** Final normed hidden states, row-major (n_tokens, n_embd). */

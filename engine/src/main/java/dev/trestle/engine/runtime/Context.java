@@ -8,7 +8,11 @@ import dev.trestle.engine.model.ForwardState;
 import dev.trestle.engine.model.ModelConfig;
 import dev.trestle.engine.model.RunSettings;
 import dev.trestle.engine.model.UBatch;
+import dev.trestle.backends.vulkan.VulkanDevice;
+import dev.trestle.engine.model.VulkanLayers;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * An inference context: the KV cache ({@code n_ctx} cells shared by up to {@code n_seq} sequences), the CPU
@@ -34,7 +38,13 @@ public final class Context implements AutoCloseable {
     private int[] batchSeq = new int[0];     // batch index -> sequence of the last decode
     private int lastBatchSize;
 
+    private final List<VulkanLayers> gpu = new ArrayList<>(); // executors of the GPU-resident layers
+
     Context(Model model, EngineOptions options) {
+        this(model, options, Offload.none());
+    }
+
+    Context(Model model, EngineOptions options, Offload offload) {
         this.model = model;
         this.impl = model.impl();
         this.cfg = model.config();
@@ -55,16 +65,72 @@ public final class Context implements AutoCloseable {
             throw new TrestleException("-t must be positive, got " + options.threads(), "omit -t to use all cores");
         }
         int ub = Math.min(options.nUbatch(), options.nBatch());
-        this.kv = new KvCache(cfg.nLayer(), nCtx, cfg.kvDim(), options.kType(), options.vType());
-        this.backend = new CpuBackend(options.threads());
         boolean flash = options.flashAttn().resolve();
-        impl.bindAttention(kv, flash, options.threads());
-        this.state = new ForwardState(cfg, ub, nCtx, backend.pool());
+        this.kv = new KvCache(cfg.nLayer(), nCtx, cfg.kvDim(), options.kType(), options.vType());
+        dev.trestle.backends.cpu.Attention[] attention;
+        try {
+            attention = impl.attentionKernels(kv, flash, options.threads());
+        } catch (RuntimeException e) {
+            kv.close();
+            throw e;
+        }
+        this.backend = new CpuBackend(options.threads());
+        this.state = new ForwardState(cfg, ub, nCtx, backend.pool(), attention);
         this.settings = new RunSettings(backend.pool(), flash, nCtx / options.nSeqMax());
+        bindGpu(offload, ub);
         ubTokens = new int[ub];
         ubPos = new int[ub];
         ubSeq = new int[ub];
         ubCells = new int[ub];
+    }
+
+    /** Opens one Vulkan device per logical GPU that holds layers and uploads those layers to it. */
+    private void bindGpu(Offload offload, int ub) {
+        if (offload.isCpuOnly()) {
+            return;
+        }
+        VulkanLayers[] perLayer = new VulkanLayers[cfg.nLayer()];
+        try {
+            for (int d = 0; d < offload.vulkanDevices().length; d++) {
+                boolean[] mine = new boolean[cfg.nLayer()];
+                boolean[] cpuExperts = new boolean[cfg.nLayer()];
+                boolean any = false;
+                for (int il = 0; il < cfg.nLayer(); il++) {
+                    mine[il] = offload.device(il) == d;
+                    cpuExperts[il] = offload.cpuExperts(il);
+                    any |= mine[il];
+                }
+                if (!any) {
+                    continue;
+                }
+                VulkanDevice dev = VulkanDevice.open(offload.vulkanDevices()[d]);
+                try {
+                    VulkanLayers g = new VulkanLayers(impl, dev, mine, cpuExperts, ub, nCtx, options.kType(), options.vType(),
+                            nCtx / options.nSeqMax());
+                    gpu.add(g);
+                } catch (RuntimeException ex) {
+                    dev.close();
+                    throw ex;
+                }
+                for (int il = 0; il < cfg.nLayer(); il++) {
+                    if (mine[il]) {
+                        perLayer[il] = gpu.get(gpu.size() - 1);
+                    }
+                }
+            }
+        } catch (RuntimeException ex) {
+            closeGpu();
+            throw ex;
+        }
+        state.bindGpu(perLayer);
+    }
+
+    private void closeGpu() {
+        for (VulkanLayers g : gpu) {
+            g.close();
+            g.device().close();
+        }
+        gpu.clear();
     }
 
     public Model model() {
@@ -244,6 +310,8 @@ public final class Context implements AutoCloseable {
 
     @Override
     public void close() {
+        state.bindGpu(null);
+        closeGpu();
         backend.close();
         kv.close();
     }

@@ -4,6 +4,7 @@ import dev.trestle.backends.type.GgmlType;
 import dev.trestle.engine.gguf.GgufFile;
 import dev.trestle.engine.gguf.GgufMetadata;
 import dev.trestle.engine.gguf.GgufTensorInfo;
+import dev.trestle.engine.gguf.GgufFileType;
 import dev.trestle.engine.gguf.GgufValue;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -79,12 +80,12 @@ public record ModelReport(Path path, long fileSize, String architecture, String 
         String quant;
         GgufValue ft = m.asMap().get("general.file_type");
         if (ft != null && ft.type().isInteger()) {
-            LlamaFileType t = LlamaFileType.fromId(ft.asLong());
+            GgufFileType t = GgufFileType.fromId(ft.asLong());
             if (t == null) {
                 warn.add("general.file_type " + ft.asLong() + " is not a llama.cpp file type");
                 quant = "unknown (" + ft.asLong() + ")";
             } else {
-                quant = t.label();
+                quant = t.shortName();
             }
         } else {
             quant = sorted.isEmpty() ? "none" : sorted.keySet().iterator().next() + " (guessed)";

@@ -106,6 +106,36 @@ class SyntheticFamilyTest {
     }
 
     @Test
+    void embeddingsArePooledAndNormalized() {
+        Path file = SyntheticModels.write("qwen2", dir.resolve("emb.gguf"), 5);
+        EngineOptions opts = EngineOptions.defaults().withContext(32).withThreads(2).withSeqMax(2);
+        try (Model m = Model.load(GgufFile.open(file), opts); Context c = m.newContext(opts)) {
+            Batch b = new Batch();
+            int[] a = {4, 8, 15};
+            for (int i = 0; i < a.length; i++) {
+                b.add(a[i], i, 0, false);
+            }
+            b.add(16, 0, 1, false);
+            c.decode(b);
+            float[] e0 = c.embedding(0);
+            float[] e1 = c.embedding(1);
+            assertEquals(SyntheticModels.EMBD, e0.length);
+            assertEquals(1.0, norm(e0), 1e-5);
+            assertEquals(1.0, norm(e1), 1e-5);
+            assertNotEquals(0.0, diff(e0, e1), 1e-3);
+            assertThrows(IllegalArgumentException.class, () -> c.logits(0), "no logits were asked");
+        }
+    }
+
+    private static double norm(float[] v) {
+        double s = 0;
+        for (float x : v) {
+            s += x * x;
+        }
+        return Math.sqrt(s);
+    }
+
+    @Test
     void unsupportedArchitectureNamesItAndTheSupportedOnes() {
         Path file = dir.resolve("foo.gguf");
         new GgufWriter().putString("general.architecture", "mamba9").write(file);
@@ -113,6 +143,26 @@ class SyntheticFamilyTest {
                 () -> Model.load(GgufFile.open(file), EngineOptions.defaults()));
         assertTrue(e.getMessage().contains("mamba9"), e.getMessage());
         assertTrue(e.fix().contains("qwen3moe") && e.fix().contains("gemma3"), e.fix());
+    }
+
+    @Test
+    void weightTypeWithoutCpuKernelFailsAtLoadNamingTheTensor() {
+        Path file = dir.resolve("iq2.gguf");
+        GgufWriter w = new GgufWriter();
+        w.putString("general.architecture", "llama");
+        w.putUint32("llama.embedding_length", 256);
+        w.putUint32("llama.block_count", 1);
+        w.putUint32("llama.attention.head_count", 2);
+        w.putUint32("llama.vocab_size", 4);
+        w.putUint32("llama.feed_forward_length", 256);
+        byte[] iq2 = new byte[4 * 66];
+        w.tensor("token_embd.weight", dev.trestle.backends.type.GgmlType.IQ2_XXS, new long[] {256, 4},
+                java.lang.foreign.MemorySegment.ofArray(iq2));
+        w.write(file);
+        TrestleException e = assertThrows(TrestleException.class,
+                () -> Model.load(GgufFile.open(file), EngineOptions.defaults()));
+        assertTrue(e.getMessage().contains("token_embd.weight") && e.getMessage().contains("iq2_xxs"), e.getMessage());
+        assertTrue(e.fix() != null, "a fix hint is given");
     }
 
     @Test

@@ -19,6 +19,11 @@ public enum DeviceKind {
         return prefix;
     }
 
+    /** True when the backend can split one matrix by rows across devices ({@code -sm row}); Vulkan cannot yet. */
+    public boolean supportsRowSplit() {
+        return this == CUDA;
+    }
+
     /** Parses "cuda", "CUDA", "vulkan", "cpu" (case-insensitive), or returns null. */
     public static DeviceKind parse(String s) {
         for (DeviceKind k : values()) {

@@ -284,6 +284,14 @@ public final class Planner {
         if (req.tensorSplit().length > 0) {
             TensorSplit.normalize(req.tensorSplit(), nGpu);
         }
+        if (req.splitMode() == SplitMode.ROW && nGpu > 1) {
+            for (Device d : inv.gpus()) {
+                if (!d.kind().supportsRowSplit()) {
+                    throw new TrestleException("-sm row: " + d.id() + " (" + d.kind() + ") cannot split matrices by "
+                            + "rows", "use -sm layer (the default) to split whole layers across the GPUs");
+                }
+            }
+        }
     }
 
     /** Evaluates one concrete layout: homes, budgets and traffic. Never throws for lack of memory. */

@@ -12,6 +12,7 @@ import dev.trestle.engine.runtime.EngineOptions;
 import dev.trestle.engine.runtime.FlashAttn;
 import dev.trestle.engine.runtime.Generation;
 import dev.trestle.engine.runtime.Model;
+import dev.trestle.scheduler.memory.ContextSettings;
 import dev.trestle.engine.tokenizer.Tokenizer;
 import dev.trestle.engine.tokenizer.Utf8Stream;
 import java.io.PrintWriter;
@@ -19,11 +20,15 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code trestle run}: generate from a prompt on the CPU engine, streaming text (or one JSON object). */
+/**
+ * {@code trestle run}: generate from a prompt, streaming text (or one JSON object); layers run where the
+ * placement flags put them (CPU or Vulkan devices).
+ */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Generate text from a prompt (greedy) and print prompt/generation speed.")
 public final class RunCommand implements Callable<Integer> {
@@ -60,24 +65,11 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = {"-t", "--threads"}, description = "CPU threads (default: all cores)")
     Integer threads;
 
-    @Option(names = {"-c", "--ctx-size"}, defaultValue = "4096",
-            description = "context size; 0 = the model's training context, as in llama.cpp (default ${DEFAULT-VALUE})")
-    int ctx;
+    @Mixin
+    ContextFlags context = new ContextFlags();
 
-    @Option(names = {"-b", "--batch-size"}, defaultValue = "2048", description = "logical batch (default ${DEFAULT-VALUE})")
-    int batch;
-
-    @Option(names = {"-ub", "--ubatch-size"}, defaultValue = "512", description = "micro-batch (default ${DEFAULT-VALUE})")
-    int ubatch;
-
-    @Option(names = {"-ctk", "--cache-type-k"}, defaultValue = "f16", description = "K cache type: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1")
-    String cacheK;
-
-    @Option(names = {"-ctv", "--cache-type-v"}, defaultValue = "f16", description = "V cache type (quantized needs -fa)")
-    String cacheV;
-
-    @Option(names = {"-fa", "--flash-attn"}, defaultValue = "auto", description = "flash attention: on, off, auto")
-    String flashAttn;
+    @Mixin
+    PlacementFlags placement = new PlacementFlags();
 
     @Option(names = "--json", description = "print one JSON object instead of text")
     boolean json;
@@ -102,12 +94,14 @@ public final class RunCommand implements Callable<Integer> {
         if ((prompt == null) == (promptIds == null)) {
             throw new TrestleException("pass exactly one of -p and --prompt-ids", "e.g. -p \"Once upon a time\"");
         }
-        EngineOptions opts = new EngineOptions(ctx, batch, ubatch, 1, RowQuantizer.cacheType(cacheK),
-                RowQuantizer.cacheType(cacheV), FlashAttn.parse(flashAttn),
-                threads != null ? threads : CpuThreadPool.defaultThreads());
+        ContextSettings cs = context.toSettings();
+        EngineOptions opts = new EngineOptions(cs.nCtx(), cs.nBatch(), cs.nUbatch(), 1,
+                RowQuantizer.cacheType(cs.typeK().llamaName()), RowQuantizer.cacheType(cs.typeV().llamaName()),
+                FlashAttn.parse(cs.flashAttn().name()), threads != null ? threads : CpuThreadPool.defaultThreads());
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (Model m = Model.load(GgufFile.open(model), opts); Context c = m.newContext(opts)) {
+        try (Model m = Model.load(GgufFile.open(model), opts);
+             Context c = m.newContext(opts, GpuOffload.resolve(m.file(), placement, context, m.config().nLayer()))) {
             Tokenizer tok = null;
             int[] ids = promptIds;
             if (prompt != null) {

@@ -160,7 +160,8 @@ public final class ServeCommand implements Callable<Integer> {
             Model model = Model.load(GgufFile.open(resolved.path()), opts);
             Tokenizer tokenizer = Tokenizer.fromGguf(model.file().metadata());
             ChatTemplate chat = template.load(model.file().metadata(), Clock.systemDefaultZone());
-            Context ctx = model.newContext(opts);
+            Context ctx = model.newContext(opts, GpuOffload.resolve(model.file(), placement, context,
+                    model.config().nLayer()));
             ServingLoop loop = new ServingLoop(ctx, tokenizer, cs.nParallel(), Math.min(cs.nBatch(), ctx.nCtx()),
                     QUEUE_CAPACITY, serverMetrics);
             loop.start();

@@ -13,13 +13,16 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * F16 weights against F16 activations (ggml_vec_dot_f16): both sides widened to F32, products summed in F32.
+ * F16 weights against F16 activations: both sides widened to F32 and multiplied exactly. The matmul dot mirrors
+ * llamafile's tinyBLAS (one fused accumulator, used by ggml when the row length is a multiple of the vector
+ * width); other lengths and {@link #vecDot} (flash attention's K.Q) mirror ggml_vec_dot_f16 (four accumulators,
+ * then a double-precision tail).
  */
 public final class F16Kernel implements RowKernel {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Short> S = ShortVector.SPECIES_PREFERRED.withShape(
-            VectorShape.forBitSize(FloatVector.SPECIES_PREFERRED.vectorBitSize() / 2));
+    private static final VectorSpecies<Float> F = FloatReduce.F;
+    private static final int L = FloatReduce.L;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_64.withShape(VectorShape.forBitSize(L * 32));
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_64.withShape(VectorShape.forBitSize(L * 16));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     @Override
@@ -42,20 +45,45 @@ public final class F16Kernel implements RowKernel {
 
     @Override
     public float dot(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
+        if (n % L != 0) {
+            return vecDot(w, wOff, a, aOff, n);
+        }
         short[] x = a.half();
         FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        int upper = n - n % F.length();
-        for (; i < upper; i += F.length()) {
+        for (int i = 0; i < n; i += L) {
             FloatVector wv = widen(ShortVector.fromMemorySegment(S, w, wOff + 2L * i, LE));
-            FloatVector xv = widen(ShortVector.fromArray(S, x, aOff + i));
-            acc = wv.fma(xv, acc);
+            acc = wv.fma(widen(ShortVector.fromArray(S, x, aOff + i)), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
+        return FloatReduce.sum(acc);
+    }
+
+    @Override
+    public float vecDot(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
+        short[] x = a.half();
+        int step = 4 * L;
+        int np = n - n % step;
+        double sum = 0;
+        if (np > 0) {
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = FloatVector.zero(F);
+            FloatVector s2 = FloatVector.zero(F);
+            FloatVector s3 = FloatVector.zero(F);
+            for (int i = 0; i < np; i += step) {
+                s0 = widen(ShortVector.fromMemorySegment(S, w, wOff + 2L * i, LE))
+                        .fma(widen(ShortVector.fromArray(S, x, aOff + i)), s0);
+                s1 = widen(ShortVector.fromMemorySegment(S, w, wOff + 2L * (i + L), LE))
+                        .fma(widen(ShortVector.fromArray(S, x, aOff + i + L)), s1);
+                s2 = widen(ShortVector.fromMemorySegment(S, w, wOff + 2L * (i + 2 * L), LE))
+                        .fma(widen(ShortVector.fromArray(S, x, aOff + i + 2 * L)), s2);
+                s3 = widen(ShortVector.fromMemorySegment(S, w, wOff + 2L * (i + 3 * L), LE))
+                        .fma(widen(ShortVector.fromArray(S, x, aOff + i + 3 * L)), s3);
+            }
+            sum = FloatReduce.sum(s0.add(s2).add(s1.add(s3)));
+        }
+        for (int i = np; i < n; i++) {
             sum += Half.toFloat(w.get(Bytes.SHORT, wOff + 2L * i)) * Half.toFloat(x[aOff + i]);
         }
-        return sum;
+        return (float) sum;
     }
 
     /** Scalar reference of {@link #dot}. */

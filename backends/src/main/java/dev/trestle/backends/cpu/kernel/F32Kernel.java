@@ -5,12 +5,16 @@ import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** F32 weights: plain float dot (ggml_vec_dot_f32), activations stay F32. */
+/**
+ * F32 weights, activations stay F32. The matmul dot mirrors llamafile's tinyBLAS (one fused multiply-add
+ * accumulator across the row, used by ggml when the row length is a multiple of the vector width); other lengths
+ * and {@link #vecDot} mirror ggml_vec_dot_f32 (four accumulators, step 4 vectors, float tail).
+ */
 public final class F32Kernel implements RowKernel {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = FloatReduce.F;
+    private static final int L = FloatReduce.L;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     @Override
@@ -25,16 +29,40 @@ public final class F32Kernel implements RowKernel {
 
     @Override
     public float dot(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
+        if (n % L != 0) {
+            return vecDot(w, wOff, a, aOff, n);
+        }
         float[] x = a.f32();
         FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        int upper = F.loopBound(n);
-        for (; i < upper; i += F.length()) {
-            FloatVector wv = FloatVector.fromMemorySegment(F, w, wOff + 4L * i, LE);
-            acc = wv.fma(FloatVector.fromArray(F, x, aOff + i), acc);
+        for (int i = 0; i < n; i += L) {
+            acc = FloatVector.fromMemorySegment(F, w, wOff + 4L * i, LE).fma(FloatVector.fromArray(F, x, aOff + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
+        return FloatReduce.sum(acc);
+    }
+
+    @Override
+    public float vecDot(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
+        float[] x = a.f32();
+        int step = 4 * L;
+        int np = n - n % step;
+        float sum = 0f;
+        if (np > 0) {
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = FloatVector.zero(F);
+            FloatVector s2 = FloatVector.zero(F);
+            FloatVector s3 = FloatVector.zero(F);
+            for (int i = 0; i < np; i += step) {
+                s0 = FloatVector.fromMemorySegment(F, w, wOff + 4L * i, LE).fma(FloatVector.fromArray(F, x, aOff + i), s0);
+                s1 = FloatVector.fromMemorySegment(F, w, wOff + 4L * (i + L), LE)
+                        .fma(FloatVector.fromArray(F, x, aOff + i + L), s1);
+                s2 = FloatVector.fromMemorySegment(F, w, wOff + 4L * (i + 2 * L), LE)
+                        .fma(FloatVector.fromArray(F, x, aOff + i + 2 * L), s2);
+                s3 = FloatVector.fromMemorySegment(F, w, wOff + 4L * (i + 3 * L), LE)
+                        .fma(FloatVector.fromArray(F, x, aOff + i + 3 * L), s3);
+            }
+            sum = FloatReduce.sum(s0.add(s2).add(s1.add(s3)));
+        }
+        for (int i = np; i < n; i++) {
             sum += w.get(Bytes.FLOAT, wOff + 4L * i) * x[aOff + i];
         }
         return sum;
@@ -42,11 +70,11 @@ public final class F32Kernel implements RowKernel {
 
     /** Scalar reference of {@link #dot}. */
     public static float dotScalar(MemorySegment w, long wOff, float[] x, int aOff, int n) {
-        float sum = 0f;
+        double sum = 0;
         for (int i = 0; i < n; i++) {
             sum += w.get(Bytes.FLOAT, wOff + 4L * i) * x[aOff + i];
         }
-        return sum;
+        return (float) sum;
     }
 
     @Override

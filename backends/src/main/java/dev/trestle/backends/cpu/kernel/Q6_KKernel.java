@@ -3,9 +3,20 @@ package dev.trestle.backends.cpu.kernel;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /** Q6_K (low nibbles ql, 2 high bits qh, 16 int8 scales, F16 d; value = (q6 - 32) * d * scale) against Q8_K. */
 public final class Q6_KKernel implements RowKernel {
+    private static final VectorSpecies<Integer> I = VectorShapes.I;
+    private static final VectorSpecies<Float> FI = VectorShapes.FI;
+    private static final VectorSpecies<Byte> B = VectorShapes.B;
+    private static final int LANES = VectorShapes.LANES;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int BLOCK_BYTES = 210;
 
     @Override
@@ -20,6 +31,52 @@ public final class Q6_KKernel implements RowKernel {
 
     @Override
     public float dot(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        FloatVector acc = FloatVector.zero(FI);
+        for (int b = 0; b < n / 256; b++) {
+            long bo = wOff + (long) b * BLOCK_BYTES;
+            int ao = aOff + b * 256;
+            IntVector isum = IntVector.zero(I);
+            for (int half = 0; half < 2; half++) {
+                long ql = bo + 64L * half;
+                long qh = bo + 128 + 32L * half;
+                long sc = bo + 192 + 8L * half;
+                int e = ao + 128 * half;
+                for (int l = 0; l < 32; l += LANES) {
+                    int is = l / 16;
+                    ByteVector lq = ByteVector.fromMemorySegment(B, w, ql + l, LE);
+                    ByteVector lq2 = ByteVector.fromMemorySegment(B, w, ql + l + 32, LE);
+                    ByteVector h = ByteVector.fromMemorySegment(B, w, qh + l, LE);
+                    IntVector q1 = six(lq.and((byte) 0x0f), h.and((byte) 3));
+                    IntVector q2 = six(lq2.and((byte) 0x0f), h.lanewise(VectorOperators.LSHR, 2).and((byte) 3));
+                    IntVector q3 = six(lq.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f),
+                            h.lanewise(VectorOperators.LSHR, 4).and((byte) 3));
+                    IntVector q4 = six(lq2.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f),
+                            h.lanewise(VectorOperators.LSHR, 6).and((byte) 3));
+                    isum = isum.add(q1.mul(act(qs, e + l)).mul(Bytes.i8(w, sc + is)))
+                            .add(q2.mul(act(qs, e + l + 32)).mul(Bytes.i8(w, sc + is + 2)))
+                            .add(q3.mul(act(qs, e + l + 64)).mul(Bytes.i8(w, sc + is + 4)))
+                            .add(q4.mul(act(qs, e + l + 96)).mul(Bytes.i8(w, sc + is + 6)));
+                }
+            }
+            acc = ((FloatVector) isum.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FI, Bytes.f16(w, bo + 208) * ds[ao / 256]), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** (low 4 bits | high 2 bits << 4) - 32, widened to ints. */
+    private static IntVector six(ByteVector low, ByteVector high) {
+        return (IntVector) low.or(high.lanewise(VectorOperators.LSHL, 4)).sub((byte) 32)
+                .convertShape(VectorOperators.B2I, I, 0);
+    }
+
+    private static IntVector act(byte[] qs, int off) {
+        return (IntVector) ByteVector.fromArray(B, qs, off).convertShape(VectorOperators.B2I, I, 0);
+    }
+
+    /** Scalar reference of {@link #dot}. */
+    public static float dotScalar(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
         byte[] qs = a.qs();
         float[] ds = a.scales();
         float sum = 0f;

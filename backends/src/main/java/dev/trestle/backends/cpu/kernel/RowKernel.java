@@ -23,6 +23,14 @@ public interface RowKernel {
      */
     float dot(MemorySegment w, long wOff, ActivationRows a, int aOff, int n);
 
+    /**
+     * The dot as ggml's vec_dot computes it, where ggml calls vec_dot directly (flash attention's K.Q) instead of
+     * a tiled matmul; defaults to {@link #dot}.
+     */
+    default float vecDot(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
+        return dot(w, wOff, a, aOff, n);
+    }
+
     /** Dequantizes {@code n} elements starting at byte {@code wOff} into {@code dst[dstOff..]}. */
     void dequantize(MemorySegment w, long wOff, float[] dst, int dstOff, int n);
 }

@@ -1,0 +1,212 @@
+package dev.trestle.engine.vulkan;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.trestle.engine.gguf.GgufFile;
+import dev.trestle.engine.runtime.Batch;
+import dev.trestle.engine.runtime.Context;
+import dev.trestle.engine.runtime.EngineOptions;
+import dev.trestle.engine.runtime.Model;
+import dev.trestle.engine.runtime.Offload;
+import dev.trestle.testdata.SharedData;
+import dev.trestle.testdata.VulkanTestDevice;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The llama.cpp greedy references (../shared/reference/greedy) on the Vulkan backend: every layer on the GPU
+ * ({@code -ngl 99}), mixed CPU/GPU ({@code -ngl 2}), and a layer split over two logical Vulkan devices
+ * ({@code --tensor-split 60,40}; two VkDevices on one lavapipe stand in for two GPUs), and MoE models with the
+ * experts on the GPU, with {@code --n-cpu-moe 1} and with {@code --cpu-moe}. Greedy ids must match
+ * except at fragile steps, and, teacher-forced along llama.cpp's ids, the logits must stay within the
+ * reference's tolerance.
+ */
+class VulkanParityTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** A placement under test, by the flags it stands for. */
+    enum Placement {
+        NGL_ALL("-ngl 99"), NGL_2("-ngl 2"), SPLIT_60_40("-ngl 99 -ts 60,40"), N_CPU_MOE_1("-ngl 99 --n-cpu-moe 1"),
+        CPU_MOE("-ngl 99 --cpu-moe");
+
+        final String flags;
+
+        Placement(String flags) {
+            this.flags = flags;
+        }
+
+        Offload offload(int nLayer) {
+            return switch (this) {
+                case NGL_ALL -> Offload.layers(nLayer, 99, new int[] {0}, null);
+                case NGL_2 -> Offload.layers(nLayer, 2, new int[] {0}, null);
+                case SPLIT_60_40 -> Offload.layers(nLayer, 99, new int[] {0, 0}, new double[] {60, 40});
+                case N_CPU_MOE_1 -> Offload.layers(nLayer, 99, new int[] {0}, null, 1);
+                case CPU_MOE -> Offload.layers(nLayer, 99, new int[] {0}, null, nLayer);
+            };
+        }
+    }
+
+    static Stream<Arguments> cases() {
+        Stream.Builder<Arguments> s = Stream.builder();
+        for (Placement p : new Placement[] {Placement.NGL_ALL, Placement.NGL_2, Placement.SPLIT_60_40}) {
+            s.add(Arguments.of("stories260K.json", p));
+        }
+        for (String f : new String[] {"llama-dense-rescaled-f16.json", "qwen3-dense-rescaled-f16.json",
+                "phi3-dense-rescaled-f16.json", "gemma3-dense-rescaled-f16.json", "llama-2-tiny-random.json",
+                "llama-dense-rescaled-q8_0.json", "llama-dense-rescaled-q4_k_m.json",
+                "stories260K-moe4top2-synthetic.json", "qwen3moe-moe-rescaled-f16.json"}) {
+            s.add(Arguments.of(f, Placement.NGL_ALL));
+        }
+        s.add(Arguments.of("qwen3-dense-rescaled-f16.json", Placement.SPLIT_60_40));
+        for (String f : new String[] {"stories260K-moe4top2-synthetic.json", "qwen3moe-moe-rescaled-f16.json"}) {
+            s.add(Arguments.of(f, Placement.N_CPU_MOE_1));
+            s.add(Arguments.of(f, Placement.CPU_MOE));
+        }
+        s.add(Arguments.of("qwen3moe-moe-q8_0.json", Placement.NGL_ALL));
+        s.add(Arguments.of("gemma3-dense-rescaled-f16.json", Placement.NGL_2));
+        return s.build();
+    }
+
+    @AfterAll
+    static void validationClean() {
+        VulkanTestDevice.assertValidationClean();
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void matchesLlamaCpp(String name, Placement placement) throws IOException {
+        VulkanTestDevice.require();
+        JsonNode ref = JSON.readTree(SharedData.reference("greedy/" + name).toFile());
+        Path model = SharedData.root().resolve(ref.get("model_path").asText().replaceFirst("^shared/", ""));
+        int[] prompt = ints(ref.get("prompt_ids"));
+        int[] expected = ints(ref.get("generated_ids"));
+        double tol = ref.get("suggested_logit_tolerance_abs").asDouble();
+        Set<Integer> fragile = new HashSet<>();
+        ref.get("fragile_steps_noise").forEach(n -> fragile.add(n.asInt()));
+        ref.get("fragile_steps").forEach(n -> fragile.add(n.asInt()));
+        JsonNode all = ref.get("logits_all_steps");
+        EngineOptions opts = EngineOptions.defaults().withContext(ref.get("n_ctx").asInt()).withBatch(256, 256)
+                .withThreads(2);
+        try (Model m = Model.load(GgufFile.open(model), opts);
+             Context ctx = m.newContext(opts, placement.offload(m.config().nLayer()))) {
+            ctx.decode(Batch.ofPrompt(prompt, 0, 0));
+            double worst = 0;
+            int worstStep = -1;
+            for (int step = 0; step < expected.length; step++) {
+                float[] logits = ctx.logits(ctx.lastOutputIndex());
+                int argmax = 0;
+                for (int i = 1; i < logits.length; i++) {
+                    if (logits[i] > logits[argmax]) {
+                        argmax = i;
+                    }
+                }
+                if (!fragile.contains(step)) {
+                    assertEquals(expected[step], argmax, "greedy token at step " + step);
+                }
+                if (all != null) {
+                    JsonNode row = all.get(step);
+                    for (int i = 0; i < logits.length; i++) {
+                        double d = Math.abs(logits[i] - row.get(i).asDouble());
+                        if (d > worst) {
+                            worst = d;
+                            worstStep = step;
+                        }
+                    }
+                } else {
+                    for (JsonNode entry : ref.get("top_logits")) {
+                        if (entry.get("step").asInt() == step) {
+                            for (JsonNode pair : entry.get("top")) {
+                                worst = Math.max(worst, Math.abs(logits[pair.get(0).asInt()] - pair.get(1).asDouble()));
+                            }
+                        }
+                    }
+                }
+                ctx.decode(new Batch().add(expected[step], prompt.length + step, 0, true));
+            }
+            System.out.printf("VULKAN PARITY %-38s %-18s max|dlogit| %.3g (tol %.3g) at step %d%n", name,
+                    placement.flags, worst, tol, worstStep);
+            assertTrue(worst <= tol, "max logit difference " + worst + " at step " + worstStep + " exceeds " + tol);
+        }
+    }
+
+    static Stream<Arguments> cacheTypes() {
+        return Stream.of(Arguments.of("q8_0", "q8_0"), Arguments.of("q4_0", "q4_1"), Arguments.of("q5_0", "q5_1"),
+                Arguments.of("bf16", "f32"));
+    }
+
+    /**
+     * KV cache types on a llama with 32-wide heads: the cache rows are quantized on the device (byte-equal to the
+     * CPU's, see VulkanOpsTest), and the Vulkan run may stray from the F16-cache run no further than the CPU run
+     * with the same -ctk/-ctv does (x1.5 + 0.03): both carry the cache's quantization noise, and the CPU adds its
+     * own Q8_0 rounding of Q, which the GPU's F32 dot does not.
+     */
+    @ParameterizedTest(name = "-ctk {0} -ctv {1}")
+    @MethodSource("cacheTypes")
+    void cacheTypesStayAsCloseAsTheCpu(String k, String v) throws IOException {
+        VulkanTestDevice.require();
+        JsonNode ref = JSON.readTree(SharedData.reference("greedy/llama-dense-rescaled-f16.json").toFile());
+        Path model = SharedData.root().resolve(ref.get("model_path").asText().replaceFirst("^shared/", ""));
+        int[] prompt = ints(ref.get("prompt_ids"));
+        int[] ids = ints(ref.get("generated_ids"));
+        EngineOptions base = EngineOptions.defaults().withContext(256).withBatch(256, 256).withThreads(2)
+                .withFlashAttn(dev.trestle.engine.runtime.FlashAttn.ON);
+        EngineOptions opts = base.withCacheTypes(dev.trestle.backends.cpu.RowQuantizer.cacheType(k),
+                dev.trestle.backends.cpu.RowQuantizer.cacheType(v));
+        // one model per context: a model binds its attention kernels to the cache types of its last context
+        try (Model m0 = Model.load(GgufFile.open(model), base); Model m1 = Model.load(GgufFile.open(model), opts);
+             Model m2 = Model.load(GgufFile.open(model), opts); Context f16 = m0.newContext(base);
+             Context cpu = m1.newContext(opts);
+             Context gpu = m2.newContext(opts, Placement.NGL_ALL.offload(m2.config().nLayer()))) {
+            Context[] all = {f16, cpu, gpu};
+            for (Context c : all) {
+                c.decode(Batch.ofPrompt(prompt, 0, 0));
+            }
+            double cpuDev = 0;
+            double gpuDev = 0;
+            for (int step = 0; step < ids.length; step++) {
+                float[] a = f16.logits(f16.lastOutputIndex());
+                float[] b = cpu.logits(cpu.lastOutputIndex());
+                float[] g = gpu.logits(gpu.lastOutputIndex());
+                for (int i = 0; i < a.length; i++) {
+                    cpuDev = Math.max(cpuDev, Math.abs(a[i] - b[i]));
+                    gpuDev = Math.max(gpuDev, Math.abs(a[i] - g[i]));
+                }
+                for (Context c : all) {
+                    c.decode(new Batch().add(ids[step], prompt.length + step, 0, true));
+                }
+            }
+            System.out.printf("VULKAN KV -ctk %s -ctv %s: max|dlogit| from the f16 cache: CPU %.3g, Vulkan %.3g%n", k, v,
+                    cpuDev, gpuDev);
+            assertTrue(cpuDev > 0, "the cache type changes the CPU run");
+            assertTrue(gpuDev <= 1.5 * cpuDev + 0.03, "Vulkan strays " + gpuDev + ", the CPU " + cpuDev);
+        }
+    }
+
+    private static int argmax(float[] x) {
+        int best = 0;
+        for (int i = 1; i < x.length; i++) {
+            if (x[i] > x[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private static int[] ints(JsonNode a) {
+        int[] r = new int[a.size()];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = a.get(i).asInt();
+        }
+        return r;
+    }
+}

@@ -1,0 +1,51 @@
+package dev.trestle.server.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.trestle.testdata.SharedData;
+import dev.trestle.testdata.VulkanTestDevice;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+
+/** {@code trestle devices} and {@code trestle run -ngl 99} on the Vulkan backend (lavapipe in CI). */
+class VulkanCliTest {
+    private record Out(int code, String out, String err) {
+    }
+
+    private static Out run(String... args) {
+        StringWriter o = new StringWriter();
+        StringWriter e = new StringWriter();
+        int code = Main.run(args, new PrintWriter(o, true), new PrintWriter(e, true));
+        return new Out(code, o.toString(), e.toString());
+    }
+
+    @Test
+    void devicesListsTheVulkanDevice() {
+        VulkanTestDevice.require();
+        Out r = run("devices");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("Vulkan0"), r.out());
+        assertTrue(r.out().contains("vulkan  available"), r.out());
+    }
+
+    @Test
+    void runOnVulkanPrintsTheReferenceText() throws Exception {
+        VulkanTestDevice.require();
+        String stories = SharedData.model("stories260K.gguf").toString();
+        JsonNode ref = new ObjectMapper().readTree(SharedData.reference("greedy/stories260K.json").toFile());
+        String prompt = ref.get("prompt_text").asText();
+        Out gpu = run("run", "-m", stories, "-ngl", "99", "-p", prompt, "-n", "16", "--temp", "0", "-c", "256");
+        assertEquals(0, gpu.code(), gpu.err());
+        assertTrue(gpu.out().startsWith(prompt + ref.get("generated_text_pieces").asText()), gpu.out());
+        // the acceptance command: the same text as the CPU
+        Out a = run("run", "-m", stories, "-ngl", "99", "-p", "Once upon a time", "-n", "32", "--temp", "0");
+        Out cpu = run("run", "-m", stories, "-ngl", "0", "-p", "Once upon a time", "-n", "32", "--temp", "0");
+        assertEquals(0, a.code(), a.err());
+        assertEquals(cpu.out().lines().findFirst().orElseThrow(), a.out().lines().findFirst().orElseThrow());
+        VulkanTestDevice.assertValidationClean();
+    }
+}
