@@ -1,6 +1,7 @@
 package dev.trestle.engine.runtime;
 
 import dev.trestle.common.TrestleException;
+import dev.trestle.engine.grammar.GrammarMask;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntPredicate;
@@ -51,6 +52,15 @@ public final class Generation {
      */
     public static Result run(Context ctx, int[] prompt, int nPredict, int[] teacher, int keepSteps, IntPredicate stop,
                              TokenListener listener) {
+        return run(ctx, prompt, nPredict, teacher, keepSteps, stop, listener, null);
+    }
+
+    /**
+     * As {@link #run(Context, int[], int, int[], int, IntPredicate, TokenListener)}, choosing each token as the
+     * argmax among those {@code grammar} allows (null for none) and stopping once the grammar is complete.
+     */
+    public static Result run(Context ctx, int[] prompt, int nPredict, int[] teacher, int keepSteps, IntPredicate stop,
+                             TokenListener listener, GrammarMask grammar) {
         if (prompt.length == 0) {
             throw new TrestleException("the prompt is empty", "pass a prompt (-p or --prompt-ids)");
         }
@@ -79,12 +89,29 @@ public final class Generation {
             if (step < keepSteps) {
                 kept.add(logits);
             }
-            int next = teacher != null ? teacher[step] : argmax(logits);
+            int next;
+            if (teacher != null) {
+                next = teacher[step];
+            } else if (grammar != null) {
+                float[] masked = logits.clone();
+                grammar.apply(masked);
+                next = argmax(masked);
+                if (masked[next] == Float.NEGATIVE_INFINITY) {
+                    throw new TrestleException("the grammar allows no token after " + produced + " generated tokens",
+                            "check the grammar: it must describe text that can be written and ended");
+                }
+                grammar.accept(next);
+            } else {
+                next = argmax(logits);
+            }
             out[produced++] = next;
             if (listener != null) {
                 listener.onToken(next);
             }
             if (teacher == null && stop != null && stop.test(next)) {
+                break;
+            }
+            if (grammar != null && grammar.isFinished()) {
                 break;
             }
             if (step + 1 < steps) {

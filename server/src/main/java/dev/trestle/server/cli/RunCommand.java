@@ -7,6 +7,9 @@ import dev.trestle.backends.cpu.CpuThreadPool;
 import dev.trestle.backends.cpu.RowQuantizer;
 import dev.trestle.common.TrestleException;
 import dev.trestle.engine.gguf.GgufFile;
+import dev.trestle.engine.grammar.GbnfParser;
+import dev.trestle.engine.grammar.GrammarMask;
+import dev.trestle.engine.grammar.VocabTrie;
 import dev.trestle.engine.runtime.Context;
 import dev.trestle.engine.runtime.EngineOptions;
 import dev.trestle.engine.runtime.FlashAttn;
@@ -71,6 +74,9 @@ public final class RunCommand implements Callable<Integer> {
     @Mixin
     PlacementFlags placement = new PlacementFlags();
 
+    @Mixin
+    GrammarFlags grammar = new GrammarFlags();
+
     @Option(names = "--json", description = "print one JSON object instead of text")
     boolean json;
 
@@ -121,13 +127,22 @@ public final class RunCommand implements Callable<Integer> {
                 out.print(prompt);
                 out.flush();
             }
+            String gbnf = grammar.gbnf();
+            GrammarMask mask = null;
+            if (gbnf != null) {
+                if (t == null || teacherIds != null) {
+                    throw new TrestleException("a grammar needs the model's tokenizer and no --teacher-ids",
+                            "use -p with a model that has a vocabulary, without --teacher-ids");
+                }
+                mask = new GrammarMask(GbnfParser.parse(gbnf), VocabTrie.of(t));
+            }
             Generation.Result r = Generation.run(c, ids, nPredict, teacherIds, keep,
                     t != null ? t::isEog : null, id -> {
                         if (!json) {
                             out.print(t != null ? utf8.push(t.pieceBytes(id, false)) : id + " ");
                             out.flush();
                         }
-                    });
+                    }, mask);
             if (json) {
                 out.println(toJson(ids, r, t));
             } else {

@@ -60,7 +60,10 @@ public final class ServeCommand implements Callable<Integer> {
     ChatTemplateOptions template;
 
     @Mixin
-    StructuredOutputFlags structured;
+    GrammarFlags grammar;
+
+    @Mixin
+    ReasoningFlags reasoning;
 
     @Option(names = {"-a", "--alias"}, paramLabel = "NAME", description = "Model name reported by /v1/models (default: the file name).")
     String alias;
@@ -144,7 +147,7 @@ public final class ServeCommand implements Callable<Integer> {
             ModelPlanning.planAndPrint(header, placement, context, err);
         }
         var defaults = ApiServer.defaults(nPredict, sampling.toConfig(), template.renderOptions(), logPrompts || verbose,
-                structured.gbnf(), structured.reasoningFormat(), structured.reasoningBudget());
+                grammar.gbnf(), reasoning.reasoningFormat(), reasoning.reasoningBudget());
         ServerMetrics serverMetrics = new ServerMetrics();
         ApiServer server = new ApiServer(new ApiServer.Options(host, port, key, metrics, slots, embeddings,
                 MAX_BODY_BYTES, timeout, defaults), serverMetrics).start();
