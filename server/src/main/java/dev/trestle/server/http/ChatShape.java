@@ -160,6 +160,31 @@ final class ChatShape {
         }
     }
 
+    /**
+     * For {@code tool_choice: "auto"}: the marker that opens a call in this format, from which the call grammar
+     * applies lazily; null when the format has no such marker (Llama 3 bare JSON, gpt-oss, generic) or calls
+     * are not parsed.
+     */
+    String lazyTrigger() {
+        if (choice != Choice.AUTO) {
+            return null;
+        }
+        return switch (format) {
+            case HERMES, MISTRAL_NEMO, DEEPSEEK_R1 -> format.markers().get(0);
+            default -> null;
+        };
+    }
+
+    /** The call grammar for {@link #lazyTrigger}, or null when a tool's schema cannot be made a grammar. */
+    Grammar lazyGrammar() {
+        try {
+            boolean par = parallel && template.caps().supportsParallelToolCalls();
+            return ToolCallGrammar.grammar(format, tools, par, false);
+        } catch (TrestleException e) {
+            return null; // auto stays unconstrained: the schema is still shown to the model
+        }
+    }
+
     /** The output parser; null when the raw text is the answer. */
     ChatOutputParser parser(boolean thinkingForcedOpen) {
         Set<String> names = new HashSet<>();

@@ -79,7 +79,7 @@ final class CompletionApi {
             includeUsage = JsonFields.bool(so, "include_usage", false);
         }
 
-        Shaping shaping = new Shaping(null, null, Set.of());
+        Shaping shaping;
         List<int[]> prompts;
         if (dialect == Dialect.CHAT) {
             ChatShape shape = ChatShape.read(body, m.template(), defaults.reasoningFormat(), defaults.reasoningBudget());
@@ -89,14 +89,26 @@ final class CompletionApi {
             }
             String prompt = chatPromptText(m, body, shape);
             boolean forcedOpen = shape.thinkingForcedOpen(prompt);
-            Grammar grammar = shape.forcesCall() ? shape.grammar(forcedOpen)
-                    : shape.callsTools() ? null : RequestGrammar.read(body, defaults.grammar());
+            Grammar grammar;
+            List<String> triggers = List.of();
+            if (shape.forcesCall()) {
+                grammar = shape.grammar(forcedOpen);
+            } else if (shape.lazyTrigger() != null) {
+                grammar = shape.lazyGrammar();
+                triggers = grammar == null ? List.of() : List.of(shape.lazyTrigger());
+            } else if (shape.callsTools()) {
+                grammar = null;
+            } else {
+                grammar = RequestGrammar.read(body, defaults.grammar());
+                triggers = grammar == null ? List.of() : RequestGrammar.triggers(body);
+            }
             ChatOutputParser parser = shape.parser(forcedOpen);
-            shaping = new Shaping(grammar, parser,
+            shaping = new Shaping(grammar, triggers, parser,
                     parser != null || grammar != null ? shape.preservedTokens(m.tokenizer()) : Set.of());
             prompts = List.of(m.tokenizer().encode(prompt, true, true));
         } else {
-            shaping = new Shaping(RequestGrammar.read(body, defaults.grammar()), null, Set.of());
+            Grammar grammar = RequestGrammar.read(body, defaults.grammar());
+            shaping = new Shaping(grammar, grammar == null ? List.of() : RequestGrammar.triggers(body), null, Set.of());
             prompts = textPrompts(m, body);
         }
         if (prompts.size() != 1 && stream) {
@@ -128,10 +140,11 @@ final class CompletionApi {
     }
 
     /**
-     * The output's shape: a grammar to follow, a parser that reads reasoning and tool calls back (chat only),
+     * The output's shape: a grammar to follow (lazily, from the first trigger word, when there are any), a parser that reads reasoning and tool calls back (chat only),
      * and the control tokens whose text the parser needs.
      */
-    private record Shaping(Grammar grammar, ChatOutputParser parser, Set<Integer> preservedTokens) {
+    private record Shaping(Grammar grammar, List<String> grammarTriggers, ChatOutputParser parser,
+                           Set<Integer> preservedTokens) {
     }
 
     /** The parts of a request that shape generation. */
@@ -139,7 +152,7 @@ final class CompletionApi {
                                       boolean logprobs, int topLogprobs, boolean cachePrompt, Shaping shaping) {
         GenerationRequest request(int[] prompt) {
             return new GenerationRequest(prompt, sampling, maxTokens, stops, ignoreEos, topLogprobs, logprobs,
-                    cachePrompt, shaping.grammar(), false, shaping.preservedTokens());
+                    cachePrompt, shaping.grammar(), shaping.grammarTriggers(), false, shaping.preservedTokens());
         }
     }
 

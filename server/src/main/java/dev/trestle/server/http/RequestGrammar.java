@@ -37,6 +37,35 @@ final class RequestGrammar {
         }
     }
 
+    /**
+     * llama-server's {@code grammar_lazy} / {@code grammar_triggers}: the trigger words of a lazy grammar, or an
+     * empty list when the grammar applies from the start.
+     */
+    static java.util.List<String> triggers(JsonNode body) {
+        if (!JsonFields.bool(body, "grammar_lazy", false)) {
+            return java.util.List.of();
+        }
+        JsonNode ts = JsonFields.array(body, "grammar_triggers", false);
+        java.util.List<String> out = new java.util.ArrayList<>();
+        if (ts != null) {
+            for (JsonNode t : ts) {
+                JsonNode value = t.isTextual() ? t : t.get("value");
+                JsonNode type = t.isObject() ? t.get("type") : null;
+                boolean word = type == null || type.isNull() || type.asText().equals("word")
+                        || type.isIntegralNumber() && type.asInt() == 1;
+                if (!word || value == null || !value.isTextual() || value.asText().isEmpty()) {
+                    throw ApiException.invalid("'grammar_triggers' entries must be words: {\"type\": \"word\", "
+                            + "\"value\": \"<tool_call>\"} (token and pattern triggers are not supported)");
+                }
+                out.add(value.asText());
+            }
+        }
+        if (out.isEmpty()) {
+            throw ApiException.invalid("'grammar_lazy' needs 'grammar_triggers'");
+        }
+        return out;
+    }
+
     private static String gbnf(JsonNode body) {
         boolean grammar = present(body, "grammar");
         boolean schema = present(body, "json_schema");

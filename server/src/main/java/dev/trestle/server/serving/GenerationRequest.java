@@ -19,23 +19,28 @@ import java.util.Set;
  * @param grammar         grammar the output must follow (the loop masks the logits with it and stops when
  *                        it is complete); null for none
  * @param embedding       compute a pooled embedding instead of generating
+ * @param grammarTriggers when not empty the grammar is lazy: generation is free until one of these strings
+ *                        appears in the output, and the grammar applies from where it starts (llama.cpp's lazy
+ *                        grammars, as for tool calls with tool_choice auto)
  * @param preservedTokens control tokens whose text is part of the output (tool-call markers such as
  *                        {@code <|python_tag|>}, which the chat parser needs to see, and which a grammar may then
  *                        produce); others print as nothing
  */
 public record GenerationRequest(int[] promptIds, SamplerConfig sampling, int maxTokens, List<String> stops,
                                 boolean ignoreEos, int topLogprobs, boolean logprobs, boolean cachePrompt,
-                                Grammar grammar, boolean embedding, Set<Integer> preservedTokens) {
+                                Grammar grammar, List<String> grammarTriggers, boolean embedding,
+                                Set<Integer> preservedTokens) {
 
     public GenerationRequest {
         promptIds = promptIds.clone();
         stops = List.copyOf(stops);
+        grammarTriggers = grammarTriggers == null ? List.of() : List.copyOf(grammarTriggers);
         preservedTokens = preservedTokens == null ? Set.of() : Set.copyOf(preservedTokens);
     }
 
     /** An embedding request for {@code ids}. */
     public static GenerationRequest embeddingOf(int[] ids) {
-        return new GenerationRequest(ids, SamplerConfig.greedy(), 0, List.of(), false, 0, false, false, null, true,
-                Set.of());
+        return new GenerationRequest(ids, SamplerConfig.greedy(), 0, List.of(), false, 0, false, false, null, List.of(),
+                true, Set.of());
     }
 }

@@ -299,7 +299,11 @@ public final class ServingLoop implements AutoCloseable {
             return;
         }
         boolean special = !r.preservedTokens().isEmpty() && r.preservedTokens().contains(token);
-        String text = s.stops.push(s.utf8.push(tokenizer.pieceBytes(token, special)));
+        byte[] bytes = tokenizer.pieceBytes(token, special);
+        if (s.untriggered != null) {
+            triggerLazyGrammar(s, r, bytes);
+        }
+        String text = s.stops.push(s.utf8.push(bytes));
         s.job.emit(new GenerationEvent.Piece(text, new int[] {token}, probs));
         if (s.stops.stopped()) {
             finish(s, FinishReason.STOP_WORD, null);
@@ -395,15 +399,60 @@ public final class ServingLoop implements AutoCloseable {
         s.utf8 = new Utf8Stream();
         s.stops = new StopMatcher(r.stops());
         s.sampler = new Sampler(r.sampling(), ctx.model().config().nVocab(), slotCtx);
-        if (r.grammar() != null) {
+        s.constraint = null;
+        s.untriggered = null;
+        if (r.grammar() != null && !r.grammarTriggers().isEmpty()) {
+            s.untriggered = new java.io.ByteArrayOutputStream();
+        } else if (r.grammar() != null) {
             s.constraint = new GrammarMask(r.grammar(), trie(r.preservedTokens()));
             s.sampler.setFilter(s.constraint::apply);
-        } else {
-            s.constraint = null;
         }
         for (int t : prompt) {
             s.sampler.accept(t);
         }
+    }
+
+    /**
+     * Watches the output for a lazy grammar's trigger; once one appears, the grammar takes over from the
+     * trigger's first byte (the bytes from there on are fed to it). When those bytes already break the grammar
+     * the output stays free, as it would have been without one.
+     */
+    private void triggerLazyGrammar(Slot s, GenerationRequest r, byte[] bytes) {
+        int before = s.untriggered.size();
+        s.untriggered.writeBytes(bytes);
+        byte[] out = s.untriggered.toByteArray();
+        int at = -1;
+        for (String t : r.grammarTriggers()) {
+            byte[] tb = t.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            int i = indexOf(out, tb, Math.max(0, before - tb.length + 1));
+            if (i >= 0 && (at < 0 || i < at)) {
+                at = i;
+            }
+        }
+        if (at < 0) {
+            return;
+        }
+        s.untriggered = null;
+        GrammarMask mask = new GrammarMask(r.grammar(), trie(r.preservedTokens()));
+        if (mask.matcher().acceptBytes(java.util.Arrays.copyOfRange(out, at, out.length))) {
+            s.constraint = mask;
+            s.sampler.setFilter(mask::apply);
+        } else {
+            LOG.fine("lazy grammar triggered but the output already breaks it; leaving the output free");
+        }
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle, int from) {
+        outer:
+        for (int i = from; i + needle.length <= hay.length; i++) {
+            for (int k = 0; k < needle.length; k++) {
+                if (hay[i + k] != needle[k]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 
     /**

@@ -18,7 +18,8 @@ final class Slot {
 
     Job job;
     Sampler sampler;
-    GrammarMask constraint; // null when the request has no grammar
+    GrammarMask constraint; // null when the request has no grammar (or a lazy one not triggered yet)
+    java.io.ByteArrayOutputStream untriggered; // output bytes while a lazy grammar waits for its trigger, else null
     Utf8Stream utf8;
     StopMatcher stops;
     int[] prompt;
@@ -63,6 +64,7 @@ final class Slot {
         job = null;
         sampler = null;
         constraint = null;
+        untriggered = null;
         utf8 = null;
         stops = null;
         prompt = null;

@@ -62,6 +62,28 @@ class StructuredOutputTest {
         assertTrue(Set.copyOf(outputs).size() > 40, "too few distinct documents: " + Set.copyOf(outputs).size());
     }
 
+    @Test
+    void lazyGrammarAppliesFromItsTriggerWord() throws Exception {
+        // stories260K's greedy story: ", there was a little girl named Lily. ..."; from "girl" on, the grammar rules
+        String free = TestServer.json(server.post("/completion",
+                "{\"prompt\":\"Once upon a time\",\"temperature\":0,\"n_predict\":12}")).get("content").asText();
+        assertTrue(free.startsWith(", there was a little girl named Lily."), free);
+        HttpResponse<String> r = server.post("/completion", "{\"prompt\":\"Once upon a time\",\"temperature\":0,"
+                + "\"n_predict\":40,\"grammar\":\"root ::= \\\"girl named \\\" [A-Z] [a-z]{1,3} \\\"!\\\"\","
+                + "\"grammar_lazy\":true,\"grammar_triggers\":[{\"type\":1,\"value\":\"girl\"}]}");
+        assertEquals(200, r.statusCode(), r.body());
+        String content = TestServer.json(r).get("content").asText();
+        assertTrue(content.matches(", there was a little girl named [A-Z][a-z]{1,3}!"), content);
+        assertTrue(TestServer.json(r).get("stopped_eos").asBoolean(), r.body());
+        // a trigger that never appears leaves the output free
+        String untouched = TestServer.json(server.post("/completion", "{\"prompt\":\"Once upon a time\","
+                + "\"temperature\":0,\"n_predict\":12,\"grammar\":\"root ::= \\\"x\\\"\",\"grammar_lazy\":true,"
+                + "\"grammar_triggers\":[\"<tool_call>\"]}")).get("content").asText();
+        assertEquals(free, untouched);
+        assertEquals(400, server.post("/completion", "{\"prompt\":\"x\",\"grammar\":\"root ::= \\\"x\\\"\","
+                + "\"grammar_lazy\":true}").statusCode());
+    }
+
     /** The schema above, checked keyword by keyword. */
     static void assertValid(JsonNode doc, String what) {
         assertTrue(doc.isObject(), what);
