@@ -158,6 +158,22 @@ class ToolCallingSdkTest {
     }
 
     @Test
+    void concurrentForcedCallsInParallelSlotsEachParse() throws Exception {
+        // -np 2: masks are per sequence while the vocabulary trie is shared
+        List<java.util.concurrent.CompletableFuture<ChatCompletion>> running = new java.util.ArrayList<>();
+        for (long seed = 41; seed <= 44; seed++) {
+            ChatCompletionCreateParams p = ask(seed).toolChoice(ChatCompletionToolChoiceOption.Auto.REQUIRED)
+                    .parallelToolCalls(false).maxCompletionTokens(600).build();
+            running.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> client.chat().completions().create(p)));
+        }
+        for (var f : running) {
+            var choice = f.get(5, java.util.concurrent.TimeUnit.MINUTES).choices().get(0);
+            assertEquals(ChatCompletion.Choice.FinishReason.TOOL_CALLS, choice.finishReason());
+            assertValidCall(choice.message().toolCalls().orElseThrow().get(0).asFunction());
+        }
+    }
+
+    @Test
     void autoAndNoneLeaveTheModelFreeAndStillAnswer() throws Exception {
         ChatCompletion auto = client.chat().completions().create(ask(31).maxCompletionTokens(16).build());
         var autoMsg = auto.choices().get(0).message();
