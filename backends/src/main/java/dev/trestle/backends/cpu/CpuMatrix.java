@@ -101,7 +101,10 @@ public final class CpuMatrix {
         long base = (long) expert * rows * rowBytes;
         int n = cols;
         for (int r = from; r < to; r++) {
-            kernel.dotTokens(data, base + r * rowBytes, act, nTokens, n, out, r, outStride);
+            long off = base + r * rowBytes;
+            for (int t = 0; t < nTokens; t++) {
+                out[t * outStride + r] = kernel.dot(data, off, act, t * n, n);
+            }
         }
     }
 

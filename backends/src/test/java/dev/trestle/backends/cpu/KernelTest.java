@@ -219,34 +219,6 @@ class KernelTest {
     }
 
     @Test
-    void multiTokenDotsAreBitIdenticalToSingleDots() {
-        Random rnd = new Random(21);
-        try (Arena arena = Arena.ofConfined()) {
-            for (GgmlType t : new GgmlType[] {GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_K}) {
-                for (int n : new int[] {256, 96}) {
-                    if (t.bytesFor(n) < 0) {
-                        continue;
-                    }
-                    RowKernel k = RowKernels.forType(t, "test");
-                    MemorySegment w = randomRows(t, 1, n, rnd, arena);
-                    int tokens = 7;
-                    float[] x = new float[tokens * n];
-                    for (int i = 0; i < x.length; i++) {
-                        x[i] = (float) rnd.nextGaussian();
-                    }
-                    ActivationRows a = new ActivationRows(k.dotType(), tokens, n);
-                    a.load(x, 0, n, tokens, n);
-                    float[] out = new float[tokens * 3];
-                    k.dotTokens(w, 0, a, tokens, n, out, 1, 3);
-                    for (int tok = 0; tok < tokens; tok++) {
-                        assertEquals(k.dot(w, 0, a, tok * n, n), out[1 + tok * 3], 0f, t + " n=" + n + " token " + tok);
-                    }
-                }
-            }
-        }
-    }
-
-    @Test
     void cacheQuantizersRoundTripWithinTheirStep() {
         Random rnd = new Random(3);
         int n = 64;

@@ -41,38 +41,6 @@ public final class F32Kernel implements RowKernel {
     }
 
     @Override
-    public void dotTokens(MemorySegment w, long wOff, ActivationRows a, int nTokens, int n, float[] out, int outOff,
-                          int outStride) {
-        if (n % L != 0) {
-            RowKernel.super.dotTokens(w, wOff, a, nTokens, n, out, outOff, outStride);
-            return;
-        }
-        float[] x = a.f32();
-        int t = 0;
-        for (; t + 4 <= nTokens; t += 4) {
-            FloatVector c0 = FloatVector.zero(F);
-            FloatVector c1 = FloatVector.zero(F);
-            FloatVector c2 = FloatVector.zero(F);
-            FloatVector c3 = FloatVector.zero(F);
-            int x0 = t * n;
-            for (int i = 0; i < n; i += L) {
-                FloatVector wv = FloatVector.fromMemorySegment(F, w, wOff + 4L * i, LE);
-                c0 = wv.fma(FloatVector.fromArray(F, x, x0 + i), c0);
-                c1 = wv.fma(FloatVector.fromArray(F, x, x0 + n + i), c1);
-                c2 = wv.fma(FloatVector.fromArray(F, x, x0 + 2 * n + i), c2);
-                c3 = wv.fma(FloatVector.fromArray(F, x, x0 + 3 * n + i), c3);
-            }
-            out[outOff + t * outStride] = FloatReduce.sum(c0);
-            out[outOff + (t + 1) * outStride] = FloatReduce.sum(c1);
-            out[outOff + (t + 2) * outStride] = FloatReduce.sum(c2);
-            out[outOff + (t + 3) * outStride] = FloatReduce.sum(c3);
-        }
-        for (; t < nTokens; t++) {
-            out[outOff + t * outStride] = dot(w, wOff, a, t * n, n);
-        }
-    }
-
-    @Override
     public float vecDot(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
         float[] x = a.f32();
         int step = 4 * L;

@@ -46,41 +46,6 @@ public final class Q8_0Kernel implements RowKernel {
         return BlockQuads.sum(lo, hi);
     }
 
-    @Override
-    public void dotTokens(MemorySegment w, long wOff, ActivationRows a, int nTokens, int n, float[] out, int outOff,
-                          int outStride) {
-        byte[] qs = a.qs();
-        float[] ds = a.scales();
-        int t = 0;
-        for (; t + 2 <= nTokens; t += 2) {
-            FloatVector lo0 = FloatVector.zero(BlockQuads.F4);
-            FloatVector hi0 = FloatVector.zero(BlockQuads.F4);
-            FloatVector lo1 = FloatVector.zero(BlockQuads.F4);
-            FloatVector hi1 = FloatVector.zero(BlockQuads.F4);
-            int a0 = t * n;
-            int a1 = a0 + n;
-            for (int b = 0; b < n / 32; b++) {
-                long bo = wOff + (long) b * BLOCK_BYTES;
-                float dw = Bytes.f16(w, bo);
-                ByteVector w0 = ByteVector.fromMemorySegment(BlockQuads.B16, w, bo + 2, ByteOrder.LITTLE_ENDIAN);
-                ByteVector w1 = ByteVector.fromMemorySegment(BlockQuads.B16, w, bo + 18, ByteOrder.LITTLE_ENDIAN);
-                int e0 = a0 + b * 32;
-                int e1 = a1 + b * 32;
-                FloatVector d0 = FloatVector.broadcast(BlockQuads.F4, dw * ds[e0 / 32]);
-                FloatVector d1 = FloatVector.broadcast(BlockQuads.F4, dw * ds[e1 / 32]);
-                lo0 = BlockQuads.quads(w0, ByteVector.fromArray(BlockQuads.B16, qs, e0)).fma(d0, lo0);
-                hi0 = BlockQuads.quads(w1, ByteVector.fromArray(BlockQuads.B16, qs, e0 + 16)).fma(d0, hi0);
-                lo1 = BlockQuads.quads(w0, ByteVector.fromArray(BlockQuads.B16, qs, e1)).fma(d1, lo1);
-                hi1 = BlockQuads.quads(w1, ByteVector.fromArray(BlockQuads.B16, qs, e1 + 16)).fma(d1, hi1);
-            }
-            out[outOff + t * outStride] = BlockQuads.sum(lo0, hi0);
-            out[outOff + (t + 1) * outStride] = BlockQuads.sum(lo1, hi1);
-        }
-        for (; t < nTokens; t++) {
-            out[outOff + t * outStride] = dot(w, wOff, a, t * n, n);
-        }
-    }
-
     /** Scalar reference of {@link #dot}, same lane order. */
     public static float dotScalarExact(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
         byte[] qs = a.qs();

@@ -31,18 +31,6 @@ public interface RowKernel {
         return dot(w, wOff, a, aOff, n);
     }
 
-    /**
-     * {@link #dot} of one stored row against activation rows {@code 0..nTokens-1} (row t at element
-     * {@code t * n}), into {@code out[outOff + t * outStride]}. Kernels override it to decode the weights once
-     * per group of tokens; each token's result stays bit-identical to {@link #dot}.
-     */
-    default void dotTokens(MemorySegment w, long wOff, ActivationRows a, int nTokens, int n, float[] out, int outOff,
-                           int outStride) {
-        for (int t = 0; t < nTokens; t++) {
-            out[outOff + t * outStride] = dot(w, wOff, a, t * n, n);
-        }
-    }
-
     /** Dequantizes {@code n} elements starting at byte {@code wOff} into {@code dst[dstOff..]}. */
     void dequantize(MemorySegment w, long wOff, float[] dst, int dstOff, int n);
 }
