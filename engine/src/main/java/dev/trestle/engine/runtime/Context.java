@@ -7,6 +7,7 @@ import dev.trestle.engine.model.DecoderModel;
 import dev.trestle.engine.model.ForwardState;
 import dev.trestle.engine.model.ModelConfig;
 import dev.trestle.engine.model.RunSettings;
+import dev.trestle.engine.model.Trace;
 import dev.trestle.engine.model.UBatch;
 import java.util.Arrays;
 
@@ -231,6 +232,11 @@ public final class Context implements AutoCloseable {
             v[j] *= inv;
         }
         return v;
+    }
+
+    /** Sends the named intermediate tensors of every following decode to {@code trace} (null: stop). */
+    public void setTrace(Trace trace) {
+        state.setTrace(trace);
     }
 
     /** Removes positions {@code >= fromPos} of {@code seq} from the cache (prompt-cache reuse). */
