@@ -32,6 +32,7 @@ public final class ForwardState {
     final int[] visible;    // (n_cells) cells visible to one query
     final float[] hidden;   // (n_tokens, n_embd) final normed hidden state (embeddings)
     final MatmulJob job;     // reusable matmul dispatch
+    Trace trace = Trace.NONE; // named intermediate tensors (debugging)
     final Attention[] attention; // (n_layer) attention kernels for this context's cache types
     final HeadsJob heads;    // reusable attention dispatch
     private final List<ActivationRows> acts = new ArrayList<>();
@@ -129,6 +130,11 @@ public final class ForwardState {
             }
         }
         gpuExecutors = List.copyOf(distinct);
+    }
+
+    /** Installs a receiver for named intermediate tensors ({@link Trace#NONE} to stop). */
+    public void setTrace(Trace trace) {
+        this.trace = trace == null ? Trace.NONE : trace;
     }
 
     /** Final normed hidden states, row-major (n_tokens, n_embd). */
