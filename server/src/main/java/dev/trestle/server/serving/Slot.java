@@ -1,5 +1,6 @@
 package dev.trestle.server.serving;
 
+import dev.trestle.engine.grammar.GrammarMask;
 import dev.trestle.engine.sampling.Sampler;
 import dev.trestle.engine.tokenizer.Utf8Stream;
 import java.util.Arrays;
@@ -17,6 +18,7 @@ final class Slot {
 
     Job job;
     Sampler sampler;
+    GrammarMask constraint; // null when the request has no grammar
     Utf8Stream utf8;
     StopMatcher stops;
     int[] prompt;
@@ -60,6 +62,7 @@ final class Slot {
         state = State.IDLE;
         job = null;
         sampler = null;
+        constraint = null;
         utf8 = null;
         stops = null;
         prompt = null;
