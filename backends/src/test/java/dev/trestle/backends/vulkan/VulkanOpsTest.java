@@ -1,6 +1,7 @@
 package dev.trestle.backends.vulkan;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.trestle.backends.cpu.ActivationRows;
@@ -12,7 +13,9 @@ import dev.trestle.backends.cpu.Half;
 import dev.trestle.backends.cpu.MatmulJob;
 import dev.trestle.backends.cpu.Rope;
 import dev.trestle.backends.cpu.RowQuantizer;
+import dev.trestle.backends.spi.OpKind;
 import dev.trestle.backends.type.GgmlType;
+import dev.trestle.common.TrestleException;
 import dev.trestle.testdata.VulkanTestDevice;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -177,6 +180,17 @@ class VulkanOpsTest {
                 assertTrue(nmse(want, got) < 5e-4, "vs CPU backend: nmse " + nmse(want, got));
             }
         }
+    }
+
+    @Test
+    void backendReportsWhatItRunsAndRefusesTheRest() {
+        for (GgmlType t : GgmlType.values()) {
+            assertEquals(GpuMatrix.TYPES.contains(t), VulkanBackend.supportsOp(OpKind.MUL_MAT, t));
+        }
+        MemorySegment iq4 = arena.allocate(GgmlType.IQ4_NL.bytesFor(32) * 2, 16);
+        TrestleException e = assertThrows(TrestleException.class,
+                () -> new GpuMatrix(dev, "blk.0.ffn_up.weight", GgmlType.IQ4_NL, iq4, 32, 2, 1));
+        assertTrue(e.getMessage().contains("blk.0.ffn_up.weight") && e.getMessage().contains("iq4_nl"), e.getMessage());
     }
 
     @Test

@@ -333,7 +333,11 @@ public abstract class DecoderModel {
 
     /** Logits of {@code rows} hidden rows (packed, (rows, n_embd)) into {@code out} (rows, n_vocab). */
     public final void logits(float[] hidden, int rows, float[] out, ForwardState st) {
-        project(w.output(), hidden, rows, out, st);
+        if (st.output != null) {
+            st.output.logits(hidden, rows, out);
+        } else {
+            project(w.output(), hidden, rows, out, st);
+        }
         if (finalSoftcap() != 0f) {
             CpuOps.softcap(out, 0, rows * cfg.nVocab(), finalSoftcap());
         }

@@ -38,6 +38,7 @@ public final class ForwardState {
     private final List<ActivationRows> acts = new ArrayList<>();
     VulkanLayers[] gpuLayers;                   // (n_layer) executor of each GPU-resident layer, null = CPU
     List<VulkanLayers> gpuExecutors = List.of(); // the distinct executors
+    VulkanLayers output;                        // device of the output head, null = CPU
 
     public ForwardState(ModelConfig c, int nTokens, int nCells, CpuThreadPool pool, Attention[] attention) {
         this.attention = attention;
@@ -130,6 +131,14 @@ public final class ForwardState {
             }
         }
         gpuExecutors = List.copyOf(distinct);
+        if (perLayer == null) {
+            output = null;
+        }
+    }
+
+    /** Runs the output head on {@code g}'s device (null: the CPU). */
+    public void bindOutput(VulkanLayers g) {
+        output = g;
     }
 
     /** Installs a receiver for named intermediate tensors ({@link Trace#NONE} to stop). */

@@ -177,6 +177,31 @@ public final class VulkanLayers implements AutoCloseable {
                 gpuMoe ? experts(lw.downExps()) : null);
     }
 
+    private GpuLinear output;       // the output head when it lives here
+    private GpuBuffer logitRows;    // (logitChunk, n_vocab) logits of a chunk of rows
+    private int logitChunk;
+
+    /** Uploads the output head (lm_head, or the tied embeddings) so {@link #logits} runs here. */
+    public void holdOutputHead() {
+        if (output == null) {
+            output = linear(model.weights().output());
+            logitChunk = Math.min(16, nUb); // rows go through cur, which holds n_ub rows
+            logitRows = buffer(4L * logitChunk * c.nVocab());
+        }
+    }
+
+    /** Logits of {@code rows} final-normed hidden rows (host, packed) into {@code out}, in chunks of rows. */
+    void logits(float[] hidden, int rows, float[] out) {
+        int e = c.nEmbd();
+        int v = c.nVocab();
+        for (int r0 = 0; r0 < rows; r0 += logitChunk) {
+            int m = Math.min(logitChunk, rows - r0);
+            cur.write(0, hidden, r0 * e, m * e);
+            project(output, cur, e, m, logitRows);
+            logitRows.read(0, out, r0 * v, m * v);
+        }
+    }
+
     /** True when layer {@code il} runs here. */
     public boolean owns(int il) {
         return layers[il] != null;

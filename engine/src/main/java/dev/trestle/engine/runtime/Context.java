@@ -115,7 +115,8 @@ public final class Context implements AutoCloseable {
                     cpuExperts[il] = offload.cpuExperts(il);
                     any |= mine[il];
                 }
-                if (!any) {
+                boolean output = offload.outputDevice() == d;
+                if (!any && !output) {
                     continue;
                 }
                 VulkanDevice dev = VulkanDevice.open(offload.vulkanDevices()[d]);
@@ -123,6 +124,10 @@ public final class Context implements AutoCloseable {
                     VulkanLayers g = new VulkanLayers(impl, dev, mine, cpuExperts, ub, nCtx, options.kType(), options.vType(),
                             nCtx / options.nSeqMax());
                     gpu.add(g);
+                    if (output) {
+                        g.holdOutputHead();
+                        state.bindOutput(g);
+                    }
                 } catch (RuntimeException ex) {
                     dev.close();
                     throw ex;

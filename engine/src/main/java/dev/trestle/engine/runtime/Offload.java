@@ -4,7 +4,11 @@ import dev.trestle.common.TrestleException;
 import dev.trestle.scheduler.device.Device;
 import dev.trestle.scheduler.device.DeviceKind;
 import dev.trestle.scheduler.plan.Plan;
+import dev.trestle.scheduler.plan.Home;
+import dev.trestle.scheduler.profile.TensorProfile;
+import dev.trestle.scheduler.profile.TensorRole;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Where a context runs each layer: {@code layerDevice[il]} is -1 for the CPU or an index into
@@ -13,18 +17,21 @@ import java.util.Arrays;
  *
  * @param layerDevice   (n_layer) -1 or index into vulkanDevices
  * @param vulkanDevices Vulkan physical device index of each logical GPU
- * @param nCpuMoe       layers, from the first, whose expert FFN stays in host RAM and runs on the CPU
- *                      ({@code --n-cpu-moe}; {@code --cpu-moe} = every layer)
+ * @param cpuExperts    (n_layer) true where the layer's expert FFN stays in host RAM and runs on the CPU
+ *                      ({@code --n-cpu-moe N}: the first N layers; {@code --cpu-moe}: all; {@code -ot exps=CPU})
+ * @param outputDevice  device of the output head (index into vulkanDevices), -1 = CPU
  */
-public record Offload(int[] layerDevice, int[] vulkanDevices, int nCpuMoe) {
+public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExperts, int outputDevice) {
     public Offload(int[] layerDevice, int[] vulkanDevices) {
-        this(layerDevice, vulkanDevices, 0);
+        this(layerDevice, vulkanDevices, new boolean[layerDevice.length], -1);
     }
 
     public Offload {
         layerDevice = layerDevice.clone();
         vulkanDevices = vulkanDevices.clone();
-        for (int d : layerDevice) {
+        cpuExperts = cpuExperts.clone();
+        for (int d : java.util.stream.IntStream.concat(Arrays.stream(layerDevice), java.util.stream.IntStream.of(outputDevice))
+                .toArray()) {
             if (d < -1 || d >= vulkanDevices.length) {
                 throw new IllegalArgumentException("layer device " + d + " of " + vulkanDevices.length);
             }
@@ -33,11 +40,14 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, int nCpuMoe) {
 
     /** Everything on the CPU. */
     public static Offload none() {
-        return new Offload(new int[0], new int[0], 0);
+        return new Offload(new int[0], new int[0], new boolean[0], -1);
     }
 
     /** True when no layer runs on a GPU. */
     public boolean isCpuOnly() {
+        if (outputDevice >= 0) {
+            return false;
+        }
         for (int d : layerDevice) {
             if (d >= 0) {
                 return false;
@@ -48,7 +58,12 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, int nCpuMoe) {
 
     /** True when layer {@code il}'s expert FFN runs on the CPU. */
     public boolean cpuExperts(int il) {
-        return il < nCpuMoe;
+        return il < cpuExperts.length && cpuExperts[il];
+    }
+
+    /** The layer split of {@code -ngl}, the output head included (the test suites' shorthand for plans). */
+    public static Offload layers(int nLayer, int ngl, int[] vulkanDevices) {
+        return layers(nLayer, ngl, vulkanDevices, null, 0);
     }
 
     /** The device of layer {@code il} (-1 = CPU). */
@@ -68,9 +83,13 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, int nCpuMoe) {
     public static Offload layers(int nLayer, int ngl, int[] vulkanDevices, double[] split, int nCpuMoe) {
         int[] dev = new int[nLayer];
         Arrays.fill(dev, -1);
+        boolean[] cpuExperts = new boolean[nLayer];
+        for (int il = 0; il < Math.min(nCpuMoe, nLayer); il++) {
+            cpuExperts[il] = true;
+        }
         int g = vulkanDevices.length;
         if (g == 0 || ngl <= 0) {
-            return new Offload(dev, vulkanDevices, nCpuMoe);
+            return new Offload(dev, vulkanDevices, cpuExperts, -1);
         }
         double[] s = split != null && split.length > 0 ? split : new double[g];
         if (split == null || split.length == 0) {
@@ -95,17 +114,21 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, int nCpuMoe) {
             }
             dev[first + i] = d;
         }
-        return new Offload(dev, vulkanDevices, nCpuMoe);
+        // as in llama.cpp, -ngl above the layer count also moves the output head (to the last layer's GPU)
+        return new Offload(dev, vulkanDevices, cpuExperts, ngl > nLayer ? dev[nLayer - 1] : -1);
     }
 
     /**
-     * The layer homes of a scheduler plan. Plans put layers on inventory GPUs; Vulkan ones map to their device
-     * index. A layer planned on a CUDA device fails: this build's engine runs GPU layers through Vulkan only.
+     * The homes of a scheduler plan. Plans put layers on inventory GPUs; Vulkan ones map to their device index.
+     * Expert tensors the plan keeps in host RAM ({@code --n-cpu-moe}, {@code --cpu-moe}, {@code -ot exps=CPU}) run
+     * on the CPU. Fails, naming the tensor, where the plan asks for what the engine cannot run yet: a layer on a
+     * CUDA device, row split, or a non-expert tensor (or experts) away from its layer's device.
      */
     public static Offload fromPlan(Plan plan, int nLayer) {
         int gpus = plan.inventory().gpus().size();
         int[] vk = new int[gpus];
         int[] dev = new int[nLayer];
+        boolean[] cpuExperts = new boolean[nLayer];
         for (int i = 0; i < gpus; i++) {
             Device d = plan.gpu(i);
             vk[i] = d.kind() == DeviceKind.VULKAN ? d.index() : -1;
@@ -113,15 +136,39 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, int nCpuMoe) {
         for (int il = 0; il < nLayer; il++) {
             int g = plan.layerGpu(il);
             if (g >= 0 && vk[g] < 0) {
-                Device d = plan.gpu(g);
-                throw new TrestleException("layer " + il + " is planned on " + d.id() + ", but the engine runs GPU "
-                        + "layers through Vulkan only so far", "pass -ngl 0, or use a Vulkan device");
+                throw new TrestleException("layer " + il + " is planned on " + plan.gpu(g).id() + ", but the engine "
+                        + "runs GPU layers through Vulkan only so far", "pass -ngl 0, or use a Vulkan device");
             }
             dev[il] = g;
         }
-        for (int i = 0; i < gpus; i++) {
-            vk[i] = Math.max(vk[i], 0); // unused CUDA slots are never opened
+        List<TensorProfile> tensors = plan.model().tensors();
+        for (int i = 0; i < tensors.size(); i++) {
+            TensorProfile t = tensors.get(i);
+            Home h = plan.home(i);
+            if (!t.inLayer() || t.layer() >= nLayer) {
+                continue;
+            }
+            if (h.rowSplit()) {
+                throw new TrestleException(t.name() + " is planned row-split; the engine splits by layers only",
+                        "use -sm layer");
+            }
+            int layerGpu = dev[t.layer()];
+            if (t.role() == TensorRole.FFN_EXPERT && h.isCpu()) {
+                cpuExperts[t.layer()] = true;
+            } else if (h.gpu() != layerGpu) {
+                throw new TrestleException(t.name() + " is placed on " + (h.isCpu() ? "CPU" : plan.gpu(h.gpu()).id())
+                        + " but its layer runs on " + (layerGpu < 0 ? "CPU" : plan.gpu(layerGpu).id())
+                        + "; the engine runs a layer's tensors where the layer runs (experts may stay on the CPU)",
+                        "limit -ot to expert tensors (e.g. -ot 'exps=CPU'), or move whole layers with -ngl/-ts");
+            }
         }
-        return new Offload(dev, vk, Math.max(0, plan.layout().nCpuMoe()));
+        for (int i = 0; i < gpus; i++) {
+            vk[i] = Math.max(vk[i], 0); // CUDA slots hold no layer here, so they are never opened
+        }
+        int out = plan.outputGpu();
+        if (out >= 0 && plan.gpu(out).kind() != DeviceKind.VULKAN) {
+            out = -1; // a CUDA home for the head: the CPU computes it in this build
+        }
+        return new Offload(dev, vk, cpuExperts, out);
     }
 }

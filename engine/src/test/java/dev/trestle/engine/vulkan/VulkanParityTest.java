@@ -72,7 +72,6 @@ class VulkanParityTest {
             s.add(Arguments.of(f, Placement.N_CPU_MOE_1));
             s.add(Arguments.of(f, Placement.CPU_MOE));
         }
-        s.add(Arguments.of("qwen3moe-moe-q8_0.json", Placement.NGL_ALL));
         s.add(Arguments.of("gemma3-dense-rescaled-f16.json", Placement.NGL_2));
         return s.build();
     }

@@ -48,4 +48,42 @@ class VulkanCliTest {
         assertEquals(cpu.out().lines().findFirst().orElseThrow(), a.out().lines().findFirst().orElseThrow());
         VulkanTestDevice.assertValidationClean();
     }
+
+    @Test
+    void moePlacementFlagsReachTheEngine() throws Exception {
+        VulkanTestDevice.require();
+        String moe = SharedData.model("synthetic/stories260K-moe4top2-synthetic.gguf").toString();
+        JsonNode ref = new ObjectMapper().readTree(
+                SharedData.reference("greedy/stories260K-moe4top2-synthetic.json").toFile());
+        String prompt = ref.get("prompt_ids").toString().replaceAll("[\\[\\] ]", "");
+        String want = ref.get("generated_ids").toString().replaceAll("[\\[\\] ]", "");
+        for (String[] flags : new String[][] {{"-ngl", "99"}, {"-ngl", "99", "--cpu-moe"}, {"-ngl", "99", "--n-cpu-moe", "1"},
+                {"-ngl", "99", "-ot", "exps=CPU"}}) {
+            String[] args = java.util.stream.Stream.concat(java.util.stream.Stream.of("run", "-m", moe, "--prompt-ids",
+                    prompt, "-n", "16", "-c", "256", "--json"), java.util.Arrays.stream(flags)).toArray(String[]::new);
+            Out r = run(args);
+            assertEquals(0, r.code(), String.join(" ", flags) + ": " + r.err());
+            JsonNode out = new ObjectMapper().readTree(r.out());
+            assertEquals(want, out.get("generated_ids").toString().replaceAll("[\\[\\] ]", ""), String.join(" ", flags));
+        }
+        // a non-expert tensor away from its layer's device is refused, naming the tensor
+        Out bad = run("run", "-m", moe, "--prompt-ids", prompt, "-n", "2", "-ngl", "99", "-ot", "blk\\.0\\.attn_q=CPU");
+        assertEquals(1, bad.code(), bad.out());
+        assertTrue(bad.err().contains("blk.0.attn_q.weight"), bad.err());
+    }
+
+    @Test
+    void plannerRefusesRowSplitOnVulkan() {
+        String moe = SharedData.model("synthetic/stories260K-moe4top2-synthetic.gguf").toString();
+        Out row = run("plan", "-m", moe, "--sim-devices", "vulkan:A:8GiB,vulkan:B:8GiB", "--sim-ram", "8GiB", "-ngl", "99",
+                "-sm", "row");
+        assertEquals(1, row.code(), row.out());
+        assertTrue(row.err().contains("-sm row") && row.err().contains("Vulkan0"), row.err());
+        Out layer = run("plan", "-m", moe, "--sim-devices", "vulkan:A:8GiB,vulkan:B:8GiB", "--sim-ram", "8GiB", "-ngl",
+                "99", "-sm", "layer");
+        assertEquals(0, layer.code(), layer.err());
+        Out cuda = run("plan", "-m", moe, "--sim-devices", "cuda:A:8GiB,cuda:B:8GiB", "--sim-ram", "8GiB", "-ngl", "99",
+                "-sm", "row");
+        assertEquals(0, cuda.code(), cuda.err());
+    }
 }
