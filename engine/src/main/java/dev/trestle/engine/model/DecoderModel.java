@@ -266,12 +266,12 @@ public abstract class DecoderModel {
         }
         tr.tensor("inp_embd", -1, st.x, n, e);
         // layers, each on the device that holds it; the hidden state moves only where the device changes
-        VulkanLayers resident = null;
-        for (VulkanLayers g : st.gpuExecutors) {
+        LayerExecutor resident = null;
+        for (LayerExecutor g : st.gpuExecutors) {
             g.begin(ub, kv);
         }
         for (int il = 0; il < c.nLayer(); il++) {
-            VulkanLayers g = st.gpuLayers != null ? st.gpuLayers[il] : null;
+            LayerExecutor g = st.gpuLayers != null ? st.gpuLayers[il] : null;
             if (g != resident) {
                 if (resident != null) {
                     resident.leave(st.x, n);

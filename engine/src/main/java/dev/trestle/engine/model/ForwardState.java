@@ -36,9 +36,9 @@ public final class ForwardState {
     final Attention[] attention; // (n_layer) attention kernels for this context's cache types
     final HeadsJob heads;    // reusable attention dispatch
     private final List<ActivationRows> acts = new ArrayList<>();
-    VulkanLayers[] gpuLayers;                   // (n_layer) executor of each GPU-resident layer, null = CPU
-    List<VulkanLayers> gpuExecutors = List.of(); // the distinct executors
-    VulkanLayers output;                        // device of the output head, null = CPU
+    LayerExecutor[] gpuLayers;                  // (n_layer) executor of each GPU-resident layer, null = CPU
+    List<LayerExecutor> gpuExecutors = List.of(); // the distinct executors
+    LayerExecutor output;                       // device of the output head, null = CPU
 
     public ForwardState(ModelConfig c, int nTokens, int nCells, CpuThreadPool pool, Attention[] attention) {
         this.attention = attention;
@@ -120,11 +120,11 @@ public final class ForwardState {
     }
 
     /** Binds the Vulkan executors of this context: {@code perLayer[il]} runs layer il (null entries: the CPU). */
-    public void bindGpu(VulkanLayers[] perLayer) {
+    public void bindGpu(LayerExecutor[] perLayer) {
         gpuLayers = perLayer == null ? null : perLayer.clone();
-        List<VulkanLayers> distinct = new ArrayList<>();
+        List<LayerExecutor> distinct = new ArrayList<>();
         if (perLayer != null) {
-            for (VulkanLayers g : perLayer) {
+            for (LayerExecutor g : perLayer) {
                 if (g != null && !distinct.contains(g)) {
                     distinct.add(g);
                 }
@@ -137,7 +137,7 @@ public final class ForwardState {
     }
 
     /** Runs the output head on {@code g}'s device (null: the CPU). */
-    public void bindOutput(VulkanLayers g) {
+    public void bindOutput(LayerExecutor g) {
         output = g;
     }
 

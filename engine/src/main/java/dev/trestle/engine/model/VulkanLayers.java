@@ -22,7 +22,7 @@ import java.util.List;
  * and run the chosen experts' matmuls on the device over gathered rows; with {@code --n-cpu-moe} (or when a
  * layer has a shared expert or per-expert {@code .scale}) the expert FFN runs on the CPU instead.
  */
-public final class VulkanLayers implements AutoCloseable {
+public final class VulkanLayers implements LayerExecutor {
     private final DecoderModel model;
     private final ModelConfig c;
     private final VulkanDevice dev;
@@ -181,7 +181,7 @@ public final class VulkanLayers implements AutoCloseable {
     private GpuBuffer logitRows;    // (logitChunk, n_vocab) logits of a chunk of rows
     private int logitChunk;
 
-    /** Uploads the output head (lm_head, or the tied embeddings) so {@link #logits} runs here. */
+    @Override
     public void holdOutputHead() {
         if (output == null) {
             output = linear(model.weights().output());
@@ -190,8 +190,8 @@ public final class VulkanLayers implements AutoCloseable {
         }
     }
 
-    /** Logits of {@code rows} final-normed hidden rows (host, packed) into {@code out}, in chunks of rows. */
-    void logits(float[] hidden, int rows, float[] out) {
+    @Override
+    public void logits(float[] hidden, int rows, float[] out) {
         int e = c.nEmbd();
         int v = c.nVocab();
         for (int r0 = 0; r0 < rows; r0 += logitChunk) {
@@ -202,7 +202,7 @@ public final class VulkanLayers implements AutoCloseable {
         }
     }
 
-    /** True when layer {@code il} runs here. */
+    @Override
     public boolean owns(int il) {
         return layers[il] != null;
     }
@@ -212,7 +212,8 @@ public final class VulkanLayers implements AutoCloseable {
     }
 
     /** Uploads the micro-batch's positions, cells and the cache's cell ownership (before any layer runs). */
-    void begin(UBatch ub, KvCache kv) {
+    @Override
+    public void begin(UBatch ub, KvCache kv) {
         int n = ub.n();
         pos.write(0, ub.pos(), 0, n);
         cells.write(0, ub.cells(), 0, n);
@@ -226,12 +227,14 @@ public final class VulkanLayers implements AutoCloseable {
     }
 
     /** Hidden state of {@code n} rows from the host. */
-    void enter(float[] hx, int n) {
+    @Override
+    public void enter(float[] hx, int n) {
         x.write(0, hx, 0, n * c.nEmbd());
     }
 
     /** Hidden state of {@code n} rows back to the host (waits for the recorded layers). */
-    void leave(float[] hx, int n) {
+    @Override
+    public void leave(float[] hx, int n) {
         x.read(0, hx, 0, n * c.nEmbd());
     }
 
@@ -240,7 +243,8 @@ public final class VulkanLayers implements AutoCloseable {
      * matmuls on the CPU ({@code st}'s buffers) and upload the result: expert weights stay in host RAM, as with
      * {@code --cpu-moe}.
      */
-    void layer(int il, UBatch ub, ForwardState st) {
+    @Override
+    public void layer(int il, UBatch ub, ForwardState st) {
         Layer L = layers[il];
         LayerWeights lw = model.weights().layers()[il];
         int n = ub.n();

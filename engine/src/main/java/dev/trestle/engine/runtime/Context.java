@@ -11,7 +11,11 @@ import dev.trestle.engine.model.RunSettings;
 import dev.trestle.engine.model.Trace;
 import dev.trestle.engine.model.UBatch;
 import dev.trestle.backends.vulkan.VulkanDevice;
+import dev.trestle.backends.cuda.CudaBackend;
+import dev.trestle.engine.model.CudaLayers;
+import dev.trestle.engine.model.LayerExecutor;
 import dev.trestle.engine.model.VulkanLayers;
+import dev.trestle.scheduler.device.DeviceKind;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -40,7 +44,8 @@ public final class Context implements AutoCloseable {
     private int[] batchSeq = new int[0];     // batch index -> sequence of the last decode
     private int lastBatchSize;
 
-    private final List<VulkanLayers> gpu = new ArrayList<>(); // executors of the GPU-resident layers
+    private final List<LayerExecutor> gpu = new ArrayList<>(); // executors of the GPU-resident layers
+    private final List<AutoCloseable> gpuDevices = new ArrayList<>(); // the devices they run on
 
     Context(Model model, EngineOptions options) {
         this(model, options, Offload.none());
@@ -92,19 +97,19 @@ public final class Context implements AutoCloseable {
         this.backend = new CpuBackend(options.threads());
         this.state = new ForwardState(cfg, ub, nCtx, backend.pool(), attention);
         this.settings = new RunSettings(backend.pool(), flash, nCtx / options.nSeqMax());
-        bindGpu(offload, ub);
+        bindGpu(offload, ub, flash);
         ubTokens = new int[ub];
         ubPos = new int[ub];
         ubSeq = new int[ub];
         ubCells = new int[ub];
     }
 
-    /** Opens one Vulkan device per logical GPU that holds layers and uploads those layers to it. */
-    private void bindGpu(Offload offload, int ub) {
+    /** Opens one device (Vulkan or CUDA) per logical GPU that holds layers and uploads those layers to it. */
+    private void bindGpu(Offload offload, int ub, boolean flash) {
         if (offload.isCpuOnly()) {
             return;
         }
-        VulkanLayers[] perLayer = new VulkanLayers[cfg.nLayer()];
+        LayerExecutor[] perLayer = new LayerExecutor[cfg.nLayer()];
         try {
             for (int d = 0; d < offload.vulkanDevices().length; d++) {
                 boolean[] mine = new boolean[cfg.nLayer()];
@@ -119,18 +124,22 @@ public final class Context implements AutoCloseable {
                 if (!any && !output) {
                     continue;
                 }
-                VulkanDevice dev = VulkanDevice.open(offload.vulkanDevices()[d]);
-                try {
-                    VulkanLayers g = new VulkanLayers(impl, dev, mine, cpuExperts, ub, nCtx, options.kType(), options.vType(),
+                LayerExecutor g;
+                if (offload.kinds()[d] == DeviceKind.CUDA) {
+                    CudaBackend dev = CudaBackend.open(offload.vulkanDevices()[d]);
+                    gpuDevices.add(dev);
+                    g = new CudaLayers(impl, dev, mine, cpuExperts, ub, nCtx, options.kType(), options.vType(),
+                            nCtx / options.nSeqMax(), flash);
+                } else {
+                    VulkanDevice dev = VulkanDevice.open(offload.vulkanDevices()[d]);
+                    gpuDevices.add(dev);
+                    g = new VulkanLayers(impl, dev, mine, cpuExperts, ub, nCtx, options.kType(), options.vType(),
                             nCtx / options.nSeqMax());
-                    gpu.add(g);
-                    if (output) {
-                        g.holdOutputHead();
-                        state.bindOutput(g);
-                    }
-                } catch (RuntimeException ex) {
-                    dev.close();
-                    throw ex;
+                }
+                gpu.add(g);
+                if (output) {
+                    g.holdOutputHead();
+                    state.bindOutput(g);
                 }
                 for (int il = 0; il < cfg.nLayer(); il++) {
                     if (mine[il]) {
@@ -146,11 +155,18 @@ public final class Context implements AutoCloseable {
     }
 
     private void closeGpu() {
-        for (VulkanLayers g : gpu) {
+        for (LayerExecutor g : gpu) {
             g.close();
-            g.device().close();
         }
         gpu.clear();
+        for (AutoCloseable d : gpuDevices) {
+            try {
+                d.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        gpuDevices.clear();
     }
 
     public Model model() {

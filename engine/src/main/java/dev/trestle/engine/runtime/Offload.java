@@ -12,30 +12,53 @@ import java.util.List;
 
 /**
  * Where a context runs each layer: {@code layerDevice[il]} is -1 for the CPU or an index into
- * {@code vulkanDevices}, the Vulkan physical devices to open (one logical device per entry, so the same
- * physical device listed twice stands in for two GPUs, as the lavapipe tests do).
+ * {@code vulkanDevices}, the devices to open (one logical device per entry, so the same physical device
+ * listed twice stands in for two GPUs, as the lavapipe tests and scripts/gpu-check.sh do).
  *
  * @param layerDevice   (n_layer) -1 or index into vulkanDevices
- * @param vulkanDevices Vulkan physical device index of each logical GPU
+ * @param vulkanDevices index of each logical GPU among the devices of its kind (Vulkan physical device index,
+ *                      or CUDA device ordinal; see {@code kinds})
  * @param cpuExperts    (n_layer) true where the layer's expert FFN stays in host RAM and runs on the CPU
  *                      ({@code --n-cpu-moe N}: the first N layers; {@code --cpu-moe}: all; {@code -ot exps=CPU})
  * @param outputDevice  device of the output head (index into vulkanDevices), -1 = CPU
+ * @param kinds         the backend of each logical GPU (VULKAN or CUDA)
  */
-public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExperts, int outputDevice) {
+public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExperts, int outputDevice,
+                      DeviceKind[] kinds) {
     public Offload(int[] layerDevice, int[] vulkanDevices) {
         this(layerDevice, vulkanDevices, new boolean[layerDevice.length], -1);
+    }
+
+    /** Homes on Vulkan devices. */
+    public Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExperts, int outputDevice) {
+        this(layerDevice, vulkanDevices, cpuExperts, outputDevice, kindsOf(DeviceKind.VULKAN, vulkanDevices.length));
     }
 
     public Offload {
         layerDevice = layerDevice.clone();
         vulkanDevices = vulkanDevices.clone();
         cpuExperts = cpuExperts.clone();
+        kinds = kinds.clone();
+        if (kinds.length != vulkanDevices.length) {
+            throw new IllegalArgumentException(kinds.length + " kinds for " + vulkanDevices.length + " devices");
+        }
         for (int d : java.util.stream.IntStream.concat(Arrays.stream(layerDevice), java.util.stream.IntStream.of(outputDevice))
                 .toArray()) {
             if (d < -1 || d >= vulkanDevices.length) {
                 throw new IllegalArgumentException("layer device " + d + " of " + vulkanDevices.length);
             }
         }
+    }
+
+    private static DeviceKind[] kindsOf(DeviceKind k, int n) {
+        DeviceKind[] a = new DeviceKind[n];
+        Arrays.fill(a, k);
+        return a;
+    }
+
+    /** The same homes on devices of {@code kind} (CUDA ordinals instead of Vulkan indices, for tests). */
+    public Offload on(DeviceKind kind) {
+        return new Offload(layerDevice, vulkanDevices, cpuExperts, outputDevice, kindsOf(kind, vulkanDevices.length));
     }
 
     /** Everything on the CPU. */
@@ -119,25 +142,27 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExper
     }
 
     /**
-     * The homes of a scheduler plan. Plans put layers on inventory GPUs; Vulkan ones map to their device index.
-     * Expert tensors the plan keeps in host RAM ({@code --n-cpu-moe}, {@code --cpu-moe}, {@code -ot exps=CPU}) run
-     * on the CPU. Fails, naming the tensor, where the plan asks for what the engine cannot run yet: a layer on a
-     * CUDA device, row split, or a non-expert tensor (or experts) away from its layer's device.
+     * The homes of a scheduler plan. Plans put layers on inventory GPUs; each maps to its backend (Vulkan or CUDA)
+     * and its index among that backend's devices. Expert tensors the plan keeps in host RAM ({@code --n-cpu-moe},
+     * {@code --cpu-moe}, {@code -ot exps=CPU}) run on the CPU. Fails, naming the tensor, where the plan asks for
+     * what the engine cannot run yet: row split, or a non-expert tensor (or experts) away from its layer's device.
      */
     public static Offload fromPlan(Plan plan, int nLayer) {
         int gpus = plan.inventory().gpus().size();
-        int[] vk = new int[gpus];
+        int[] idx = new int[gpus];
+        DeviceKind[] kinds = new DeviceKind[gpus];
         int[] dev = new int[nLayer];
         boolean[] cpuExperts = new boolean[nLayer];
         for (int i = 0; i < gpus; i++) {
             Device d = plan.gpu(i);
-            vk[i] = d.kind() == DeviceKind.VULKAN ? d.index() : -1;
+            idx[i] = d.index();
+            kinds[i] = d.kind();
         }
         for (int il = 0; il < nLayer; il++) {
             int g = plan.layerGpu(il);
-            if (g >= 0 && vk[g] < 0) {
-                throw new TrestleException("layer " + il + " is planned on " + plan.gpu(g).id() + ", but the engine "
-                        + "runs GPU layers through Vulkan only so far", "pass -ngl 0, or use a Vulkan device");
+            if (g >= 0 && kinds[g] != DeviceKind.VULKAN && kinds[g] != DeviceKind.CUDA) {
+                throw new TrestleException("layer " + il + " is planned on " + plan.gpu(g).id()
+                        + ", which no engine executor drives", "pass -ngl 0");
             }
             dev[il] = g;
         }
@@ -162,13 +187,6 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExper
                         "limit -ot to expert tensors (e.g. -ot 'exps=CPU'), or move whole layers with -ngl/-ts");
             }
         }
-        for (int i = 0; i < gpus; i++) {
-            vk[i] = Math.max(vk[i], 0); // CUDA slots hold no layer here, so they are never opened
-        }
-        int out = plan.outputGpu();
-        if (out >= 0 && plan.gpu(out).kind() != DeviceKind.VULKAN) {
-            out = -1; // a CUDA home for the head: the CPU computes it in this build
-        }
-        return new Offload(dev, vk, cpuExperts, out);
+        return new Offload(dev, idx, cpuExperts, plan.outputGpu(), kinds);
     }
 }

@@ -23,7 +23,7 @@ public record Inventory(List<Device> devices, List<BackendStatus> statuses, bool
 
     /** Probes this machine with the default probes (CPU, CUDA, Vulkan). */
     public static Inventory detect() {
-        return detect(List.of(new CpuProbe(), LibraryProbe.cuda(), new VulkanProbe()));
+        return detect(List.of(new CpuProbe(), new CudaProbe(), new VulkanProbe()));
     }
 
     /** Runs {@code probes} in order; the first must be the CPU probe. */

@@ -1,0 +1,162 @@
+package dev.trestle.backends.cuda;
+
+import dev.trestle.nativ.cuda.CudaDriver;
+import dev.trestle.nativ.cuda.CudaKernels;
+import dev.trestle.nativ.cuda.KernelArgs;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One GPU as Trestle uses it: the device's primary context, one non-blocking stream, Trestle's kernel modules
+ * loaded into the context, and a pinned staging buffer for host transfers. Every call makes the context current
+ * first, so a context may be driven from any one thread at a time (not concurrently).
+ */
+public final class CudaContext implements AutoCloseable {
+    private static final long MIN_STAGING = 4L << 20;
+
+    private final CudaDriver cu;
+    private final int ordinal;
+    private final int device;
+    private final MemorySegment ctx;
+    private final MemorySegment stream;
+    private final Arena arena = Arena.ofShared();
+    private final KernelArgs args;
+    private final List<MemorySegment> modules = new ArrayList<>();
+    private final Map<String, MemorySegment> functions = new HashMap<>();
+    private final String name;
+    private MemorySegment staging;    // pinned host memory, grown on demand
+
+    private CudaContext(CudaDriver cu, int ordinal) {
+        this.cu = cu;
+        this.ordinal = ordinal;
+        this.device = cu.deviceGet(ordinal);
+        this.name = cu.deviceGetName(device);
+        this.ctx = cu.devicePrimaryCtxRetain(device);
+        try {
+            cu.ctxSetCurrent(ctx);
+            this.stream = cu.streamCreate(CudaDriver.CU_STREAM_NON_BLOCKING);
+            this.args = new KernelArgs(arena, 24);
+            for (CudaKernels.Module m : CudaKernels.Module.values()) {
+                byte[] image = CudaKernels.fatbin(m);
+                try (Arena tmp = Arena.ofConfined()) {
+                    MemorySegment img = tmp.allocate(image.length, 16);
+                    MemorySegment.copy(image, 0, img, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, image.length);
+                    modules.add(cu.moduleLoadData(img, m.file() + ".fatbin on " + name));
+                }
+            }
+            this.staging = cu.memHostAlloc(MIN_STAGING, CudaDriver.CU_MEMHOSTALLOC_PORTABLE);
+        } catch (RuntimeException e) {
+            cu.devicePrimaryCtxRelease(device);
+            throw e;
+        }
+    }
+
+    /** Opens CUDA device {@code ordinal} (loads the driver on first use). */
+    public static CudaContext open(int ordinal) {
+        return new CudaContext(CudaDriver.load(), ordinal);
+    }
+
+    public CudaDriver driver() {
+        return cu;
+    }
+
+    public int ordinal() {
+        return ordinal;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public MemorySegment stream() {
+        return stream;
+    }
+
+    public MemorySegment context() {
+        return ctx;
+    }
+
+    /** Binds this context to the calling thread (cheap; done before every operation). */
+    public void makeCurrent() {
+        cu.ctxSetCurrent(ctx);
+    }
+
+    /** Free and total device memory now. */
+    public long[] memory() {
+        makeCurrent();
+        return cu.memGetInfo();
+    }
+
+    /** Allocates {@code bytes} of device memory; the buffer frees it on close. */
+    public CudaBuffer allocate(long bytes) {
+        makeCurrent();
+        return new CudaBuffer(this, cu.memAlloc(Math.max(bytes, 16)), bytes);
+    }
+
+    /** The kernel {@code name}, looked up once across the modules. */
+    public MemorySegment function(String kernel) {
+        MemorySegment f = functions.get(kernel);
+        if (f == null) {
+            RuntimeException last = null;
+            for (MemorySegment m : modules) {
+                try {
+                    f = cu.moduleGetFunction(m, kernel);
+                    break;
+                } catch (RuntimeException e) {
+                    last = e;
+                }
+            }
+            if (f == null) {
+                throw new IllegalStateException("no CUDA kernel " + kernel + " in Trestle's modules", last);
+            }
+            functions.put(kernel, f);
+        }
+        return f;
+    }
+
+    /** The argument list for the next launch (reset). */
+    public KernelArgs args() {
+        return args.reset();
+    }
+
+    /** Launches {@code kernel} on this context's stream with the arguments filled into {@link #args()}. */
+    public void launch(String kernel, LaunchConfig.Grid grid, int block, int sharedMem) {
+        makeCurrent();
+        cu.launchKernel(function(kernel), grid.x(), grid.y(), grid.z(), block, 1, 1, sharedMem, stream, args.params(),
+                kernel);
+    }
+
+    /** Waits for everything queued on the stream. */
+    public void synchronize() {
+        makeCurrent();
+        cu.streamSynchronize(stream);
+    }
+
+    /** Pinned staging memory of at least {@code bytes} (host side of every transfer; the stream is idle after use). */
+    MemorySegment staging(long bytes) {
+        if (staging.byteSize() < bytes) {
+            makeCurrent();
+            cu.memFreeHost(staging);
+            staging = cu.memHostAlloc(Math.max(bytes, 2 * staging.byteSize()), CudaDriver.CU_MEMHOSTALLOC_PORTABLE);
+        }
+        return staging;
+    }
+
+    @Override
+    public void close() {
+        makeCurrent();
+        cu.streamSynchronize(stream);
+        for (MemorySegment m : modules) {
+            cu.moduleUnload(m);
+        }
+        modules.clear();
+        cu.memFreeHost(staging);
+        cu.streamDestroy(stream);
+        cu.devicePrimaryCtxRelease(device);
+        arena.close();
+    }
+}
