@@ -121,7 +121,8 @@ public final class CpuMatrix {
         for (int r = from; r < to; r++) {
             long off = base + r * rowBytes;
             for (int i = 0; i < count; i++) {
-                out[outRows[i] * outStride + r] = kernel.dot(data, off, act, actRows[i] * n, n);
+                // ggml's mul_mat_id calls vec_dot directly (no llamafile tiles), so mirror that summation order
+                out[outRows[i] * outStride + r] = kernel.vecDot(data, off, act, actRows[i] * n, n);
             }
         }
     }

@@ -62,8 +62,9 @@ public record Rope(int nDims, boolean neox, float freqBase, float freqScale, flo
                 int b = neox ? a + half : a + 1;
                 float x0 = x[a];
                 float x1 = x[b];
-                x[a] = x0 * c - x1 * s;
-                x[b] = x0 * s + x1 * c;
+                // GCC contracts ggml's x0*c - x1*s into fma(x0, c, -(x1*s)): mirror the single rounding
+                x[a] = Math.fma(x0, c, -(x1 * s));
+                x[b] = Math.fma(x0, s, x1 * c);
             }
         }
     }

@@ -256,6 +256,7 @@ public abstract class DecoderModel {
         ModelConfig c = cfg;
         int n = ub.n();
         int e = c.nEmbd();
+        Trace tr = st.trace;
         // token embeddings
         for (int t = 0; t < n; t++) {
             w.tokenEmbd().getRow(ub.tokens()[t], st.x, t * e);
@@ -263,6 +264,7 @@ public abstract class DecoderModel {
         if (embeddingScale() != 0f) {
             CpuOps.scale(st.x, 0, n * e, embeddingScale());
         }
+        tr.tensor("inp_embd", -1, st.x, n, e);
         // layers, each on the device that holds it; the hidden state moves only where the device changes
         LayerExecutor resident = null;
         for (LayerExecutor g : st.gpuExecutors) {
@@ -290,6 +292,7 @@ public abstract class DecoderModel {
         }
         // output norm
         norm(st.x, st.hidden, n, w.outputNorm());
+        tr.tensor("result_norm", -1, st.hidden, n, e);
     }
 
     /** One block on the CPU: attention and FFN sub-blocks with their norms and residual connections. */
@@ -298,17 +301,22 @@ public abstract class DecoderModel {
         int n = ub.n();
         int e = c.nEmbd();
         LayerWeights lw = w.layers()[il];
+        Trace tr = st.trace;
         // attention norm
         norm(st.x, st.cur, n, lw.attnNorm());
+        tr.tensor("attn_norm", il, st.cur, n, e);
         // self-attention: projections, q/k norms, rope, cache write, attention, output projection
         attention(il, lw, ub, st, kv, rs);
         if (sandwichNorms()) {
             normInPlace(st.proj, n, lw.attnPostNorm());
+            tr.tensor("attn_post_norm", il, st.proj, n, e);
         }
         // residual connection (ffn_inp)
         CpuOps.add(st.x, 0, st.proj, 0, n * e);
+        tr.tensor("ffn_inp", il, st.x, n, e);
         // ffn norm
         norm(st.x, st.cur, n, lw.ffnNorm());
+        tr.tensor("ffn_norm", il, st.cur, n, e);
         if (c.isMoe()) {
             moeFfn(lw, n, st);
         } else {
@@ -317,8 +325,10 @@ public abstract class DecoderModel {
         if (sandwichNorms()) {
             normInPlace(st.proj, n, lw.ffnPostNorm());
         }
+        tr.tensor("ffn_out", il, st.proj, n, e);
         // residual connection (l_out)
         CpuOps.add(st.x, 0, st.proj, 0, n * e);
+        tr.tensor("l_out", il, st.x, n, e);
     }
 
     /** Logits of {@code rows} hidden rows (packed, (rows, n_embd)) into {@code out} (rows, n_vocab). */
@@ -435,34 +445,34 @@ public abstract class DecoderModel {
             RowQuantizer.store(view.vType(), st.v, t * kvd, kvd, view.v(), cell * view.vRowBytes());
         }
         // attention over the visible cells, heads split across threads
-        Attention att = attentionKernel(il);
+        Attention att = st.attention[il];
         int swa = isSwaLayer(il) ? c.nSwa() : 0;
         for (int t = 0; t < n; t++) {
             int nVis = kv.visible(ub.seq()[t], ub.pos()[t], swa, st.visible);
             st.heads.attend(att, kv.layer(il), t, nVis);
         }
+        st.trace.tensor("Qcur", il, st.q, n, qd);
+        st.trace.tensor("Kcur", il, st.k, n, kvd);
+        st.trace.tensor("Vcur", il, st.v, n, kvd);
+        st.trace.tensor("kqv_out", il, st.attn, n, qd);
         // output projection
         project(lw.wo(), st.attn, n, st.proj, st);
+        st.trace.tensor("attn_out", il, st.proj, n, c.nEmbd());
     }
 
-    private Attention[] attentionKernels;
-
-    /** Binds the attention kernels (scratch per thread) for a context's cache types. */
-    public final void bindAttention(KvCache kv, boolean flash, int threads) {
-        attentionKernels = new Attention[cfg.nLayer()];
+    /**
+     * Attention kernels (per-thread scratch) for a context's cache types, one per layer; the context keeps them
+     * in its ForwardState so several contexts can share one model.
+     */
+    public final Attention[] attentionKernels(KvCache kv, boolean flash, int threads) {
+        Attention[] kernels = new Attention[cfg.nLayer()];
         for (int il = 0; il < cfg.nLayer(); il++) {
             float qs = queryPreScale();
             Attention.Shape shape = new Attention.Shape(cfg.nHead(), cfg.nHeadKv(), cfg.headDim(),
                     qs != 0f ? 1f : kqScale(), attnSoftcap(), flash);
-            attentionKernels[il] = new Attention(shape, kv.kType(), kv.vType(), threads, kv.size());
+            kernels[il] = new Attention(shape, kv.kType(), kv.vType(), threads, kv.size());
         }
-    }
-
-    private Attention attentionKernel(int il) {
-        if (attentionKernels == null) {
-            throw new IllegalStateException("bindAttention was not called");
-        }
-        return attentionKernels[il];
+        return kernels;
     }
 
     /** Dense FFN of st.cur into st.proj. */

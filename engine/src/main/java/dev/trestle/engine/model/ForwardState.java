@@ -32,13 +32,16 @@ public final class ForwardState {
     final int[] visible;    // (n_cells) cells visible to one query
     final float[] hidden;   // (n_tokens, n_embd) final normed hidden state (embeddings)
     final MatmulJob job;     // reusable matmul dispatch
+    Trace trace = Trace.NONE; // named intermediate tensors (debugging)
+    final Attention[] attention; // (n_layer) attention kernels for this context's cache types
     final HeadsJob heads;    // reusable attention dispatch
     private final List<ActivationRows> acts = new ArrayList<>();
     LayerExecutor[] gpuLayers;                  // (n_layer) executor of each GPU-resident layer, null = CPU
     List<LayerExecutor> gpuExecutors = List.of(); // the distinct executors
     LayerExecutor output;                       // device of the output head, null = CPU
 
-    public ForwardState(ModelConfig c, int nTokens, int nCells, CpuThreadPool pool) {
+    public ForwardState(ModelConfig c, int nTokens, int nCells, CpuThreadPool pool, Attention[] attention) {
+        this.attention = attention;
         this.nTokens = nTokens;
         this.job = new MatmulJob(pool);
         int slots = Math.max(1, c.nExpertUsed());
@@ -136,6 +139,11 @@ public final class ForwardState {
     /** Runs the output head on {@code g}'s device (null: the CPU). */
     public void bindOutput(LayerExecutor g) {
         output = g;
+    }
+
+    /** Installs a receiver for named intermediate tensors ({@link Trace#NONE} to stop). */
+    public void setTrace(Trace trace) {
+        this.trace = trace == null ? Trace.NONE : trace;
     }
 
     /** Final normed hidden states, row-major (n_tokens, n_embd). */

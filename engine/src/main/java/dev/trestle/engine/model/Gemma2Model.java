@@ -28,6 +28,11 @@ public final class Gemma2Model extends Gemma3Model {
     }
 
     @Override
+    protected int largeModelLayers() {
+        return 46;
+    }
+
+    @Override
     protected float attnSoftcap() {
         return attnCap;
     }

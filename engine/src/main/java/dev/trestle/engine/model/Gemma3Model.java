@@ -1,5 +1,7 @@
 package dev.trestle.engine.model;
 
+import dev.trestle.backends.cpu.Rope;
+
 /**
  * Gemma 3: embeddings times sqrt(n_embd), per-head q/k norms, sandwich norms, GELU-gated FFN, Q pre-scaled by
  * 1/sqrt(head_dim), sliding-window layers (every {@code sliding_window_pattern}-th layer is global) with their
@@ -26,9 +28,16 @@ public class Gemma3Model extends DecoderModel {
         return FfnKind.GEGLU;
     }
 
+    /** 1/sqrt(head_dim), except the 27B models, which scale by 1/sqrt(n_embd / n_head) as llama.cpp does. */
     @Override
     protected float queryPreScale() {
-        return (float) (1.0 / Math.sqrt(cfg.headDim()));
+        boolean is27b = cfg.nLayer() == largeModelLayers();
+        return (float) (1.0 / Math.sqrt(is27b ? (float) (cfg.nEmbd() / cfg.nHead()) : cfg.headDim()));
+    }
+
+    /** Block count of the 27B model (62 for Gemma 3, 46 for Gemma 2). */
+    protected int largeModelLayers() {
+        return 62;
     }
 
     @Override
@@ -38,12 +47,12 @@ public class Gemma3Model extends DecoderModel {
 
     /** Sliding-window layers keep unscaled rope (rope scaling applies to the global layers only). */
     @Override
-    protected dev.trestle.backends.cpu.Rope rope(int il) {
-        dev.trestle.backends.cpu.Rope r = super.rope(il);
+    protected Rope rope(int il) {
+        Rope r = super.rope(il);
         if (!isSwaLayer(il)) {
             return r;
         }
-        return new dev.trestle.backends.cpu.Rope(r.nDims(), r.neox(), r.freqBase(), 1f, r.extFactor(), r.attnFactor(),
+        return new Rope(r.nDims(), r.neox(), r.freqBase(), 1f, r.extFactor(), r.attnFactor(),
                 r.betaFast(), r.betaSlow(), r.nCtxOrig());
     }
 

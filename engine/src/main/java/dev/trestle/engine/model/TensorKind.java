@@ -48,6 +48,42 @@ public enum TensorKind {
         return role;
     }
 
+    /**
+     * The kind and layer of a tensor name ("blk.3.attn_q.weight" gives ATTN_Q, 3; "output.weight" gives OUTPUT,
+     * -1), or null for names no supported architecture reads.
+     */
+    public static Classified classify(String name) {
+        int layer = -1;
+        String base = name;
+        if (name.startsWith("blk.")) {
+            int dot = name.indexOf('.', 4);
+            if (dot < 0) {
+                return null;
+            }
+            try {
+                layer = Integer.parseInt(name.substring(4, dot));
+            } catch (NumberFormatException e) {
+                return null;
+            }
+            base = "blk.%d" + name.substring(dot);
+        }
+        int suffix = base.lastIndexOf('.');
+        if (suffix < 0) {
+            return null;
+        }
+        String stem = base.substring(0, suffix);
+        for (TensorKind k : values()) {
+            if (k.pattern.equals(stem)) {
+                return new Classified(k, layer, base.substring(suffix + 1));
+            }
+        }
+        return null;
+    }
+
+    /** A tensor name resolved against the table. */
+    public record Classified(TensorKind kind, int layer, String suffix) {
+    }
+
     /** "blk.3.attn_q.weight" for layer 3 and suffix "weight". */
     public String name(int layer, String suffix) {
         String base = pattern.contains("%d") ? pattern.replace("%d", Integer.toString(layer)) : pattern;

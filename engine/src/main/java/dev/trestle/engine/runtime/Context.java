@@ -1,12 +1,14 @@
 package dev.trestle.engine.runtime;
 
 import dev.trestle.backends.cpu.CpuBackend;
+import dev.trestle.backends.type.GgmlType;
 import dev.trestle.common.TrestleException;
 import dev.trestle.engine.kv.KvCache;
 import dev.trestle.engine.model.DecoderModel;
 import dev.trestle.engine.model.ForwardState;
 import dev.trestle.engine.model.ModelConfig;
 import dev.trestle.engine.model.RunSettings;
+import dev.trestle.engine.model.Trace;
 import dev.trestle.engine.model.UBatch;
 import dev.trestle.backends.vulkan.VulkanDevice;
 import dev.trestle.backends.cuda.CudaBackend;
@@ -69,12 +71,31 @@ public final class Context implements AutoCloseable {
         if (options.threads() < 1) {
             throw new TrestleException("-t must be positive, got " + options.threads(), "omit -t to use all cores");
         }
-        int ub = Math.min(options.nUbatch(), options.nBatch());
-        this.kv = new KvCache(cfg.nLayer(), nCtx, cfg.kvDim(), options.kType(), options.vType());
-        this.backend = new CpuBackend(options.threads());
+        int ub = Math.min(Math.min(options.nUbatch(), options.nBatch()), nCtx);
         boolean flash = options.flashAttn().resolve();
-        impl.bindAttention(kv, flash, options.threads());
-        this.state = new ForwardState(cfg, ub, nCtx, backend.pool());
+        for (GgmlType t : new GgmlType[] {options.kType(), options.vType()}) {
+            if (cfg.headDim() % t.blockSize() != 0) {
+                throw new TrestleException("KV cache type " + t.llamaName() + " needs a head size that is a multiple of "
+                        + t.blockSize() + "; this model's is " + cfg.headDim(), "use -ctk f16 -ctv f16");
+            }
+        }
+        long kvBytes = (long) cfg.nLayer() * nCtx
+                * (options.kType().bytesFor(cfg.kvDim()) + options.vType().bytesFor(cfg.kvDim()));
+        try {
+            this.kv = new KvCache(cfg.nLayer(), nCtx, cfg.kvDim(), options.kType(), options.vType());
+        } catch (OutOfMemoryError | IllegalArgumentException e) {
+            throw new TrestleException(String.format("the KV cache for -c %d needs %.2f GiB, which could not be allocated",
+                    nCtx, kvBytes / (1024.0 * 1024 * 1024)), "lower -c, or quantize the cache with -ctk q8_0 -ctv q8_0");
+        }
+        dev.trestle.backends.cpu.Attention[] attention;
+        try {
+            attention = impl.attentionKernels(kv, flash, options.threads());
+        } catch (RuntimeException e) {
+            kv.close();
+            throw e;
+        }
+        this.backend = new CpuBackend(options.threads());
+        this.state = new ForwardState(cfg, ub, nCtx, backend.pool(), attention);
         this.settings = new RunSettings(backend.pool(), flash, nCtx / options.nSeqMax());
         bindGpu(offload, ub, flash);
         ubTokens = new int[ub];
@@ -306,6 +327,11 @@ public final class Context implements AutoCloseable {
             v[j] *= inv;
         }
         return v;
+    }
+
+    /** Sends the named intermediate tensors of every following decode to {@code trace} (null: stop). */
+    public void setTrace(Trace trace) {
+        state.setTrace(trace);
     }
 
     /** Removes positions {@code >= fromPos} of {@code seq} from the cache (prompt-cache reuse). */

@@ -1,14 +1,16 @@
 package dev.trestle.engine.runtime;
 
 import dev.trestle.common.TrestleException;
+import dev.trestle.engine.grammar.GrammarMask;
+import dev.trestle.engine.sampling.Sampler;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntPredicate;
 
 /**
- * Greedy (or teacher-forced) generation on one sequence of a context: decodes the prompt in {@code -b} batches,
- * then one token per step. Sampling proper lives in engine/sampling; until it is wired in, the next token is the
- * argmax with the lowest id winning ties (llama_sampler_greedy's rule).
+ * Generation on one sequence of a context: decodes the prompt in {@code -b} batches, then one token per step,
+ * each drawn by a {@link Sampler}, teacher-forced, or (no sampler) the argmax with the lowest id winning ties
+ * (llama_sampler_greedy's rule).
  */
 public final class Generation {
     /** Receives each generated token as soon as it is chosen. */
@@ -51,6 +53,30 @@ public final class Generation {
      */
     public static Result run(Context ctx, int[] prompt, int nPredict, int[] teacher, int keepSteps, IntPredicate stop,
                              TokenListener listener) {
+        return run(ctx, prompt, nPredict, teacher, keepSteps, stop, listener, null);
+    }
+
+    /**
+     * As {@link #run(Context, int[], int, int[], int, IntPredicate, TokenListener)}, choosing each token as the
+     * argmax among those {@code grammar} allows (null for none) and stopping once the grammar is complete.
+     */
+    public static Result run(Context ctx, int[] prompt, int nPredict, int[] teacher, int keepSteps, IntPredicate stop,
+                             TokenListener listener, GrammarMask grammar) {
+        return run(ctx, prompt, nPredict, teacher, keepSteps, stop, listener, grammar, null);
+    }
+
+    /**
+     * As above, drawing each token with {@code sampler} (llama.cpp's chain; null = greedy argmax). The sampler's
+     * penalty window sees the prompt first, as in llama.cpp; a grammar masks the logits before the chain.
+     */
+    public static Result run(Context ctx, int[] prompt, int nPredict, int[] teacher, int keepSteps, IntPredicate stop,
+                             TokenListener listener, GrammarMask grammar, Sampler sampler) {
+        if (sampler != null) {
+            sampler.setFilter(grammar == null ? null : grammar::apply);
+            for (int t : prompt) {
+                sampler.accept(t);
+            }
+        }
         if (prompt.length == 0) {
             throw new TrestleException("the prompt is empty", "pass a prompt (-p or --prompt-ids)");
         }
@@ -79,12 +105,40 @@ public final class Generation {
             if (step < keepSteps) {
                 kept.add(logits);
             }
-            int next = teacher != null ? teacher[step] : argmax(logits);
+            int next;
+            if (teacher != null) {
+                next = teacher[step];
+            } else if (sampler != null) {
+                try {
+                    next = sampler.sample(logits);
+                } catch (IllegalStateException noneLeft) {
+                    throw new TrestleException("no token can follow after " + produced + " generated tokens: "
+                            + noneLeft.getMessage(), "check the grammar and --logit-bias settings");
+                }
+                sampler.accept(next);
+                if (grammar != null) {
+                    grammar.accept(next);
+                }
+            } else if (grammar != null) {
+                float[] masked = logits.clone();
+                grammar.apply(masked);
+                next = argmax(masked);
+                if (masked[next] == Float.NEGATIVE_INFINITY) {
+                    throw new TrestleException("the grammar allows no token after " + produced + " generated tokens",
+                            "check the grammar: it must describe text that can be written and ended");
+                }
+                grammar.accept(next);
+            } else {
+                next = argmax(logits);
+            }
             out[produced++] = next;
             if (listener != null) {
                 listener.onToken(next);
             }
             if (teacher == null && stop != null && stop.test(next)) {
+                break;
+            }
+            if (grammar != null && grammar.isFinished()) {
                 break;
             }
             if (step + 1 < steps) {

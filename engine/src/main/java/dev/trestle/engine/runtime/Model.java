@@ -1,11 +1,16 @@
 package dev.trestle.engine.runtime;
 
+import dev.trestle.backends.spi.OpKind;
 import dev.trestle.common.TrestleException;
 import dev.trestle.engine.gguf.GgufFile;
+import dev.trestle.engine.gguf.GgufTensorInfo;
 import dev.trestle.engine.model.Arch;
 import dev.trestle.engine.model.DecoderModel;
 import dev.trestle.engine.model.ModelConfig;
+import dev.trestle.engine.model.TensorKind;
 import dev.trestle.engine.model.WeightLoader;
+import java.util.ArrayList;
+import java.util.List;
 
 /** A loaded model: its architecture, hyperparameters and mapped weights. Contexts are created from it. */
 public final class Model implements AutoCloseable {
@@ -56,6 +61,32 @@ public final class Model implements AutoCloseable {
 
     DecoderModel impl() {
         return impl;
+    }
+
+    /**
+     * The memory profile the scheduler plans with: every tensor the architecture reads, with its bytes, layer,
+     * role and op. Tensors no supported graph reads ({@code .input_scale}, {@code cls.output}) are left out.
+     */
+    public List<TensorUse> tensorUses() {
+        List<TensorUse> uses = new ArrayList<>();
+        for (GgufTensorInfo t : file.tensors().values()) {
+            TensorKind.Classified c = TensorKind.classify(t.name());
+            if (c == null || c.suffix().equals("input_scale")) {
+                continue;
+            }
+            OpKind op;
+            if (!c.suffix().equals("weight") || t.rank() == 1) {
+                op = OpKind.MUL;
+            } else if (c.kind() == TensorKind.TOKEN_EMBD) {
+                op = OpKind.GET_ROWS;
+            } else if (c.kind().role() == TensorKind.LayerRole.EXPERT_FFN && t.rank() == 3) {
+                op = OpKind.MUL_MAT_ID;
+            } else {
+                op = OpKind.MUL_MAT;
+            }
+            uses.add(new TensorUse(t.name(), t.type(), t.bytes(), c.layer(), c.kind().role(), op));
+        }
+        return uses;
     }
 
     /** Creates a context (KV cache and buffers) with these options. */

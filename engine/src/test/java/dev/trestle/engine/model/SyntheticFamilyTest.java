@@ -136,6 +136,26 @@ class SyntheticFamilyTest {
     }
 
     @Test
+    void traceNamesIntermediatesLikeLlamaCpp() {
+        Path file = SyntheticModels.write("qwen2", dir.resolve("trace.gguf"), 13);
+        EngineOptions opts = EngineOptions.defaults().withContext(16).withThreads(1);
+        try (Model m = Model.load(GgufFile.open(file), opts); Context c = m.newContext(opts)) {
+            java.util.List<String> names = new java.util.ArrayList<>();
+            float[][] lastOut = new float[1][];
+            c.setTrace((name, layer, data, rows, cols) -> {
+                names.add(name + "-" + layer);
+                if (name.equals("result_norm")) {
+                    lastOut[0] = java.util.Arrays.copyOf(data, rows * cols);
+                }
+            });
+            c.decode(Batch.ofPrompt(new int[] {1, 2, 3}, 0, 0));
+            assertTrue(names.containsAll(java.util.List.of("inp_embd--1", "attn_norm-0", "Qcur-0", "kqv_out-1",
+                    "ffn_out-1", "l_out-1", "result_norm--1")), names.toString());
+            assertEquals(3 * SyntheticModels.EMBD, lastOut[0].length);
+        }
+    }
+
+    @Test
     void unsupportedArchitectureNamesItAndTheSupportedOnes() {
         Path file = dir.resolve("foo.gguf");
         new GgufWriter().putString("general.architecture", "mamba9").write(file);
@@ -143,6 +163,26 @@ class SyntheticFamilyTest {
                 () -> Model.load(GgufFile.open(file), EngineOptions.defaults()));
         assertTrue(e.getMessage().contains("mamba9"), e.getMessage());
         assertTrue(e.fix().contains("qwen3moe") && e.fix().contains("gemma3"), e.fix());
+    }
+
+    @Test
+    void weightTypeWithoutCpuKernelFailsAtLoadNamingTheTensor() {
+        Path file = dir.resolve("iq2.gguf");
+        GgufWriter w = new GgufWriter();
+        w.putString("general.architecture", "llama");
+        w.putUint32("llama.embedding_length", 256);
+        w.putUint32("llama.block_count", 1);
+        w.putUint32("llama.attention.head_count", 2);
+        w.putUint32("llama.vocab_size", 4);
+        w.putUint32("llama.feed_forward_length", 256);
+        byte[] iq2 = new byte[4 * 66];
+        w.tensor("token_embd.weight", dev.trestle.backends.type.GgmlType.IQ2_XXS, new long[] {256, 4},
+                java.lang.foreign.MemorySegment.ofArray(iq2));
+        w.write(file);
+        TrestleException e = assertThrows(TrestleException.class,
+                () -> Model.load(GgufFile.open(file), EngineOptions.defaults()));
+        assertTrue(e.getMessage().contains("token_embd.weight") && e.getMessage().contains("iq2_xxs"), e.getMessage());
+        assertTrue(e.fix() != null, "a fix hint is given");
     }
 
     @Test

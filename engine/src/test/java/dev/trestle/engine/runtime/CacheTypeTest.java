@@ -70,6 +70,40 @@ class CacheTypeTest {
     }
 
     @Test
+    void contextsWithDifferentCacheTypesShareOneModel() {
+        int[] prompt = {17, 42, 99, 3, 64, 120, 7, 55};
+        EngineOptions f16 = base();
+        EngineOptions q8 = base().withCacheTypes(GgmlType.Q8_0, GgmlType.Q8_0);
+        try (Model m = Model.load(GgufFile.open(SharedData.model("archs/llama-dense-rescaled-f16.gguf")), f16)) {
+            float[] alone;
+            try (Context c = m.newContext(f16)) {
+                c.decode(Batch.ofPrompt(prompt, 0, 0));
+                alone = c.logits(prompt.length - 1);
+            }
+            try (Context a = m.newContext(f16); Context b = m.newContext(q8)) {
+                b.decode(Batch.ofPrompt(prompt, 0, 0));
+                a.decode(Batch.ofPrompt(prompt, 0, 0));
+                b.decode(new Batch().add(5, prompt.length, 0, true));
+                org.junit.jupiter.api.Assertions.assertArrayEquals(alone, a.logits(prompt.length - 1), 0f);
+            }
+        }
+    }
+
+    @Test
+    void memoryProfileClassifiesEveryReadTensor() {
+        try (Model m = Model.load(GgufFile.open(SharedData.model("archs/qwen3moe-moe-f16.gguf")), base())) {
+            java.util.List<TensorUse> uses = m.tensorUses();
+            long experts = uses.stream().filter(u -> u.op() == dev.trestle.backends.spi.OpKind.MUL_MAT_ID).count();
+            assertEquals(6, experts, "gate/up/down experts of 2 layers");
+            assertTrue(uses.stream().anyMatch(u -> u.name().equals("token_embd.weight")
+                    && u.op() == dev.trestle.backends.spi.OpKind.GET_ROWS && u.layer() == -1));
+            assertTrue(uses.stream().anyMatch(u -> u.name().equals("blk.1.attn_q.weight") && u.layer() == 1
+                    && u.role() == dev.trestle.engine.model.TensorKind.LayerRole.ATTENTION));
+            assertTrue(uses.stream().noneMatch(u -> u.name().endsWith(".input_scale")));
+        }
+    }
+
+    @Test
     void quantizedVNeedsFlashAttention() {
         EngineOptions opts = base().withFlashAttn(FlashAttn.OFF).withCacheTypes(GgmlType.F16, GgmlType.Q8_0);
         try (Model m = Model.load(GgufFile.open(SharedData.model("archs/llama-dense-rescaled-f16.gguf")), opts)) {

@@ -7,6 +7,9 @@ import dev.trestle.backends.cpu.CpuThreadPool;
 import dev.trestle.backends.cpu.RowQuantizer;
 import dev.trestle.common.TrestleException;
 import dev.trestle.engine.gguf.GgufFile;
+import dev.trestle.engine.grammar.GbnfParser;
+import dev.trestle.engine.grammar.GrammarMask;
+import dev.trestle.engine.grammar.VocabTrie;
 import dev.trestle.engine.runtime.Context;
 import dev.trestle.engine.runtime.EngineOptions;
 import dev.trestle.engine.runtime.FlashAttn;
@@ -20,6 +23,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import dev.trestle.engine.sampling.Sampler;
+import dev.trestle.engine.sampling.SamplerConfig;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -35,9 +40,6 @@ public final class RunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "GGUF model file")
-    Path model;
-
     @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "prompt text (needs the model's tokenizer)")
     String prompt;
 
@@ -47,29 +49,23 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = {"-n", "--n-predict"}, defaultValue = "128", description = "tokens to generate (default ${DEFAULT-VALUE})")
     int nPredict;
 
-    @Option(names = "--temp", defaultValue = "0", description = "temperature; only 0 (greedy) until the sampler lands")
-    double temp;
-
-    @Option(names = "--top-k", defaultValue = "40", description = "top-k (sampling)")
-    int topK;
-
-    @Option(names = "--top-p", defaultValue = "0.95", description = "top-p (sampling)")
-    double topP;
-
-    @Option(names = "--min-p", defaultValue = "0.05", description = "min-p (sampling)")
-    double minP;
-
-    @Option(names = "--seed", defaultValue = "-1", description = "RNG seed (sampling)")
-    long seed;
-
     @Option(names = {"-t", "--threads"}, description = "CPU threads (default: all cores)")
     Integer threads;
+
+    @Mixin
+    ModelSourceFlags source;
+
+    @Mixin
+    SamplingFlags sampling;
 
     @Mixin
     ContextFlags context = new ContextFlags();
 
     @Mixin
     PlacementFlags placement = new PlacementFlags();
+
+    @Mixin
+    GrammarFlags grammar = new GrammarFlags();
 
     @Option(names = "--json", description = "print one JSON object instead of text")
     boolean json;
@@ -87,10 +83,6 @@ public final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (temp != 0) {
-            throw new TrestleException("--temp " + temp + " needs the sampler, which is not wired into run yet",
-                    "pass --temp 0 (greedy)");
-        }
         if ((prompt == null) == (promptIds == null)) {
             throw new TrestleException("pass exactly one of -p and --prompt-ids", "e.g. -p \"Once upon a time\"");
         }
@@ -100,6 +92,10 @@ public final class RunCommand implements Callable<Integer> {
                 FlashAttn.parse(cs.flashAttn().name()), threads != null ? threads : CpuThreadPool.defaultThreads());
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (!source.given()) {
+            throw new TrestleException("no model given", "pass -m FILE.gguf, -hf USER/REPO[:QUANT], or --demo");
+        }
+        Path model = source.resolveAndReport(System.getenv(), err).path();
         try (Model m = Model.load(GgufFile.open(model), opts);
              Context c = m.newContext(opts, GpuOffload.resolve(m.file(), placement, context, m.config().nLayer()))) {
             Tokenizer tok = null;
@@ -121,13 +117,24 @@ public final class RunCommand implements Callable<Integer> {
                 out.print(prompt);
                 out.flush();
             }
+            String gbnf = grammar.gbnf();
+            GrammarMask mask = null;
+            if (gbnf != null) {
+                if (t == null || teacherIds != null) {
+                    throw new TrestleException("a grammar needs the model's tokenizer and no --teacher-ids",
+                            "use -p with a model that has a vocabulary, without --teacher-ids");
+                }
+                mask = new GrammarMask(GbnfParser.parse(gbnf), VocabTrie.of(t));
+            }
+            SamplerConfig sc = sampling.toConfig();
+            Sampler sampler = sc.isGreedy() ? null : new Sampler(sc, m.config().nVocab(), c.nCtx());
             Generation.Result r = Generation.run(c, ids, nPredict, teacherIds, keep,
                     t != null ? t::isEog : null, id -> {
                         if (!json) {
                             out.print(t != null ? utf8.push(t.pieceBytes(id, false)) : id + " ");
                             out.flush();
                         }
-                    });
+                    }, mask, sampler);
             if (json) {
                 out.println(toJson(ids, r, t));
             } else {

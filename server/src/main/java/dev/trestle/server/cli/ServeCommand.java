@@ -59,6 +59,12 @@ public final class ServeCommand implements Callable<Integer> {
     @Mixin
     ChatTemplateOptions template;
 
+    @Mixin
+    GrammarFlags grammar;
+
+    @Mixin
+    ReasoningFlags reasoning;
+
     @Option(names = {"-a", "--alias"}, paramLabel = "NAME", description = "Model name reported by /v1/models (default: the file name).")
     String alias;
 
@@ -140,7 +146,8 @@ public final class ServeCommand implements Callable<Integer> {
         try (GgufFile header = GgufFile.open(resolved.path())) {
             ModelPlanning.planAndPrint(header, placement, context, err);
         }
-        var defaults = ApiServer.defaults(nPredict, sampling.toConfig(), template.renderOptions(), logPrompts || verbose);
+        var defaults = ApiServer.defaults(nPredict, sampling.toConfig(), template.renderOptions(), logPrompts || verbose,
+                grammar.gbnf(), reasoning.reasoningFormat(), reasoning.reasoningBudget());
         ServerMetrics serverMetrics = new ServerMetrics();
         ApiServer server = new ApiServer(new ApiServer.Options(host, port, key, metrics, slots, embeddings,
                 MAX_BODY_BYTES, timeout, defaults), serverMetrics).start();

@@ -72,6 +72,17 @@ public final class ApiServer implements AutoCloseable {
         return new CompletionApi.Defaults(nPredict, sampling, render, logPrompts);
     }
 
+    /**
+     * Generation defaults with output shaping: a default grammar (GBNF, or null), where reasoning goes, and the
+     * reasoning budget (-1 or 0).
+     */
+    public static CompletionApi.Defaults defaults(int nPredict, dev.trestle.engine.sampling.SamplerConfig sampling,
+                                                  dev.trestle.engine.template.RenderOptions render, boolean logPrompts,
+                                                  String grammar, dev.trestle.server.tools.ReasoningFormat reasoning,
+                                                  int reasoningBudget) {
+        return new CompletionApi.Defaults(nPredict, sampling, render, logPrompts, grammar, reasoning, reasoningBudget);
+    }
+
     /** Starts listening; /health answers 503 until {@link #ready} is called. */
     public ApiServer start() {
         app = Javalin.create(this::configure);

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.trestle.common.TrestleException;
+import dev.trestle.engine.grammar.Grammar;
 import dev.trestle.engine.sampling.SamplerConfig;
 import dev.trestle.engine.sampling.TokenProb;
 import dev.trestle.engine.template.ChatMessage;
@@ -14,11 +15,17 @@ import dev.trestle.server.serving.GenerationEvent;
 import dev.trestle.server.serving.GenerationRequest;
 import dev.trestle.server.serving.Job;
 import dev.trestle.server.serving.LoadedModel;
+import dev.trestle.server.tools.ChatDeltaStream;
+import dev.trestle.server.tools.ChatOutput;
+import dev.trestle.server.tools.ChatOutputParser;
+import dev.trestle.server.tools.ParsedToolCall;
+import dev.trestle.server.tools.ReasoningFormat;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -28,8 +35,20 @@ import java.util.function.Supplier;
 final class CompletionApi {
     enum Dialect { CHAT, TEXT, NATIVE }
 
-    /** Server-wide generation defaults (-n and the sampling flags). */
-    record Defaults(int nPredict, SamplerConfig sampling, RenderOptions render, boolean logPrompts) {
+    /**
+     * Server-wide generation defaults (-n, the sampling flags, the chat template options).
+     *
+     * @param grammar         GBNF every request follows unless it sets its own (--grammar, --grammar-file,
+     *                        --json-schema); null for none
+     * @param reasoningFormat where reasoning goes (--reasoning-format)
+     * @param reasoningBudget -1 unrestricted, 0 no thinking (--reasoning-budget)
+     */
+    record Defaults(int nPredict, SamplerConfig sampling, RenderOptions render, boolean logPrompts, String grammar,
+                    ReasoningFormat reasoningFormat, int reasoningBudget) {
+
+        Defaults(int nPredict, SamplerConfig sampling, RenderOptions render, boolean logPrompts) {
+            this(nPredict, sampling, render, logPrompts, null, ReasoningFormat.AUTO, -1);
+        }
     }
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CompletionApi.class);
@@ -53,7 +72,6 @@ final class CompletionApi {
         if (n != 1) {
             throw ApiException.invalid("only n = 1 is supported (got n = " + n + "); send several requests instead");
         }
-        rejectUntilGrammar(body);
         boolean stream = JsonFields.bool(body, "stream", false);
         boolean includeUsage = false;
         JsonNode so = JsonFields.objectField(body, "stream_options");
@@ -61,11 +79,42 @@ final class CompletionApi {
             includeUsage = JsonFields.bool(so, "include_usage", false);
         }
 
-        List<int[]> prompts = dialect == Dialect.CHAT ? List.of(chatPrompt(m, body)) : textPrompts(m, body);
+        Shaping shaping;
+        List<int[]> prompts;
+        if (dialect == Dialect.CHAT) {
+            ChatShape shape = ChatShape.read(body, m.template(), defaults.reasoningFormat(), defaults.reasoningBudget());
+            if (shape.callsTools() && RequestGrammar.requested(body)) {
+                throw ApiException.invalid("'tools' cannot be combined with 'grammar', 'json_schema' or 'response_format'"
+                        + "; send tools with tool_choice \"none\", or drop the grammar");
+            }
+            String prompt = chatPromptText(m, body, shape);
+            boolean forcedOpen = shape.thinkingForcedOpen(prompt);
+            Grammar grammar;
+            List<String> triggers = List.of();
+            if (shape.forcesCall()) {
+                grammar = shape.grammar(forcedOpen);
+            } else if (shape.lazyTrigger() != null) {
+                grammar = shape.lazyGrammar();
+                triggers = grammar == null ? List.of() : List.of(shape.lazyTrigger());
+            } else if (shape.callsTools()) {
+                grammar = null;
+            } else {
+                grammar = RequestGrammar.read(body, defaults.grammar());
+                triggers = grammar == null ? List.of() : RequestGrammar.triggers(body);
+            }
+            ChatOutputParser parser = shape.parser(forcedOpen);
+            shaping = new Shaping(grammar, triggers, parser,
+                    parser != null || grammar != null ? shape.preservedTokens(m.tokenizer()) : Set.of());
+            prompts = List.of(m.tokenizer().encode(prompt, true, true));
+        } else {
+            Grammar grammar = RequestGrammar.read(body, defaults.grammar());
+            shaping = new Shaping(grammar, grammar == null ? List.of() : RequestGrammar.triggers(body), null, Set.of());
+            prompts = textPrompts(m, body);
+        }
         if (prompts.size() != 1 && stream) {
             throw ApiException.invalid("streaming supports one prompt per request; got " + prompts.size());
         }
-        GenerationSettings g = settings(m, body, dialect);
+        GenerationSettings g = settings(m, body, dialect, shaping);
         String id = (dialect == Dialect.CHAT ? "chatcmpl-" : "cmpl-") + randomId();
         long created = System.currentTimeMillis() / 1000;
         if (stream) {
@@ -90,16 +139,24 @@ final class CompletionApi {
     private record Outcome(String text, List<int[]> tokens, List<List<TokenProb>> probs, GenerationEvent.Done done) {
     }
 
+    /**
+     * The output's shape: a grammar to follow (lazily, from the first trigger word, when there are any), a parser that reads reasoning and tool calls back (chat only),
+     * and the control tokens whose text the parser needs.
+     */
+    private record Shaping(Grammar grammar, List<String> grammarTriggers, ChatOutputParser parser,
+                           Set<Integer> preservedTokens) {
+    }
+
     /** The parts of a request that shape generation. */
     private record GenerationSettings(SamplerConfig sampling, int maxTokens, List<String> stops, boolean ignoreEos,
-                                      boolean logprobs, int topLogprobs, boolean cachePrompt) {
+                                      boolean logprobs, int topLogprobs, boolean cachePrompt, Shaping shaping) {
         GenerationRequest request(int[] prompt) {
             return new GenerationRequest(prompt, sampling, maxTokens, stops, ignoreEos, topLogprobs, logprobs,
-                    cachePrompt, null, false);
+                    cachePrompt, shaping.grammar(), shaping.grammarTriggers(), false, shaping.preservedTokens());
         }
     }
 
-    private GenerationSettings settings(LoadedModel m, JsonNode body, Dialect dialect) {
+    private GenerationSettings settings(LoadedModel m, JsonNode body, Dialect dialect, Shaping shaping) {
         int nVocab = m.model().config().nVocab();
         SamplerConfig sampling = SamplingParams.read(body, defaults.sampling(), nVocab);
         int max = defaults.nPredict();
@@ -126,44 +183,41 @@ final class CompletionApi {
             logprobs = top > 0;
         }
         return new GenerationSettings(sampling, max, stops, JsonFields.bool(body, "ignore_eos", false), logprobs, top,
-                JsonFields.bool(body, "cache_prompt", true));
+                JsonFields.bool(body, "cache_prompt", true), shaping);
     }
 
-    /** json_schema and tools need constrained decoding; until it is wired they are refused, never ignored. */
-    private static void rejectUntilGrammar(JsonNode body) {
-        JsonNode rf = JsonFields.objectField(body, "response_format");
-        if (rf != null) {
-            String type = JsonFields.string(rf, "type", "text");
-            if (!type.equals("text")) {
-                throw ApiException.invalid("response_format type '" + type + "' is not supported by this server yet"
-                        + " (constrained decoding is not enabled); use type 'text'");
-            }
-        }
-        for (String f : List.of("tools", "grammar", "json_schema")) {
-            JsonNode v = body.get(f);
-            if (v != null && !v.isNull() && !(v.isArray() && v.isEmpty())) {
-                throw ApiException.invalid("'" + f + "' is not supported by this server yet"
-                        + " (constrained decoding is not enabled); remove it from the request");
-            }
-        }
-    }
-
-    private int[] chatPrompt(LoadedModel m, JsonNode body) {
+    private String chatPromptText(LoadedModel m, JsonNode body, ChatShape shape) {
         JsonNode messages = JsonFields.array(body, "messages", true);
         if (messages.isEmpty()) {
             throw ApiException.invalid("'messages' must not be empty");
         }
-        String prompt = renderChat(m, body, defaults.render());
+        String prompt = renderChat(m, body, shape.renderOptions(defaults.render()), shape.toolInstructions());
         if (defaults.logPrompts()) {
             LOG.info("chat prompt: {}", prompt);
         }
-        return m.tokenizer().encode(prompt, true, true);
+        return prompt;
     }
 
     /** Renders a chat request's messages (and tools) with the model's template. */
     static String renderChat(LoadedModel m, JsonNode body, RenderOptions base) {
+        return renderChat(m, body, base, null);
+    }
+
+    /**
+     * Renders a chat request with the model's template; {@code extraSystem} (may be null) is added to the
+     * system message, or becomes one.
+     */
+    static String renderChat(LoadedModel m, JsonNode body, RenderOptions base, String extraSystem) {
         try {
-            List<ChatMessage> messages = ChatMessage.listFromJson(body.get("messages"));
+            List<ChatMessage> messages = new ArrayList<>(ChatMessage.listFromJson(body.get("messages")));
+            if (extraSystem != null) {
+                if (!messages.isEmpty() && messages.get(0).role().equals("system") && messages.get(0).content() != null) {
+                    ChatMessage first = messages.get(0);
+                    messages.set(0, ChatMessage.of("system", first.content() + "\n\n" + extraSystem));
+                } else {
+                    messages.add(0, ChatMessage.of("system", extraSystem));
+                }
+            }
             List<Tool> tools = Tool.listFromJson(body.get("tools"));
             RenderOptions opts = base.withAddGenerationPrompt(JsonFields.bool(body, "add_generation_prompt", true));
             JsonNode kwargs = JsonFields.objectField(body, "chat_template_kwargs");
@@ -248,6 +302,8 @@ final class CompletionApi {
                         boolean includeUsage, GenerationSettings g) throws Exception {
         LoadedModel m = model.get();
         SseWriter sse = new SseWriter(http.res(), json);
+        ChatDeltaStream deltas = dialect == Dialect.CHAT && g.shaping().parser() != null
+                ? new ChatDeltaStream(g.shaping().parser()) : null;
         try {
             if (dialect == Dialect.CHAT) {
                 ObjectNode delta = json.createObjectNode().put("role", "assistant");
@@ -273,6 +329,9 @@ final class CompletionApi {
                                 c.set("completion_probabilities", nativeProbs(m, p.probs()));
                             }
                             sse.event(c);
+                        } else if (deltas != null) {
+                            sendDeltas(sse, deltas.push(p.text()), id, created, alias,
+                                    p.probs() == null ? null : logprobs(m, p.probs(), dialect));
                         } else {
                             ObjectNode delta = json.createObjectNode().put(dialect == Dialect.CHAT ? "content" : "text",
                                     p.text());
@@ -288,8 +347,16 @@ final class CompletionApi {
                             sse.event(fin);
                             return;
                         }
+                        String finish = d.reason().openAi();
+                        if (deltas != null) {
+                            sendDeltas(sse, deltas.finish(), id, created, alias, null);
+                            if (!deltas.output().calls().isEmpty()
+                                    && d.reason() != dev.trestle.server.serving.FinishReason.LENGTH) {
+                                finish = "tool_calls";
+                            }
+                        }
                         ObjectNode empty = json.createObjectNode();
-                        ObjectNode last = oaiChunk(dialect, id, created, alias, empty, d.reason().openAi(), null);
+                        ObjectNode last = oaiChunk(dialect, id, created, alias, empty, finish, null);
                         last.set("timings", timings(d.usage()));
                         sse.event(last);
                         if (includeUsage) {
@@ -310,6 +377,40 @@ final class CompletionApi {
         } catch (IOException clientGone) {
             job.cancel();
         }
+    }
+
+    /** Sends parsed chat deltas as chunks; {@code logprobs} (may be null) go with the first. */
+    private void sendDeltas(SseWriter sse, List<ChatDeltaStream.Delta> ds, String id, long created, String alias,
+                            JsonNode logprobs) throws IOException {
+        JsonNode lp = logprobs;
+        if (ds.isEmpty() && lp != null) {
+            sse.event(oaiChunk(Dialect.CHAT, id, created, alias, json.createObjectNode(), null, lp));
+            return;
+        }
+        for (ChatDeltaStream.Delta d : ds) {
+            ObjectNode delta = json.createObjectNode();
+            if (d.reasoning() != null) {
+                delta.put("reasoning_content", d.reasoning());
+            } else if (d.content() != null) {
+                delta.put("content", d.content());
+            } else {
+                delta.putArray("tool_calls").add(toolCall(d.call(), d.callIndex()));
+            }
+            sse.event(oaiChunk(Dialect.CHAT, id, created, alias, delta, null, lp));
+            lp = null;
+        }
+    }
+
+    /** An OpenAI tool call; {@code index} &gt;= 0 adds the streaming index. */
+    private ObjectNode toolCall(ParsedToolCall call, int index) {
+        ObjectNode c = json.createObjectNode();
+        if (index >= 0) {
+            c.put("index", index);
+        }
+        c.put("id", call.id() != null ? call.id() : "call_" + randomId());
+        c.put("type", "function");
+        c.putObject("function").put("name", call.name()).put("arguments", call.arguments());
+        return c;
     }
 
     private ObjectNode oaiChunk(Dialect dialect, String id, long created, String alias, ObjectNode delta,
@@ -346,14 +447,38 @@ final class CompletionApi {
         for (int i = 0; i < outcomes.size(); i++) {
             Outcome o = outcomes.get(i);
             ObjectNode c = choices.addObject().put("index", i);
+            String finish = o.done().reason().openAi();
             if (dialect == Dialect.CHAT) {
-                ObjectNode msg = c.putObject("message").put("role", "assistant").put("content", o.text());
+                ObjectNode msg = c.putObject("message").put("role", "assistant");
+                ChatOutputParser parser = g.shaping().parser();
+                if (parser == null) {
+                    msg.put("content", o.text());
+                } else {
+                    ChatOutput out = parser.parse(o.text(), false);
+                    if (out.content().isEmpty() && !out.calls().isEmpty()) {
+                        msg.putNull("content");
+                    } else {
+                        msg.put("content", out.content());
+                    }
+                    if (!out.reasoning().isEmpty()) {
+                        msg.put("reasoning_content", out.reasoning());
+                    }
+                    if (!out.calls().isEmpty()) {
+                        ArrayNode calls = msg.putArray("tool_calls");
+                        for (ParsedToolCall call : out.calls()) {
+                            calls.add(toolCall(call, -1));
+                        }
+                        if (o.done().reason() != dev.trestle.server.serving.FinishReason.LENGTH) {
+                            finish = "tool_calls";
+                        }
+                    }
+                }
                 msg.putNull("refusal");
             } else {
                 c.put("text", o.text());
             }
             c.set("logprobs", g.logprobs() ? logprobs(m, o.probs(), dialect) : null);
-            c.put("finish_reason", o.done().reason().openAi());
+            c.put("finish_reason", finish);
             promptTokens += o.done().usage().promptTokens();
             completionTokens += o.done().usage().generatedTokens();
         }

@@ -1,5 +1,7 @@
 package dev.trestle.server.serving;
 
+import dev.trestle.engine.grammar.GrammarMask;
+import dev.trestle.engine.grammar.VocabTrie;
 import dev.trestle.engine.runtime.Batch;
 import dev.trestle.engine.runtime.Context;
 import dev.trestle.engine.sampling.Sampler;
@@ -9,6 +11,7 @@ import dev.trestle.engine.tokenizer.Utf8Stream;
 import dev.trestle.server.http.ApiException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -33,6 +36,8 @@ public final class ServingLoop implements AutoCloseable {
     private final Thread thread;
     private volatile boolean running = true;
     private volatile List<SlotInfo> snapshot = List.of();
+    // vocabulary tries for grammars, by the set of control tokens given text; built on first use, loop thread only
+    private final java.util.Map<java.util.Set<Integer>, VocabTrie> tries = new java.util.HashMap<>();
 
     /** A read-only view of one slot for {@code /slots}. */
     public record SlotInfo(int id, boolean processing, int nCtx, int cachedTokens, int generated) {
@@ -264,7 +269,20 @@ public final class ServingLoop implements AutoCloseable {
             metrics.generationSeconds.add((now - s.lastTokenNanos) / 1e9);
         }
         s.lastTokenNanos = now;
-        int token = s.sampler.sample(logits);
+        int token;
+        try {
+            token = s.sampler.sample(logits);
+            if (s.constraint != null) {
+                s.constraint.accept(token);
+            }
+        } catch (IllegalStateException e) {
+            // the grammar (with logit_bias) left nothing to sample: a request problem, not a server fault
+            s.job.emit(new GenerationEvent.Failed(400, "constrained decoding stopped: " + e.getMessage()
+                    + "; check the grammar and logit_bias of the request"));
+            s.release();
+            publishSnapshot();
+            return;
+        }
         s.sampler.accept(token);
         List<List<TokenProb>> probs = null;
         if (r.logprobs()) {
@@ -276,14 +294,21 @@ public final class ServingLoop implements AutoCloseable {
         }
         s.generated++;
         metrics.generatedTokens.incrementAndGet();
-        if (tokenizer.isEog(token) && !r.ignoreEos()) {
+        if (tokenizer.isEog(token) && (!r.ignoreEos() || s.constraint != null)) {
             finish(s, FinishReason.EOS, null);
             return;
         }
-        String text = s.stops.push(s.utf8.push(tokenizer.pieceBytes(token, false)));
+        boolean special = !r.preservedTokens().isEmpty() && r.preservedTokens().contains(token);
+        byte[] bytes = tokenizer.pieceBytes(token, special);
+        if (s.untriggered != null) {
+            triggerLazyGrammar(s, r, bytes);
+        }
+        String text = s.stops.push(s.utf8.push(bytes));
         s.job.emit(new GenerationEvent.Piece(text, new int[] {token}, probs));
         if (s.stops.stopped()) {
             finish(s, FinishReason.STOP_WORD, null);
+        } else if (s.constraint != null && s.constraint.isFinished()) {
+            finish(s, FinishReason.EOS, null);
         } else if ((r.maxTokens() >= 0 && s.generated >= r.maxTokens()) || s.nCached + 1 >= slotCtx) {
             finish(s, FinishReason.LENGTH, null);
         } else {
@@ -374,10 +399,92 @@ public final class ServingLoop implements AutoCloseable {
         s.utf8 = new Utf8Stream();
         s.stops = new StopMatcher(r.stops());
         s.sampler = new Sampler(r.sampling(), ctx.model().config().nVocab(), slotCtx);
-        s.sampler.setFilter(r.filter());
+        s.constraint = null;
+        s.untriggered = null;
+        if (r.grammar() != null && !r.grammarTriggers().isEmpty()) {
+            s.untriggered = new java.io.ByteArrayOutputStream();
+        } else if (r.grammar() != null) {
+            s.constraint = new GrammarMask(r.grammar(), trie(r.preservedTokens()));
+            s.sampler.setFilter(s.constraint::apply);
+        }
         for (int t : prompt) {
             s.sampler.accept(t);
         }
+    }
+
+    /**
+     * Watches the output for a lazy grammar's trigger; once one appears, the grammar takes over from the
+     * trigger's first byte (the bytes from there on are fed to it). When those bytes already break the grammar
+     * the output stays free, as it would have been without one.
+     */
+    private void triggerLazyGrammar(Slot s, GenerationRequest r, byte[] bytes) {
+        int before = s.untriggered.size();
+        s.untriggered.writeBytes(bytes);
+        byte[] out = s.untriggered.toByteArray();
+        int at = -1;
+        for (String t : r.grammarTriggers()) {
+            byte[] tb = t.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            int i = indexOf(out, tb, Math.max(0, before - tb.length + 1));
+            if (i >= 0 && (at < 0 || i < at)) {
+                at = i;
+            }
+        }
+        if (at < 0) {
+            return;
+        }
+        s.untriggered = null;
+        GrammarMask mask = new GrammarMask(r.grammar(), trie(r.preservedTokens()));
+        if (mask.matcher().acceptBytes(java.util.Arrays.copyOfRange(out, at, out.length))) {
+            s.constraint = mask;
+            s.sampler.setFilter(mask::apply);
+        } else {
+            LOG.fine("lazy grammar triggered but the output already breaks it; leaving the output free");
+        }
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle, int from) {
+        outer:
+        for (int i = from; i + needle.length <= hay.length; i++) {
+            for (int k = 0; k < needle.length; k++) {
+                if (hay[i + k] != needle[k]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    /**
+     * The vocabulary as a grammar sees it: control tokens have no text (a grammar never picks them) except the
+     * request's preserved ones, such as a tool-call marker the grammar must produce.
+     */
+    private VocabTrie trie(java.util.Set<Integer> preserved) {
+        VocabTrie t = tries.get(preserved);
+        if (t != null) {
+            return t;
+        }
+        if (preserved.isEmpty()) {
+            t = VocabTrie.of(tokenizer);
+        } else {
+            int n = tokenizer.vocabSize();
+            byte[][] bytes = new byte[n][];
+            int[] eog = new int[n];
+            int eogCount = 0;
+            for (int id = 0; id < n; id++) {
+                if (tokenizer.isEog(id)) {
+                    eog[eogCount++] = id;
+                }
+                boolean special = preserved.contains(id);
+                bytes[id] = tokenizer.isControl(id) && !special ? new byte[0] : tokenizer.pieceBytes(id, special);
+            }
+            t = new VocabTrie(bytes, java.util.Arrays.copyOf(eog, eogCount));
+        }
+        if (tries.size() >= 4) {
+            tries.clear(); // a model has one tool format, so this only bounds odd request mixes
+        }
+        tries.put(Set.copyOf(preserved), t);
+        return t;
     }
 
     private boolean hasIdle() {

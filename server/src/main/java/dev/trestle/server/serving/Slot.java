@@ -1,5 +1,6 @@
 package dev.trestle.server.serving;
 
+import dev.trestle.engine.grammar.GrammarMask;
 import dev.trestle.engine.sampling.Sampler;
 import dev.trestle.engine.tokenizer.Utf8Stream;
 import java.util.Arrays;
@@ -17,6 +18,8 @@ final class Slot {
 
     Job job;
     Sampler sampler;
+    GrammarMask constraint; // null when the request has no grammar (or a lazy one not triggered yet)
+    java.io.ByteArrayOutputStream untriggered; // output bytes while a lazy grammar waits for its trigger, else null
     Utf8Stream utf8;
     StopMatcher stops;
     int[] prompt;
@@ -60,6 +63,8 @@ final class Slot {
         state = State.IDLE;
         job = null;
         sampler = null;
+        constraint = null;
+        untriggered = null;
         utf8 = null;
         stops = null;
         prompt = null;

@@ -29,7 +29,7 @@ class RunCommandTest {
     void greedyIdsMatchLlamaCppAndJsonCarriesTopLogits() throws Exception {
         JsonNode ref = new ObjectMapper().readTree(SharedData.reference("greedy/stories260K.json").toFile());
         Out r = run("run", "-m", STORIES, "--prompt-ids", "1,403,407,261,378,432,383,286", "-n", "16", "-t", "2",
-                "-c", "256", "--json", "--top-logits", "5", "--top-steps", "2");
+                "-c", "256", "--temp", "0", "--json", "--top-logits", "5", "--top-steps", "2");
         assertEquals(0, r.code(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
         for (int i = 0; i < 16; i++) {
@@ -51,6 +51,24 @@ class RunCommandTest {
         assertEquals("[407,261,378]", j.get("generated_ids").toString());
         assertEquals(3, j.get("logits").size());
         assertEquals(512, j.get("logits").get(2).get("top").size());
+    }
+
+    @Test
+    void sampledRunsRepeatWithTheSameSeed() throws Exception {
+        String[] args = {"run", "-m", STORIES, "-p", "Once upon a time", "-n", "24", "-t", "2", "-c", "128",
+            "--temp", "1.5", "--top-k", "0", "--top-p", "1", "--min-p", "0", "--seed", "7", "--json"};
+        Out a = run(args);
+        Out b = run(args);
+        assertEquals(0, a.code(), a.err());
+        JsonNode ja = new ObjectMapper().readTree(a.out());
+        assertEquals(ja.get("generated_ids"), new ObjectMapper().readTree(b.out()).get("generated_ids"));
+        args[args.length - 2] = "8";
+        boolean differs = false;
+        for (int seed = 8; seed < 12 && !differs; seed++) {
+            args[args.length - 2] = Integer.toString(seed);
+            differs = !ja.get("generated_ids").equals(new ObjectMapper().readTree(run(args).out()).get("generated_ids"));
+        }
+        assertTrue(differs, "at temperature 1.5 some other seed must change the text");
     }
 
     @Test

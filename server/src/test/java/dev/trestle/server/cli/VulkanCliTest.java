@@ -71,4 +71,19 @@ class VulkanCliTest {
         assertEquals(1, bad.code(), bad.out());
         assertTrue(bad.err().contains("blk.0.attn_q.weight"), bad.err());
     }
+
+    @Test
+    void plannerRefusesRowSplitOnVulkan() {
+        String moe = SharedData.model("synthetic/stories260K-moe4top2-synthetic.gguf").toString();
+        Out row = run("plan", "-m", moe, "--sim-devices", "vulkan:A:8GiB,vulkan:B:8GiB", "--sim-ram", "8GiB", "-ngl", "99",
+                "-sm", "row");
+        assertEquals(1, row.code(), row.out());
+        assertTrue(row.err().contains("-sm row") && row.err().contains("Vulkan0"), row.err());
+        Out layer = run("plan", "-m", moe, "--sim-devices", "vulkan:A:8GiB,vulkan:B:8GiB", "--sim-ram", "8GiB", "-ngl",
+                "99", "-sm", "layer");
+        assertEquals(0, layer.code(), layer.err());
+        Out cuda = run("plan", "-m", moe, "--sim-devices", "cuda:A:8GiB,cuda:B:8GiB", "--sim-ram", "8GiB", "-ngl", "99",
+                "-sm", "row");
+        assertEquals(0, cuda.code(), cuda.err());
+    }
 }

@@ -92,10 +92,33 @@ class ApiErrorsTest {
     }
 
     @Test
-    void toolsAreRefusedUntilConstrainedDecodingIsWired() throws Exception {
-        assertError(server.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
-                + "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{}}}}", AUTH), 400,
-                "invalid_request_error", "json_schema");
+    void badGrammarsSchemasAndToolRequestsAre400NamingTheProblem() throws Exception {
+        String msgs = "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]";
+        assertError(server.post("/completion", "{\"prompt\":\"hi\",\"grammar\":\"root ::= foo\"}", AUTH), 400,
+                "invalid_request_error", "foo");
+        assertError(server.post("/v1/completions", "{\"prompt\":\"hi\",\"grammar\":\"root ::= (\\\"a\\\"\"}", AUTH), 400,
+                "invalid_request_error", "line 1");
+        assertError(server.post("/v1/chat/completions", "{" + msgs + ",\"response_format\":{\"type\":\"json_schema\","
+                + "\"json_schema\":{\"name\":\"x\",\"schema\":{\"type\":\"object\",\"not\":{}}}}}", AUTH), 400,
+                "invalid_request_error", "'not'");
+        assertError(server.post("/v1/chat/completions", "{" + msgs + ",\"response_format\":{\"type\":\"json_schema\"}}",
+                AUTH), 400, "invalid_request_error", "json_schema");
+        assertError(server.post("/v1/chat/completions", "{" + msgs + ",\"response_format\":{\"type\":\"yaml\"}}", AUTH),
+                400, "invalid_request_error", "yaml");
+        assertError(server.post("/completion", "{\"prompt\":\"hi\",\"grammar\":\"root ::= \\\"a\\\"\","
+                + "\"json_schema\":{}}", AUTH), 400, "invalid_request_error", "only one");
+        String tools = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{}}}]";
+        assertError(server.post("/v1/chat/completions", "{" + msgs + "," + tools + ",\"grammar\":\"root ::= \\\"a\\\"\"}",
+                AUTH), 400, "invalid_request_error", "tools");
+        assertError(server.post("/v1/chat/completions", "{" + msgs + "," + tools
+                + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"g\"}}}", AUTH), 400,
+                "invalid_request_error", "'g'");
+        assertError(server.post("/v1/chat/completions", "{" + msgs + ",\"tool_choice\":\"required\"}", AUTH), 400,
+                "invalid_request_error", "tools");
+        assertError(server.post("/v1/chat/completions", "{" + msgs + "," + tools + ",\"tool_choice\":\"always\"}", AUTH),
+                400, "invalid_request_error", "tool_choice");
+        assertError(server.post("/v1/chat/completions", "{" + msgs + ",\"reasoning_format\":\"xml\"}", AUTH), 400,
+                "invalid_request_error", "reasoning format");
     }
 
     @Test

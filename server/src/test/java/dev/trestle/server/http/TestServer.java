@@ -29,14 +29,11 @@ final class TestServer implements AutoCloseable {
     private final HttpClient http = HttpClient.newHttpClient();
     private volatile int exitCode = -1;
 
-    private TestServer(String... extraArgs) throws InterruptedException {
+    private TestServer(List<String> args) throws InterruptedException {
         StringWriter out = new StringWriter();
         err = new StringWriter();
         CommandLine cl = Main.commandLine(new PrintWriter(out, true), new PrintWriter(err, true));
         command = cl.getSubcommands().get("serve").getCommand();
-        List<String> args = new ArrayList<>(List.of("serve", "-m", SharedData.model("stories260K.gguf").toString(),
-                "--host", "127.0.0.1", "--port", "0", "-t", "2"));
-        args.addAll(List.of(extraArgs));
         thread = new Thread(() -> exitCode = cl.execute(args.toArray(String[]::new)), "test-server");
         thread.start();
         port = command.awaitReady(Duration.ofMinutes(3));
@@ -46,8 +43,17 @@ final class TestServer implements AutoCloseable {
         }
     }
 
+    /** Serves stories260K with {@code extraArgs}. */
     static TestServer start(String... extraArgs) throws InterruptedException {
-        return new TestServer(extraArgs);
+        return startWith(List.of("-m", SharedData.model("stories260K.gguf").toString()), extraArgs);
+    }
+
+    /** Serves whatever {@code source} names (e.g. --demo) with {@code extraArgs}. */
+    static TestServer startWith(List<String> source, String... extraArgs) throws InterruptedException {
+        List<String> args = new ArrayList<>(List.of("serve", "--host", "127.0.0.1", "--port", "0", "-t", "2"));
+        args.addAll(source);
+        args.addAll(List.of(extraArgs));
+        return new TestServer(args);
     }
 
     String base() {
