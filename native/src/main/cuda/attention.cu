@@ -83,7 +83,18 @@ __device__ void attend(int kType, int vType, const float *Q, int qStride, const 
     for (int j = 0; j < MAX_HD_PER_LANE; j++) {
         int d = lane + WARP * j;
         float v = d < hd ? Q[(long long) t * qStride + (long long) head * hd + d] : 0.0f;
-        q[j] = kType == KV_F16 ? round_half(v) : v;   // Q meets an F16 K in F16, as the CPU's vec_dot_f16
+        // Q meets K in K's dot format, as on the CPU: F16/BF16 rounding, or Q8_0 blocks for a quantized K
+        if (kType == KV_F16) {
+            v = round_half(v);
+        } else if (kType == KV_BF16) {
+            v = bf2f(f2bf(v));
+        } else if (kType != KV_F32 && WARP * j < hd) {
+            // block j = dims 32j .. 32j+31, one per lane (quantized caches have head sizes divisible by 32)
+            float amax = warp_max(fabsf(v));
+            float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+            v = __float2int_rn(v * id) * round_half(amax / 127.0f);
+        }
+        q[j] = v;
         acc[j] = 0.0f;
     }
     int c0 = offsets[t], c1 = offsets[t + 1];

@@ -413,8 +413,9 @@ class CudaOpsTest {
                 assertArrayEquals(kRef, java.util.Arrays.copyOf(kGot, kRef.length), "set_rows " + kt);
                 backend.ops().attention(new CudaOps.AttentionShape(nHead, nHeadKv, hd, scale, 0f, flash), kt, kb, kRb, vt,
                         vb, vRb, qb, 0, nHead * hd, visb, offb, tokens, out, 0, nHead * hd);
-                // F32 accumulation on the GPU vs the CPU's F16-rounded flash accumulator
-                assertClose(ref, read(out, ref.length), 1e-5, "attention " + kt + "/" + vt);
+                // F32 accumulation on the GPU vs the CPU's F16-rounded flash accumulator; a quantized K meets a
+                // float Q on the GPU but a Q8_0-quantized Q on the CPU
+                assertClose(ref, read(out, ref.length), kt.isQuantized() ? 1e-4 : 1e-5, "attention " + kt + "/" + vt);
             }
         }
     }
