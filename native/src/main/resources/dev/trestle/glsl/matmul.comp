@@ -1,6 +1,9 @@
 // out[t][row] = W[row] . x[t] for a tile of up to TILE tokens per workgroup: each 16-element chunk of a weight
 // row is dequantized once (straight from its blocks, never to a dequantized copy) and used for every token of
 // the tile, so a decode step reads each weight byte once and a prefill reads it once per TILE tokens.
+#if defined(USE_SUBGROUP)
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#endif
 layout(local_size_x = 32) in;
 layout(std430, binding = 0) readonly buffer WB { uint W[]; };
 layout(std430, binding = 1) readonly buffer XB { float X[]; };
@@ -40,6 +43,20 @@ void main() {
             }
         }
     }
+#if defined(USE_SUBGROUP)
+    // devices with subgroup arithmetic: reduce inside each subgroup, then across the few subgroups
+    for (uint t = 0u; t < TILE; t++) {
+        float s = subgroupAdd(acc[t]);
+        if (subgroupElect()) { red[t * 32u + gl_SubgroupID] = s; }
+    }
+    barrier();
+    if (row < p.rows && tid < nt) {
+        float s = 0.0;
+        for (uint g = 0u; g < gl_NumSubgroups; g++) { s += red[tid * 32u + g]; }
+        uint orow = p.gathered != 0u ? ROWS[2u * (p.rowsBase + t0 + tid) + 1u] : t0 + tid;
+        O[p.oOff + orow * p.oStride + row] = s;
+    }
+#else
     for (uint t = 0u; t < TILE; t++) { red[t * 32u + tid] = acc[t]; }
     barrier();
     for (uint w = 16u; w > 0u; w >>= 1) {
@@ -52,4 +69,5 @@ void main() {
         uint orow = p.gathered != 0u ? ROWS[2u * (p.rowsBase + t0 + tid) + 1u] : t0 + tid;
         O[p.oOff + orow * p.oStride + row] = red[tid * 32u];
     }
+#endif
 }

@@ -126,6 +126,8 @@ final class DeviceQuery {
             return new VulkanDeviceInfo(index, props.deviceNameString(), type, driver, apiText, best, budget, fp16, int8,
                     s16, s8, v13 || ext.contains("VK_KHR_shader_integer_dot_product"),
                     ext.contains("VK_KHR_cooperative_matrix") || ext.contains("VK_NV_cooperative_matrix"),
+                    (sub.supportedOperations() & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) != 0
+                            && (sub.supportedStages() & VK_SHADER_STAGE_COMPUTE_BIT) != 0,
                     sub.subgroupSize(), lim.maxComputeSharedMemorySize(),
                     Integer.toUnsignedLong(lim.maxStorageBufferRange()), lim.maxComputeWorkGroupCount(0), family);
         }

@@ -16,6 +16,7 @@ package dev.trestle.backends.vulkan;
  * @param storage8              8-bit storage buffer access
  * @param integerDotProduct     VK_KHR_shader_integer_dot_product (or Vulkan 1.3)
  * @param cooperativeMatrix     VK_KHR_cooperative_matrix or VK_NV_cooperative_matrix
+ * @param subgroupArithmetic    subgroup arithmetic (subgroupAdd) in compute shaders
  * @param subgroupSize          default subgroup size
  * @param maxSharedMemory       maxComputeSharedMemorySize
  * @param maxStorageBufferRange largest storage buffer binding
@@ -25,7 +26,7 @@ package dev.trestle.backends.vulkan;
 public record VulkanDeviceInfo(int index, String name, String deviceType, String driver, String apiVersion,
                                long deviceLocalBytes, long budgetBytes, boolean float16, boolean int8,
                                boolean storage16, boolean storage8, boolean integerDotProduct,
-                               boolean cooperativeMatrix, int subgroupSize, int maxSharedMemory,
+                               boolean cooperativeMatrix, boolean subgroupArithmetic, int subgroupSize, int maxSharedMemory,
                                long maxStorageBufferRange, int maxWorkgroupCount, int computeQueueFamily) {
 
     /** Free bytes: the budget when the driver reports one, else the heap size. */
@@ -37,7 +38,7 @@ public record VulkanDeviceInfo(int index, String name, String deviceType, String
     public String featureSummary() {
         StringBuilder b = new StringBuilder();
         b.append(deviceType).append(", ").append(driver).append(", Vulkan ").append(apiVersion);
-        b.append(", subgroup ").append(subgroupSize).append(", shared ").append(maxSharedMemory / 1024).append(" KiB");
+        b.append(", subgroup ").append(subgroupSize).append(subgroupArithmetic ? "+arith" : "").append(", shared ").append(maxSharedMemory / 1024).append(" KiB");
         if (float16) {
             b.append(", fp16");
         }

@@ -17,18 +17,35 @@ public final class VulkanOps {
     private static final int TILE = 8;
     private final VulkanDevice dev;
     private final int maxGroups;
+    private final boolean subgroups; // matmul reduces with subgroupAdd (else through shared memory only)
 
+    /** Ops with the kernel variants the device's features allow ({@code -Dtrestle.vulkan.portable=true}: none). */
     public VulkanOps(VulkanDevice dev) {
+        this(dev, Boolean.getBoolean("trestle.vulkan.portable"));
+    }
+
+    /** Ops; {@code portable} forces the variants that need no optional feature. */
+    public VulkanOps(VulkanDevice dev, boolean portable) {
         this.dev = dev;
         this.maxGroups = Math.min(65535, dev.info().maxWorkgroupCount());
+        this.subgroups = !portable && dev.info().subgroupArithmetic();
+    }
+
+    /** True when the subgroup-reduction variants are in use. */
+    public boolean usesSubgroups() {
+        return subgroups;
     }
 
     public VulkanDevice device() {
         return dev;
     }
 
-    private static List<String> weightDefine(GgmlType t) {
+    private List<String> weightDefine(GgmlType t) {
         return List.of("WTYPE_" + t.name());
+    }
+
+    private List<String> matmulDefines(GgmlType t) {
+        return subgroups ? List.of("WTYPE_" + t.name(), "USE_SUBGROUP") : List.of("WTYPE_" + t.name());
     }
 
     /**
@@ -51,7 +68,7 @@ public final class VulkanOps {
     /** Gathered form reading slot pairs from index {@code rowsBase} of {@code rows} on. */
     public void matmul(GpuMatrix w, int expert, GpuBuffer x, int xOff, int xStride, int nSlots, GpuBuffer out,
                        int oOff, int oStride, GpuBuffer rows, int rowsBase) {
-        VulkanDevice.Pipeline p = dev.pipeline("matmul.comp", weightDefine(w.type), 4);
+        VulkanDevice.Pipeline p = dev.pipeline("matmul.comp", matmulDefines(w.type), 4);
         int gx = Math.min(w.rows, maxGroups);
         int gy = (w.rows + gx - 1) / gx;
         try (MemoryStack stack = stackPush()) {

@@ -172,12 +172,16 @@ class VulkanOpsTest {
                     exact[t * rows + r] = (float) d;
                 }
             }
-            try (GpuMatrix g = new GpuMatrix(dev, "w", type, w, cols, rows, experts);
-                 GpuBuffer xb = upload(x); GpuBuffer ob = dev.allocate(4L * nTok * rows)) {
-                ops.matmul(g, e, xb, 0, cols, nTok, ob, 0, rows);
-                float[] got = ob.readFloats(0, nTok * rows);
-                assertTrue(nmse(exact, got) < 1e-9, "vs exact: nmse " + nmse(exact, got));
-                assertTrue(nmse(want, got) < 5e-4, "vs CPU backend: nmse " + nmse(want, got));
+            // the device's variant (subgroup reduction where supported) and the portable one
+            for (VulkanOps variant : new VulkanOps[] {ops, new VulkanOps(dev, true)}) {
+                try (GpuMatrix g = new GpuMatrix(dev, "w", type, w, cols, rows, experts);
+                     GpuBuffer xb = upload(x); GpuBuffer ob = dev.allocate(4L * nTok * rows)) {
+                    variant.matmul(g, e, xb, 0, cols, nTok, ob, 0, rows);
+                    float[] got = ob.readFloats(0, nTok * rows);
+                    String v = variant.usesSubgroups() ? "subgroup" : "portable";
+                    assertTrue(nmse(exact, got) < 1e-9, v + " vs exact: nmse " + nmse(exact, got));
+                    assertTrue(nmse(want, got) < 5e-4, v + " vs CPU backend: nmse " + nmse(want, got));
+                }
             }
         }
     }

@@ -60,7 +60,7 @@ class VulkanCliTest {
         for (String[] flags : new String[][] {{"-ngl", "99"}, {"-ngl", "99", "--cpu-moe"}, {"-ngl", "99", "--n-cpu-moe", "1"},
                 {"-ngl", "99", "-ot", "exps=CPU"}}) {
             String[] args = java.util.stream.Stream.concat(java.util.stream.Stream.of("run", "-m", moe, "--prompt-ids",
-                    prompt, "-n", "16", "-c", "256", "--json"), java.util.Arrays.stream(flags)).toArray(String[]::new);
+                    prompt, "-n", "16", "-c", "256", "--temp", "0", "--json"), java.util.Arrays.stream(flags)).toArray(String[]::new);
             Out r = run(args);
             assertEquals(0, r.code(), String.join(" ", flags) + ": " + r.err());
             JsonNode out = new ObjectMapper().readTree(r.out());
