@@ -26,7 +26,11 @@ public record Inventory(List<Device> devices, List<BackendStatus> statuses, bool
         return detect(List.of(new CpuProbe(), new CudaProbe(), new VulkanProbe()));
     }
 
-    /** Runs {@code probes} in order; the first must be the CPU probe. */
+    /**
+     * Runs {@code probes} in order; the first must be the CPU probe. An NVIDIA GPU that CUDA lists is also a
+     * Vulkan device; it is kept once, as CUDA (matched by name), so the planner never splits a model across
+     * one card's two faces. Without a usable CUDA driver the Vulkan entry stays.
+     */
     public static Inventory detect(List<DeviceProbe> probes) {
         List<Device> devices = new ArrayList<>();
         List<BackendStatus> statuses = new ArrayList<>();
@@ -34,6 +38,26 @@ public record Inventory(List<Device> devices, List<BackendStatus> statuses, bool
             DeviceProbe.Result r = p.probe();
             devices.addAll(r.devices());
             statuses.add(r.status());
+        }
+        java.util.Set<String> cudaNames = new java.util.HashSet<>();
+        for (Device d : devices) {
+            if (d.kind() == DeviceKind.CUDA) {
+                cudaNames.add(d.name());
+            }
+        }
+        List<String> hidden = new ArrayList<>();
+        devices.removeIf(d -> {
+            boolean dup = d.kind() == DeviceKind.VULKAN && cudaNames.contains(d.name());
+            if (dup) {
+                hidden.add(d.id());
+            }
+            return dup;
+        });
+        if (!hidden.isEmpty()) {
+            boolean vulkanLeft = devices.stream().anyMatch(d -> d.kind() == DeviceKind.VULKAN);
+            statuses.replaceAll(st -> st.kind() != DeviceKind.VULKAN ? st : new BackendStatus(DeviceKind.VULKAN,
+                    st.available() && vulkanLeft, (vulkanLeft || !st.available() ? st.detail() : "unavailable: "
+                    + st.detail()) + "; " + String.join(", ", hidden) + " also seen through CUDA, listed once as CUDA"));
         }
         return new Inventory(devices, statuses, false);
     }

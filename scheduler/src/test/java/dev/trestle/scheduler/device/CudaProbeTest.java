@@ -39,4 +39,37 @@ class CudaProbeTest {
         BackendStatus cuda = inv.statuses().stream().filter(s -> s.kind() == DeviceKind.CUDA).findFirst().orElseThrow();
         assertEquals(new CudaProbe().probe().status(), cuda);
     }
+
+    private record FixedProbe(DeviceKind kind, DeviceProbe.Result result) implements DeviceProbe {
+        @Override
+        public Result probe() {
+            return result;
+        }
+    }
+
+    /** An NVIDIA card seen by both CUDA and Vulkan is listed once, as CUDA; another vendor's card stays. */
+    @Test
+    void nvidiaCardsSeenByCudaAreNotListedAgainThroughVulkan() {
+        Device cpu = new Device(DeviceKind.CPU, 0, "cpu", 64L << 30, 60L << 30, "");
+        Device h200 = new Device(DeviceKind.CUDA, 0, "NVIDIA H200", 141L << 30, 140L << 30, "compute 9.0");
+        Device vkH200 = new Device(DeviceKind.VULKAN, 0, "NVIDIA H200", 141L << 30, 140L << 30, "");
+        Device vkAmd = new Device(DeviceKind.VULKAN, 1, "AMD Radeon RX 7800 XT", 16L << 30, 16L << 30, "");
+        java.util.List<DeviceProbe> probes = java.util.List.of(
+                new FixedProbe(DeviceKind.CPU, new DeviceProbe.Result(new BackendStatus(DeviceKind.CPU, true, "cpu"), java.util.List.of(cpu))),
+                new FixedProbe(DeviceKind.CUDA, new DeviceProbe.Result(new BackendStatus(DeviceKind.CUDA, true, "1 device"), java.util.List.of(h200))),
+                new FixedProbe(DeviceKind.VULKAN, new DeviceProbe.Result(new BackendStatus(DeviceKind.VULKAN, true, "2 devices"),
+                        java.util.List.of(vkH200, vkAmd))));
+        Inventory inv = Inventory.detect(probes);
+        assertEquals(java.util.List.of(cpu, h200, vkAmd), inv.devices());
+        assertEquals("Vulkan1", inv.gpus().get(1).id()); // the Vulkan index stays the physical device's
+        BackendStatus vk = inv.statuses().get(2);
+        assertTrue(vk.available() && vk.detail().contains("Vulkan0 also seen through CUDA"), vk.detail());
+        // only the NVIDIA card: Vulkan has nothing left to offer
+        Inventory only = Inventory.detect(java.util.List.of(probes.get(0), probes.get(1),
+                new FixedProbe(DeviceKind.VULKAN, new DeviceProbe.Result(new BackendStatus(DeviceKind.VULKAN, true, "1 device"),
+                        java.util.List.of(vkH200)))));
+        assertEquals(2, only.devices().size());
+        assertFalse(only.statuses().get(2).available());
+        assertTrue(only.statuses().get(2).detail().startsWith("unavailable: "), only.statuses().get(2).detail());
+    }
 }
