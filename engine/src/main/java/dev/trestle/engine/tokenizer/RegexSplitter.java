@@ -282,84 +282,49 @@ final class RegexSplitter {
 
     // ---- hand-written splitters (llama.cpp's unicode_regex_split_custom_*) ----
 
-    /** {@code 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+}. */
-    private static IntList splitGpt2(int[] cps, IntList offsets) {
+    /** Finds the words of one piece of text, cps[ini, end), adding their lengths to out. */
+    @FunctionalInterface
+    private interface WordRule {
+        void split(int[] cps, int ini, int end, IntList out);
+    }
+
+    /** Applies rule to every piece of the previous split. */
+    private static IntList splitPieces(int[] cps, IntList offsets, WordRule rule) {
         IntList out = new IntList(offsets.size() + cps.length / 3);
         int start = 0;
         for (int k = 0; k < offsets.size(); k++) {
-            final int ini = start;
-            final int end = start + offsets.get(k);
+            int end = start + offsets.get(k);
+            rule.split(cps, start, end, out);
             start = end;
-            int prevEnd = ini;
-            int pos = ini;
-            while (pos < end) {
-                int cp = cps[pos];
-                int flags = CodepointFlags.of(cp);
-                if (cp == '\'' && pos + 1 < end) {
-                    int next = cps[pos + 1];
-                    if (next == 's' || next == 't' || next == 'm' || next == 'd') {
-                        pos += 2;
-                        prevEnd = emit(out, prevEnd, pos);
-                        continue;
-                    }
-                    if (pos + 2 < end) {
-                        int next2 = cps[pos + 2];
-                        if ((next == 'r' && next2 == 'e') || (next == 'v' && next2 == 'e') || (next == 'l' && next2 == 'l')) {
-                            pos += 3;
-                            prevEnd = emit(out, prevEnd, pos);
-                            continue;
-                        }
-                    }
-                }
-                int flags2 = cp == ' ' ? flagsAt(cps, pos + 1, ini, end) : flags;
-                if ((flags2 & CodepointFlags.LETTER) != 0) {
-                    if (cp == ' ') {
-                        pos++;
-                    }
-                    while ((flags2 & CodepointFlags.LETTER) != 0) {
-                        flags2 = flagsAt(cps, ++pos, ini, end);
-                    }
-                    prevEnd = emit(out, prevEnd, pos);
-                    continue;
-                }
-                if ((flags2 & CodepointFlags.NUMBER) != 0) {
-                    if (cp == ' ') {
-                        pos++;
-                    }
-                    while ((flags2 & CodepointFlags.NUMBER) != 0) {
-                        flags2 = flagsAt(cps, ++pos, ini, end);
-                    }
-                    prevEnd = emit(out, prevEnd, pos);
-                    continue;
-                }
-                if (isOther(flags2)) {
-                    if (cp == ' ') {
-                        pos++;
-                    }
-                    while (isOther(flags2)) {
-                        flags2 = flagsAt(cps, ++pos, ini, end);
-                    }
-                    prevEnd = emit(out, prevEnd, pos);
-                    continue;
-                }
-                int ws = 0;
-                while ((flagsAt(cps, pos + ws, ini, end) & CodepointFlags.WHITESPACE) != 0) {
-                    ws++;
-                }
-                if (ws > 1 && pos + ws < end) {
-                    pos += ws - 1; // \s+(?!\S): leave the last space to the next word
-                    prevEnd = emit(out, prevEnd, pos);
-                    continue;
-                }
-                if (ws > 0) {
-                    pos += ws;
-                    prevEnd = emit(out, prevEnd, pos);
-                    continue;
-                }
-                prevEnd = emit(out, prevEnd, ++pos);
-            }
         }
         return out;
+    }
+
+    /** {@code 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+}. */
+    private static IntList splitGpt2(int[] cps, IntList offsets) {
+        return splitPieces(cps, offsets, RegexSplitter::gpt2Words);
+    }
+
+    private static void gpt2Words(int[] cps, int ini, int end, IntList out) {
+        int prevEnd = ini;
+        int pos = ini;
+        while (pos < end) {
+            int cp = cps[pos];
+            int contraction = contractionLength(cps, pos, end, false);
+            int flags2 = cp == ' ' ? flagsAt(cps, pos + 1, ini, end) : CodepointFlags.of(cp);
+            if (contraction > 0) {
+                pos += contraction;
+            } else if ((flags2 & CodepointFlags.LETTER) != 0) {
+                pos = spacedRunEnd(cps, pos, ini, end, CodepointFlags.LETTER);
+            } else if ((flags2 & CodepointFlags.NUMBER) != 0) {
+                pos = spacedRunEnd(cps, pos, ini, end, CodepointFlags.NUMBER);
+            } else if (isOther(flags2)) {
+                pos = otherRunEnd(cps, pos, ini, end, false);
+            } else {
+                pos = whitespaceEnd(cps, pos, ini, end, false);
+            }
+            prevEnd = emit(out, prevEnd, pos);
+        }
     }
 
     /**
@@ -367,100 +332,39 @@ final class RegexSplitter {
      * |\s*[\r\n]+|\s+(?!\S)|\s+}.
      */
     private static IntList splitLlama3(int[] cps, IntList offsets) {
-        IntList out = new IntList(offsets.size() + cps.length / 3);
-        int start = 0;
-        for (int k = 0; k < offsets.size(); k++) {
-            final int ini = start;
-            final int end = start + offsets.get(k);
-            start = end;
-            int prevEnd = ini;
-            int pos = ini;
-            while (pos < end) {
-                int cp = cps[pos];
-                int flags = CodepointFlags.of(cp);
-                if (cp == '\'' && pos + 1 < end) {
-                    int next = CodepointFlags.toLower(cps[pos + 1]);
-                    if (next == 's' || next == 't' || next == 'm' || next == 'd') {
-                        pos += 2;
-                        prevEnd = emit(out, prevEnd, pos);
-                        continue;
-                    }
-                    if (pos + 2 < end) {
-                        int next2 = CodepointFlags.toLower(cps[pos + 2]);
-                        if ((next == 'r' && next2 == 'e') || (next == 'v' && next2 == 'e') || (next == 'l' && next2 == 'l')) {
-                            pos += 3;
-                            prevEnd = emit(out, prevEnd, pos);
-                            continue;
-                        }
-                    }
-                }
+        return splitPieces(cps, offsets, RegexSplitter::llama3Words);
+    }
+
+    private static void llama3Words(int[] cps, int ini, int end, IntList out) {
+        int prevEnd = ini;
+        int pos = ini;
+        while (pos < end) {
+            int cp = cps[pos];
+            int flags = CodepointFlags.of(cp);
+            int contraction = contractionLength(cps, pos, end, true);
+            // ' ?[^\s\p{L}\p{N}]+[\r\n]*' (llama.cpp tests the current code point's flags for "defined")
+            int flags2 = cp == ' ' ? flagsAt(cps, pos + 1, ini, end) : flags;
+            boolean other = (flags2 & (CodepointFlags.WHITESPACE | CodepointFlags.LETTER | CodepointFlags.NUMBER)) == 0
+                    && flags != 0;
+            if (contraction > 0) {
+                pos += contraction;
+            } else if (!(cp == '\r' || cp == '\n' || (flags & CodepointFlags.NUMBER) != 0)
+                    && ((flags & CodepointFlags.LETTER) != 0
+                            || (flagsAt(cps, pos + 1, ini, end) & CodepointFlags.LETTER) != 0)) {
                 // [^\r\n\p{L}\p{N}]?\p{L}+
-                if (!(cp == '\r' || cp == '\n' || (flags & CodepointFlags.NUMBER) != 0)) {
-                    if ((flags & CodepointFlags.LETTER) != 0
-                            || (flagsAt(cps, pos + 1, ini, end) & CodepointFlags.LETTER) != 0) {
-                        pos++;
-                        while ((flagsAt(cps, pos, ini, end) & CodepointFlags.LETTER) != 0) {
-                            pos++;
-                        }
-                        prevEnd = emit(out, prevEnd, pos);
-                        continue;
-                    }
+                pos++;
+                while ((flagsAt(cps, pos, ini, end) & CodepointFlags.LETTER) != 0) {
+                    pos++;
                 }
-                // \p{N}{1,3}
-                if ((flags & CodepointFlags.NUMBER) != 0) {
-                    int run = pos;
-                    while ((flagsAt(cps, pos, ini, end) & CodepointFlags.NUMBER) != 0) {
-                        if (++pos - run >= 3) {
-                            prevEnd = emit(out, prevEnd, pos);
-                            run = pos;
-                        }
-                    }
-                    prevEnd = emit(out, prevEnd, pos);
-                    continue;
-                }
-                // ' ?[^\s\p{L}\p{N}]+[\r\n]*' (llama.cpp tests the current code point's flags for "defined")
-                int flags2 = cp == ' ' ? flagsAt(cps, pos + 1, ini, end) : flags;
-                if ((flags2 & (CodepointFlags.WHITESPACE | CodepointFlags.LETTER | CodepointFlags.NUMBER)) == 0 && flags != 0) {
-                    if (cp == ' ') {
-                        pos++;
-                    }
-                    while (isOther(flags2)) {
-                        flags2 = flagsAt(cps, ++pos, ini, end);
-                    }
-                    while (pos < end && (cps[pos] == '\r' || cps[pos] == '\n')) {
-                        pos++;
-                    }
-                    prevEnd = emit(out, prevEnd, pos);
-                    continue;
-                }
-                int ws = 0;
-                int lastCrLf = 0;
-                while ((flagsAt(cps, pos + ws, ini, end) & CodepointFlags.WHITESPACE) != 0) {
-                    int c2 = cps[pos + ws];
-                    if (c2 == '\r' || c2 == '\n') {
-                        lastCrLf = pos + ws + 1;
-                    }
-                    ws++;
-                }
-                if (lastCrLf > 0) { // \s*[\r\n]+
-                    pos = lastCrLf;
-                    prevEnd = emit(out, prevEnd, pos);
-                    continue;
-                }
-                if (ws > 1 && pos + ws < end) {
-                    pos += ws - 1;
-                    prevEnd = emit(out, prevEnd, pos);
-                    continue;
-                }
-                if (ws > 0) {
-                    pos += ws;
-                    prevEnd = emit(out, prevEnd, pos);
-                    continue;
-                }
-                prevEnd = emit(out, prevEnd, ++pos);
+            } else if ((flags & CodepointFlags.NUMBER) != 0) {
+                pos = numberEnd(cps, pos, ini, end);
+            } else if (other) {
+                pos = otherRunEnd(cps, pos, ini, end, true);
+            } else {
+                pos = whitespaceEnd(cps, pos, ini, end, true);
             }
+            prevEnd = emit(out, prevEnd, pos);
         }
-        return out;
     }
 
     /**
@@ -469,114 +373,143 @@ final class RegexSplitter {
      * numbers, punctuation and whitespace.
      */
     private static IntList splitKimiK2(int[] cps, IntList offsets) {
-        IntList out = new IntList(offsets.size() + cps.length / 3);
-        int start = 0;
-        for (int k = 0; k < offsets.size(); k++) {
-            final int ini = start;
-            final int end = start + offsets.get(k);
-            start = end;
-            int prevEnd = ini;
-            int pos = ini;
-            while (pos < end) {
-                int cp = cps[pos];
-                int flags = CodepointFlags.of(cp);
-                if (CodepointFlags.isHan(cp)) {
-                    while (pos < end && CodepointFlags.isHan(cps[pos])) {
-                        pos++;
-                    }
-                    prevEnd = emit(out, prevEnd, pos);
-                    continue;
+        return splitPieces(cps, offsets, RegexSplitter::kimiK2Words);
+    }
+
+    private static void kimiK2Words(int[] cps, int ini, int end, IntList out) {
+        int prevEnd = ini;
+        int pos = ini;
+        while (pos < end) {
+            int cp = cps[pos];
+            int flags = CodepointFlags.of(cp);
+            if (CodepointFlags.isHan(cp)) {
+                while (pos < end && CodepointFlags.isHan(cps[pos])) {
+                    pos++;
                 }
-                boolean leadingCandidate = !(cp == '\r' || cp == '\n'
-                        || (flags & (CodepointFlags.LETTER | CodepointFlags.NUMBER)) != 0);
-                if (((flags & CodepointFlags.LETTER) != 0) || (leadingCandidate && isNonHanLetter(cps, pos + 1, ini, end))) {
-                    boolean leading = false;
-                    if (leadingCandidate) {
-                        leading = true;
+                prevEnd = emit(out, prevEnd, pos);
+                continue;
+            }
+            boolean leadingCandidate = !(cp == '\r' || cp == '\n'
+                    || (flags & (CodepointFlags.LETTER | CodepointFlags.NUMBER)) != 0);
+            if ((flags & CodepointFlags.LETTER) != 0
+                    || (leadingCandidate && isNonHanLetter(cps, pos + 1, ini, end))) {
+                boolean leading = false;
+                if (leadingCandidate) {
+                    leading = true;
+                    pos++;
+                }
+                boolean letters = false;
+                while (isNonHanLetter(cps, pos, ini, end)) {
+                    letters = true;
+                    pos++;
+                }
+                if (letters || (!leading && isNonHanLetter(cps, pos, ini, end))) {
+                    if (!letters) {
                         pos++;
                     }
-                    boolean letters = false;
                     while (isNonHanLetter(cps, pos, ini, end)) {
-                        letters = true;
                         pos++;
                     }
-                    if (letters || (!leading && isNonHanLetter(cps, pos, ini, end))) {
-                        if (!letters) {
-                            pos++;
-                        }
-                        while (isNonHanLetter(cps, pos, ini, end)) {
-                            pos++;
-                        }
-                        if (pos < end && cps[pos] == '\'' && pos + 1 < end) {
-                            int next = CodepointFlags.toLower(cps[pos + 1]);
-                            if (next == 's' || next == 't' || next == 'm' || next == 'd') {
-                                pos += 2;
-                            } else if (pos + 2 < end) {
-                                int next2 = CodepointFlags.toLower(cps[pos + 2]);
-                                if ((next == 'r' && next2 == 'e') || (next == 'v' && next2 == 'e') || (next == 'l' && next2 == 'l')) {
-                                    pos += 3;
-                                }
-                            }
-                        }
-                        prevEnd = emit(out, prevEnd, pos);
-                        continue;
-                    } else if (leading) {
-                        pos--;
-                    }
-                }
-                if ((flags & CodepointFlags.NUMBER) != 0) {
-                    int run = pos;
-                    while ((flagsAt(cps, pos, ini, end) & CodepointFlags.NUMBER) != 0) {
-                        if (++pos - run >= 3) {
-                            prevEnd = emit(out, prevEnd, pos);
-                            run = pos;
-                        }
-                    }
+                    pos += contractionLength(cps, pos, end, true);
                     prevEnd = emit(out, prevEnd, pos);
                     continue;
+                } else if (leading) {
+                    pos--;
                 }
-                int flags2 = cp == ' ' ? flagsAt(cps, pos + 1, ini, end) : flags;
-                if (isOther(flags2)) {
-                    if (cp == ' ') {
-                        pos++;
-                    }
-                    while (isOther(flags2)) {
-                        flags2 = flagsAt(cps, ++pos, ini, end);
-                    }
-                    while (pos < end && (cps[pos] == '\r' || cps[pos] == '\n')) {
-                        pos++;
-                    }
-                    prevEnd = emit(out, prevEnd, pos);
-                    continue;
-                }
-                int ws = 0;
-                int lastCrLf = 0;
-                while ((flagsAt(cps, pos + ws, ini, end) & CodepointFlags.WHITESPACE) != 0) {
-                    int c2 = cps[pos + ws];
-                    if (c2 == '\r' || c2 == '\n') {
-                        lastCrLf = pos + ws + 1;
-                    }
-                    ws++;
-                }
-                if (lastCrLf > 0) {
-                    pos = lastCrLf;
-                    prevEnd = emit(out, prevEnd, pos);
-                    continue;
-                }
-                if (ws > 1 && pos + ws < end) {
-                    pos += ws - 1;
-                    prevEnd = emit(out, prevEnd, pos);
-                    continue;
-                }
-                if (ws > 0) {
-                    pos += ws;
-                    prevEnd = emit(out, prevEnd, pos);
-                    continue;
-                }
-                prevEnd = emit(out, prevEnd, ++pos);
+            }
+            int flags2 = cp == ' ' ? flagsAt(cps, pos + 1, ini, end) : flags;
+            if ((flags & CodepointFlags.NUMBER) != 0) {
+                pos = numberEnd(cps, pos, ini, end);
+            } else if (isOther(flags2)) {
+                pos = otherRunEnd(cps, pos, ini, end, true);
+            } else {
+                pos = whitespaceEnd(cps, pos, ini, end, true);
+            }
+            prevEnd = emit(out, prevEnd, pos);
+        }
+    }
+
+    /**
+     * The length of the contraction {@code 's|'t|'re|'ve|'m|'ll|'d} at pos (case-insensitive when asked), or 0
+     * when none starts there.
+     */
+    private static int contractionLength(int[] cps, int pos, int end, boolean ignoreCase) {
+        if (pos + 1 >= end || cps[pos] != '\'') {
+            return 0;
+        }
+        int next = ignoreCase ? CodepointFlags.toLower(cps[pos + 1]) : cps[pos + 1];
+        if (next == 's' || next == 't' || next == 'm' || next == 'd') {
+            return 2;
+        }
+        if (pos + 2 < end) {
+            int next2 = ignoreCase ? CodepointFlags.toLower(cps[pos + 2]) : cps[pos + 2];
+            if ((next == 'r' && next2 == 'e') || (next == 'v' && next2 == 'e') || (next == 'l' && next2 == 'l')) {
+                return 3;
             }
         }
-        return out;
+        return 0;
+    }
+
+    /** The end of {@code ' ?X+'} at pos, where X is the code points with any of the flags in mask. */
+    private static int spacedRunEnd(int[] cps, int pos, int ini, int end, int mask) {
+        if (cps[pos] == ' ') {
+            pos++;
+        }
+        while ((flagsAt(cps, pos, ini, end) & mask) != 0) {
+            pos++;
+        }
+        return pos;
+    }
+
+    /** The end of {@code ' ?[^\s\p{L}\p{N}]+'} at pos, followed by {@code [\r\n]*} when asked. */
+    private static int otherRunEnd(int[] cps, int pos, int ini, int end, boolean newlines) {
+        if (cps[pos] == ' ') {
+            pos++;
+        }
+        while (isOther(flagsAt(cps, pos, ini, end))) {
+            pos++;
+        }
+        if (newlines) {
+            while (pos < end && (cps[pos] == '\r' || cps[pos] == '\n')) {
+                pos++;
+            }
+        }
+        return pos;
+    }
+
+    /** The end of {@code \p{N}{1,3}} at pos: the next group of at most three digits. */
+    private static int numberEnd(int[] cps, int pos, int ini, int end) {
+        int start = pos;
+        while (pos - start < 3 && (flagsAt(cps, pos, ini, end) & CodepointFlags.NUMBER) != 0) {
+            pos++;
+        }
+        return pos;
+    }
+
+    /**
+     * The end of the whitespace match at pos: {@code \s*[\r\n]+} first when asked, then {@code \s+(?!\S)} (the
+     * last space of a run before a word goes to that word), then {@code \s+}; one code point when nothing matches.
+     */
+    private static int whitespaceEnd(int[] cps, int pos, int ini, int end, boolean crLfRun) {
+        int ws = 0;
+        int lastCrLf = 0;
+        while ((flagsAt(cps, pos + ws, ini, end) & CodepointFlags.WHITESPACE) != 0) {
+            int c2 = cps[pos + ws];
+            if (crLfRun && (c2 == '\r' || c2 == '\n')) {
+                lastCrLf = pos + ws + 1;
+            }
+            ws++;
+        }
+        if (lastCrLf > 0) {
+            return lastCrLf;
+        }
+        if (ws > 1 && pos + ws < end) {
+            return pos + ws - 1;
+        }
+        if (ws > 0) {
+            return pos + ws;
+        }
+        return pos + 1;
     }
 
     private static boolean isNonHanLetter(int[] cps, int pos, int ini, int end) {
