@@ -26,15 +26,7 @@ public final class Q4_0Codec extends BlockCodec {
     @Override
     void quantizeBlocks(float[] x, int xo, MemorySegment dst, long off, int blocks) {
         for (int b = 0; b < blocks; b++, xo += 32, off += 18) {
-            float amax = 0.0f;
-            float max = 0.0f;
-            for (int j = 0; j < 32; j++) {
-                float v = x[xo + j];
-                if (amax < Math.abs(v)) {
-                    amax = Math.abs(v);
-                    max = v;
-                }
-            }
+            float max = LegacyBlocks.signedAbsMax(x, xo);
             float d = max / -8;
             float id = d != 0 ? 1.0f / d : 0.0f;
             Le.putF16(dst, off, d);

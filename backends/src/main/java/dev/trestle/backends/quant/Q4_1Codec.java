@@ -23,17 +23,8 @@ public final class Q4_1Codec extends BlockCodec {
     @Override
     void quantizeBlocks(float[] x, int xo, MemorySegment dst, long off, int blocks) {
         for (int b = 0; b < blocks; b++, xo += 32, off += 20) {
-            float min = Float.MAX_VALUE;
-            float max = -Float.MAX_VALUE;
-            for (int j = 0; j < 32; j++) {
-                float v = x[xo + j];
-                if (v < min) {
-                    min = v;
-                }
-                if (v > max) {
-                    max = v;
-                }
-            }
+            float min = LegacyBlocks.min(x, xo);
+            float max = LegacyBlocks.max(x, xo);
             float d = (max - min) / 15;
             float id = d != 0 ? 1.0f / d : 0.0f;
             Le.putF16(dst, off, d);

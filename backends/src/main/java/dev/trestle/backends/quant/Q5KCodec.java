@@ -11,9 +11,9 @@ import java.util.Arrays;
  * and bit 2p+1 to the second's.
  */
 public final class Q5KCodec extends BlockCodec {
-    private static final int D = 0;
-    private static final int DMIN = 2;
-    private static final int SCALES = 4;
+    private static final int D = KScaleMinQuantizer.D;
+    private static final int DMIN = KScaleMinQuantizer.DMIN;
+    private static final int SCALES = KScaleMinQuantizer.SCALES;
     private static final int QH = 16;
     private static final int QS = 48;
 
@@ -46,60 +46,11 @@ public final class Q5KCodec extends BlockCodec {
 
     @Override
     void quantizeBlocks(float[] x, int xo, MemorySegment dst, long off, int blocks) {
-        byte[] L = new byte[256];
-        byte[] laux = new byte[32];
-        float[] weights = new float[32];
-        float[] mins = new float[8];
-        float[] scales = new float[8];
-        int[] ls = new int[8];
-        int[] lm = new int[8];
-        byte[] packed = new byte[12];
+        KScaleMinQuantizer q = new KScaleMinQuantizer(31, -0.5f, 15);
+        byte[] L = q.levels;
         byte[] qh = new byte[32];
         for (int b = 0; b < blocks; b++, xo += 256, off += 176) {
-            float maxScale = 0;
-            float maxMin = 0;
-            for (int j = 0; j < 8; ++j) {
-                int g = xo + 32 * j;
-                float sumX2 = 0;
-                for (int l = 0; l < 32; ++l) {
-                    sumX2 += x[g + l] * x[g + l];
-                }
-                float avX = QuantMath.sqrtf(sumX2 / 32);
-                for (int l = 0; l < 32; ++l) {
-                    weights[l] = avX + Math.abs(x[g + l]);
-                }
-                scales[j] = QuantMath.makeQkx2Quants(32, 31, x, g, weights, L, 32 * j, mins, j, laux,
-                        -0.5f, 0.1f, 15, false);
-                if (scales[j] > maxScale) {
-                    maxScale = scales[j];
-                }
-                if (mins[j] > maxMin) {
-                    maxMin = mins[j];
-                }
-            }
-            float invScale = maxScale > 0 ? 63.f / maxScale : 0.f;
-            float invMin = maxMin > 0 ? 63.f / maxMin : 0.f;
-            for (int j = 0; j < 8; ++j) {
-                ls[j] = Math.min(63, QuantMath.nearestInt(invScale * scales[j]) & 0xFF);
-                lm[j] = Math.min(63, QuantMath.nearestInt(invMin * mins[j]) & 0xFF);
-            }
-            KScales.pack(ls, lm, packed);
-            MemorySegment.copy(packed, 0, dst, ValueLayout.JAVA_BYTE, off + SCALES, 12);
-            Le.putF16(dst, off + D, maxScale / 63.f);
-            Le.putF16(dst, off + DMIN, maxMin / 63.f);
-            float dAll = Le.f16(dst, off + D);
-            float mAll = Le.f16(dst, off + DMIN);
-            for (int j = 0; j < 8; ++j) {
-                float d = dAll * ls[j];
-                if (d == 0) {
-                    continue;
-                }
-                float dm = mAll * lm[j];
-                for (int ii = 0; ii < 32; ++ii) {
-                    int l = QuantMath.nearestInt((x[xo + 32 * j + ii] + dm) / d);
-                    L[32 * j + ii] = (byte) Math.max(0, Math.min(31, l));
-                }
-            }
+            q.quantize(x, xo, dst, off);
             Arrays.fill(qh, (byte) 0);
             int m1 = 1;
             int m2 = 2;

@@ -18,25 +18,15 @@ public final class Q5_0Codec extends BlockCodec {
         int qh = Le.i32(src, off + 2);
         for (int j = 0; j < 16; ++j) {
             int q = Le.u8(src, off + 6 + j);
-            int h0 = ((qh >>> j) << 4) & 0x10;
-            int h1 = (qh >>> (j + 12)) & 0x10;
-            dst[o + j] = (((q & 0x0F) | h0) - 16) * d;
-            dst[o + j + 16] = (((q >>> 4) | h1) - 16) * d;
+            dst[o + j] = (LegacyBlocks.level5Low(q, qh, j) - 16) * d;
+            dst[o + j + 16] = (LegacyBlocks.level5High(q, qh, j) - 16) * d;
         }
     }
 
     @Override
     void quantizeBlocks(float[] x, int xo, MemorySegment dst, long off, int blocks) {
         for (int b = 0; b < blocks; b++, xo += 32, off += 22) {
-            float amax = 0.0f;
-            float max = 0.0f;
-            for (int j = 0; j < 32; j++) {
-                float v = x[xo + j];
-                if (amax < Math.abs(v)) {
-                    amax = Math.abs(v);
-                    max = v;
-                }
-            }
+            float max = LegacyBlocks.signedAbsMax(x, xo);
             float d = max / -16;
             float id = d != 0 ? 1.0f / d : 0.0f;
             Le.putF16(dst, off, d);
@@ -44,9 +34,8 @@ public final class Q5_0Codec extends BlockCodec {
             for (int j = 0; j < 16; ++j) {
                 int q0 = Math.min(31, (int) (x[xo + j] * id + 16.5f));
                 int q1 = Math.min(31, (int) (x[xo + 16 + j] * id + 16.5f));
-                Le.putU8(dst, off + 6 + j, (q0 & 0x0F) | ((q1 & 0x0F) << 4));
-                qh |= ((q0 & 0x10) >>> 4) << j;
-                qh |= ((q1 & 0x10) >>> 4) << (j + 16);
+                Le.putU8(dst, off + 6 + j, LegacyBlocks.lowNibbles(q0, q1));
+                qh |= LegacyBlocks.fifthBits(q0, q1, j);
             }
             Le.putI32(dst, off + 2, qh);
         }

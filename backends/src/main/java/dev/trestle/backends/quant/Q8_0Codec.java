@@ -11,25 +11,36 @@ public final class Q8_0Codec extends BlockCodec {
 
     @Override
     void dequantizeBlock(MemorySegment src, long off, float[] dst, int o) {
-        float d = Le.f16(src, off);
-        for (int j = 0; j < 32; ++j) {
-            dst[o + j] = Le.i8(src, off + 2 + j) * d;
-        }
+        decode(src, off, off + 2, dst, o);
     }
 
     @Override
     void quantizeBlocks(float[] x, int xo, MemorySegment dst, long off, int blocks) {
         for (int b = 0; b < blocks; b++, xo += 32, off += 34) {
-            float amax = 0.0f;
-            for (int j = 0; j < 32; j++) {
-                amax = Math.max(amax, Math.abs(x[xo + j]));
-            }
-            float d = amax / 127;
-            float id = d != 0 ? 1.0f / d : 0.0f;
-            Le.putF16(dst, off, d);
-            for (int j = 0; j < 32; ++j) {
-                Le.putU8(dst, off + 2 + j, (int) QuantMath.roundf(x[xo + j] * id));
-            }
+            encode(x, xo, dst, off, off + 2);
         }
+    }
+
+    /** Decodes fp16 d at dOff and the 32 i8 at qs (shared with Q8_1, whose qs sit further on). */
+    static void decode(MemorySegment src, long dOff, long qs, float[] dst, int o) {
+        float d = Le.f16(src, dOff);
+        for (int j = 0; j < 32; ++j) {
+            dst[o + j] = Le.i8(src, qs + j) * d;
+        }
+    }
+
+    /** Encodes x[xo, xo+32) as fp16 d at dOff and 32 i8 at qs; returns d before its fp16 rounding. */
+    static float encode(float[] x, int xo, MemorySegment dst, long dOff, long qs) {
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++) {
+            amax = Math.max(amax, Math.abs(x[xo + j]));
+        }
+        float d = amax / 127;
+        float id = d != 0 ? 1.0f / d : 0.0f;
+        Le.putF16(dst, dOff, d);
+        for (int j = 0; j < 32; ++j) {
+            Le.putU8(dst, qs + j, (int) QuantMath.roundf(x[xo + j] * id));
+        }
+        return d;
     }
 }

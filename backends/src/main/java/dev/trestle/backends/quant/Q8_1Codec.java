@@ -14,27 +14,16 @@ public final class Q8_1Codec extends BlockCodec {
 
     @Override
     void dequantizeBlock(MemorySegment src, long off, float[] dst, int o) {
-        float d = Le.f16(src, off);
-        for (int j = 0; j < 32; ++j) {
-            dst[o + j] = Le.i8(src, off + 4 + j) * d;
-        }
+        Q8_0Codec.decode(src, off, off + 4, dst, o);
     }
 
     @Override
     void quantizeBlocks(float[] x, int xo, MemorySegment dst, long off, int blocks) {
         for (int b = 0; b < blocks; b++, xo += 32, off += 36) {
-            float amax = 0.0f;
-            for (int j = 0; j < 32; j++) {
-                amax = Math.max(amax, Math.abs(x[xo + j]));
-            }
-            float d = amax / 127;
-            float id = d != 0 ? 1.0f / d : 0.0f;
-            Le.putF16(dst, off, d);
+            float d = Q8_0Codec.encode(x, xo, dst, off, off + 4);
             int sum = 0;
             for (int j = 0; j < 32; ++j) {
-                int q = (byte) (int) QuantMath.roundf(x[xo + j] * id);
-                Le.putU8(dst, off + 4 + j, q);
-                sum += q;
+                sum += Le.i8(dst, off + 4 + j);
             }
             Le.putF16(dst, off + 2, sum * d);
         }
