@@ -1,5 +1,6 @@
 package dev.trestle.backends.quant;
 
+import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
 

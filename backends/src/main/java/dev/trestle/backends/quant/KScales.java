@@ -1,5 +1,6 @@
 package dev.trestle.backends.quant;
 
+import dev.trestle.backends.bytes.Le;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 

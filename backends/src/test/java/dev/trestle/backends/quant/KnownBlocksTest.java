@@ -3,6 +3,7 @@ package dev.trestle.backends.quant;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,5 +1,6 @@
 package dev.trestle.backends.cpu.kernel;
 
+import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.cpu.Half;
 import dev.trestle.backends.type.GgmlType;
@@ -24,11 +25,11 @@ public final class BF16Kernel implements RowKernel {
         float s1 = 0f;
         int i = 0;
         for (; i + 1 < n; i += 2) {
-            s0 += Half.bf16ToFloat(w.get(Bytes.SHORT, wOff + 2L * i)) * Half.bf16ToFloat(x[aOff + i]);
-            s1 += Half.bf16ToFloat(w.get(Bytes.SHORT, wOff + 2L * i + 2)) * Half.bf16ToFloat(x[aOff + i + 1]);
+            s0 += Half.bf16ToFloat(w.get(Le.SHORT, wOff + 2L * i)) * Half.bf16ToFloat(x[aOff + i]);
+            s1 += Half.bf16ToFloat(w.get(Le.SHORT, wOff + 2L * i + 2)) * Half.bf16ToFloat(x[aOff + i + 1]);
         }
         for (; i < n; i++) {
-            s0 += Half.bf16ToFloat(w.get(Bytes.SHORT, wOff + 2L * i)) * Half.bf16ToFloat(x[aOff + i]);
+            s0 += Half.bf16ToFloat(w.get(Le.SHORT, wOff + 2L * i)) * Half.bf16ToFloat(x[aOff + i]);
         }
         return s0 + s1;
     }
@@ -36,7 +37,7 @@ public final class BF16Kernel implements RowKernel {
     @Override
     public void dequantize(MemorySegment w, long wOff, float[] dst, int dstOff, int n) {
         for (int i = 0; i < n; i++) {
-            dst[dstOff + i] = Half.bf16ToFloat(w.get(Bytes.SHORT, wOff + 2L * i));
+            dst[dstOff + i] = Half.bf16ToFloat(w.get(Le.SHORT, wOff + 2L * i));
         }
     }
 }

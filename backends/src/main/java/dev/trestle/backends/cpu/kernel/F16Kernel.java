@@ -1,5 +1,6 @@
 package dev.trestle.backends.cpu.kernel;
 
+import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.cpu.Half;
 import dev.trestle.backends.type.GgmlType;
@@ -81,7 +82,7 @@ public final class F16Kernel implements RowKernel {
             sum = FloatReduce.sum(s0.add(s2).add(s1.add(s3)));
         }
         for (int i = np; i < n; i++) {
-            sum += Half.toFloat(w.get(Bytes.SHORT, wOff + 2L * i)) * Half.toFloat(x[aOff + i]);
+            sum += Half.toFloat(w.get(Le.SHORT, wOff + 2L * i)) * Half.toFloat(x[aOff + i]);
         }
         return (float) sum;
     }
@@ -90,7 +91,7 @@ public final class F16Kernel implements RowKernel {
     public static float dotScalar(MemorySegment w, long wOff, short[] x, int aOff, int n) {
         double sum = 0;
         for (int i = 0; i < n; i++) {
-            sum += Half.toFloat(w.get(Bytes.SHORT, wOff + 2L * i)) * Half.toFloat(x[aOff + i]);
+            sum += Half.toFloat(w.get(Le.SHORT, wOff + 2L * i)) * Half.toFloat(x[aOff + i]);
         }
         return (float) sum;
     }
@@ -98,7 +99,7 @@ public final class F16Kernel implements RowKernel {
     @Override
     public void dequantize(MemorySegment w, long wOff, float[] dst, int dstOff, int n) {
         for (int i = 0; i < n; i++) {
-            dst[dstOff + i] = Half.toFloat(w.get(Bytes.SHORT, wOff + 2L * i));
+            dst[dstOff + i] = Half.toFloat(w.get(Le.SHORT, wOff + 2L * i));
         }
     }
 }

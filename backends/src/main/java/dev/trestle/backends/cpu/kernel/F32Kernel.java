@@ -1,5 +1,6 @@
 package dev.trestle.backends.cpu.kernel;
 
+import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
@@ -63,7 +64,7 @@ public final class F32Kernel implements RowKernel {
             sum = FloatReduce.sum(s0.add(s2).add(s1.add(s3)));
         }
         for (int i = np; i < n; i++) {
-            sum += w.get(Bytes.FLOAT, wOff + 4L * i) * x[aOff + i];
+            sum += w.get(Le.FLOAT, wOff + 4L * i) * x[aOff + i];
         }
         return sum;
     }
@@ -72,7 +73,7 @@ public final class F32Kernel implements RowKernel {
     public static float dotScalar(MemorySegment w, long wOff, float[] x, int aOff, int n) {
         double sum = 0;
         for (int i = 0; i < n; i++) {
-            sum += w.get(Bytes.FLOAT, wOff + 4L * i) * x[aOff + i];
+            sum += w.get(Le.FLOAT, wOff + 4L * i) * x[aOff + i];
         }
         return (float) sum;
     }
@@ -80,7 +81,7 @@ public final class F32Kernel implements RowKernel {
     @Override
     public void dequantize(MemorySegment w, long wOff, float[] dst, int dstOff, int n) {
         for (int i = 0; i < n; i++) {
-            dst[dstOff + i] = w.get(Bytes.FLOAT, wOff + 4L * i);
+            dst[dstOff + i] = w.get(Le.FLOAT, wOff + 4L * i);
         }
     }
 }

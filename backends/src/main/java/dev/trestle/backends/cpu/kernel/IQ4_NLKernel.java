@@ -1,5 +1,6 @@
 package dev.trestle.backends.cpu.kernel;
 
+import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
@@ -30,10 +31,10 @@ public final class IQ4_NLKernel implements RowKernel {
             int ao = aOff + b * 32;
             int isum = 0;
             for (int j = 0; j < 16; j++) {
-                int q = Bytes.u8(w, bo + 2 + j);
+                int q = Le.u8(w, bo + 2 + j);
                 isum += GRID[q & 0xf] * qs[ao + j] + GRID[q >>> 4] * qs[ao + j + 16];
             }
-            sum += isum * (Bytes.f16(w, bo) * ds[ao / 32]);
+            sum += isum * (Le.f16(w, bo) * ds[ao / 32]);
         }
         return sum;
     }
@@ -42,9 +43,9 @@ public final class IQ4_NLKernel implements RowKernel {
     public void dequantize(MemorySegment w, long wOff, float[] dst, int dstOff, int n) {
         for (int b = 0; b < n / 32; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
-            float d = Bytes.f16(w, bo);
+            float d = Le.f16(w, bo);
             for (int j = 0; j < 16; j++) {
-                int q = Bytes.u8(w, bo + 2 + j);
+                int q = Le.u8(w, bo + 2 + j);
                 dst[dstOff + b * 32 + j] = GRID[q & 0xf] * d;
                 dst[dstOff + b * 32 + j + 16] = GRID[q >>> 4] * d;
             }

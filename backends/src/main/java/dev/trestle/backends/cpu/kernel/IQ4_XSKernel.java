@@ -1,5 +1,6 @@
 package dev.trestle.backends.cpu.kernel;
 
+import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
@@ -19,8 +20,8 @@ public final class IQ4_XSKernel implements RowKernel {
     }
 
     private static int subScale(MemorySegment w, long bo, int ib) {
-        int scalesH = Bytes.u16(w, bo + 2);
-        int lo = (Bytes.u8(w, bo + 4 + ib / 2) >>> (4 * (ib % 2))) & 0xf;
+        int scalesH = Le.u16(w, bo + 2);
+        int lo = (Le.u8(w, bo + 4 + ib / 2) >>> (4 * (ib % 2))) & 0xf;
         return (lo | (((scalesH >>> (2 * ib)) & 3) << 4)) - 32;
     }
 
@@ -36,13 +37,13 @@ public final class IQ4_XSKernel implements RowKernel {
             for (int ib = 0; ib < 8; ib++) {
                 int s = 0;
                 for (int j = 0; j < 16; j++) {
-                    int q = Bytes.u8(w, bo + 8 + 16L * ib + j);
+                    int q = Le.u8(w, bo + 8 + 16L * ib + j);
                     s += IQ4_NLKernel.GRID[q & 0xf] * qs[ao + 32 * ib + j]
                             + IQ4_NLKernel.GRID[q >>> 4] * qs[ao + 32 * ib + 16 + j];
                 }
                 isum += subScale(w, bo, ib) * s;
             }
-            sum += Bytes.f16(w, bo) * ds[ao / 256] * isum;
+            sum += Le.f16(w, bo) * ds[ao / 256] * isum;
         }
         return sum;
     }
@@ -51,11 +52,11 @@ public final class IQ4_XSKernel implements RowKernel {
     public void dequantize(MemorySegment w, long wOff, float[] dst, int dstOff, int n) {
         for (int b = 0; b < n / 256; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
-            float d = Bytes.f16(w, bo);
+            float d = Le.f16(w, bo);
             for (int ib = 0; ib < 8; ib++) {
                 float dl = d * subScale(w, bo, ib);
                 for (int j = 0; j < 16; j++) {
-                    int q = Bytes.u8(w, bo + 8 + 16L * ib + j);
+                    int q = Le.u8(w, bo + 8 + 16L * ib + j);
                     dst[dstOff + b * 256 + 32 * ib + j] = dl * IQ4_NLKernel.GRID[q & 0xf];
                     dst[dstOff + b * 256 + 32 * ib + 16 + j] = dl * IQ4_NLKernel.GRID[q >>> 4];
                 }

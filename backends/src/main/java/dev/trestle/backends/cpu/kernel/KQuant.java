@@ -1,5 +1,6 @@
 package dev.trestle.backends.cpu.kernel;
 
+import dev.trestle.backends.bytes.Le;
 import java.lang.foreign.MemorySegment;
 
 /** Scale unpacking shared by the K-quant kernels. */
@@ -10,24 +11,24 @@ final class KQuant {
     /** Q4_K/Q5_K 6-bit scale of sub-block {@code j} (0..7) from the 12 packed bytes at {@code off}. */
     static int scale(MemorySegment w, long off, int j) {
         if (j < 4) {
-            return Bytes.u8(w, off + j) & 63;
+            return Le.u8(w, off + j) & 63;
         }
-        return (Bytes.u8(w, off + j + 4) & 0xf) | ((Bytes.u8(w, off + j - 4) >>> 6) << 4);
+        return (Le.u8(w, off + j + 4) & 0xf) | ((Le.u8(w, off + j - 4) >>> 6) << 4);
     }
 
     /** Q4_K/Q5_K 6-bit min of sub-block {@code j}. */
     static int min(MemorySegment w, long off, int j) {
         if (j < 4) {
-            return Bytes.u8(w, off + j + 4) & 63;
+            return Le.u8(w, off + j + 4) & 63;
         }
-        return (Bytes.u8(w, off + j + 4) >>> 4) | ((Bytes.u8(w, off + j) >>> 6) << 4);
+        return (Le.u8(w, off + j + 4) >>> 4) | ((Le.u8(w, off + j) >>> 6) << 4);
     }
 
     /** Q3_K signed scale {@code i} (0..15): 6 bits spread over the 12 packed bytes, minus 32. */
     static int q3Scale(MemorySegment w, long off, int i) {
-        int aux0 = Bytes.u32(w, off);
-        int aux1 = Bytes.u32(w, off + 4);
-        int tmp = Bytes.u32(w, off + 8);
+        int aux0 = Le.i32(w, off);
+        int aux1 = Le.i32(w, off + 4);
+        int tmp = Le.i32(w, off + 8);
         int kmask1 = 0x03030303;
         int kmask2 = 0x0f0f0f0f;
         int word = switch (i >>> 2) {

@@ -1,5 +1,6 @@
 package dev.trestle.backends.cpu.kernel;
 
+import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
@@ -19,8 +20,8 @@ public final class Q3_KKernel implements RowKernel {
     }
 
     private static int value(MemorySegment w, long bo, int half, int j, int l) {
-        int q = Bytes.u8(w, bo + 32 + 32L * half + l);
-        int hm = Bytes.u8(w, bo + l);
+        int q = Le.u8(w, bo + 32 + 32L * half + l);
+        int hm = Le.u8(w, bo + l);
         int m = 1 << (4 * half + j);
         return ((q >>> (2 * j)) & 3) - ((hm & m) != 0 ? 0 : 4);
     }
@@ -47,7 +48,7 @@ public final class Q3_KKernel implements RowKernel {
                     isum += KQuant.q3Scale(w, bo + 96, is) * s0 + KQuant.q3Scale(w, bo + 96, is + 1) * s1;
                 }
             }
-            sum += Bytes.f16(w, bo + 108) * ds[ao / 256] * isum;
+            sum += Le.f16(w, bo + 108) * ds[ao / 256] * isum;
         }
         return sum;
     }
@@ -56,7 +57,7 @@ public final class Q3_KKernel implements RowKernel {
     public void dequantize(MemorySegment w, long wOff, float[] dst, int dstOff, int n) {
         for (int b = 0; b < n / 256; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
-            float d = Bytes.f16(w, bo + 108);
+            float d = Le.f16(w, bo + 108);
             for (int half = 0; half < 2; half++) {
                 for (int j = 0; j < 4; j++) {
                     int e = dstOff + b * 256 + 128 * half + 32 * j;

@@ -1,5 +1,6 @@
 package dev.trestle.backends.cpu.kernel;
 
+import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
@@ -36,7 +37,7 @@ public final class Q4_0Kernel implements RowKernel {
         for (int b = 0; b < n / 32; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
             int ao = aOff + b * 32;
-            FloatVector d = FloatVector.broadcast(BlockQuads.F4, Bytes.f16(w, bo) * ds[ao / 32]);
+            FloatVector d = FloatVector.broadcast(BlockQuads.F4, Le.f16(w, bo) * ds[ao / 32]);
             ByteVector q = ByteVector.fromMemorySegment(BlockQuads.B16, w, bo + 2, ByteOrder.LITTLE_ENDIAN);
             ByteVector q0 = q.and((byte) 0x0f).sub((byte) 8);
             ByteVector q1 = q.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f).sub((byte) 8);
@@ -54,7 +55,7 @@ public final class Q4_0Kernel implements RowKernel {
         for (int b = 0; b < n / 32; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES + 2;
             int ao = aOff + b * 32;
-            float d = Bytes.f16(w, bo - 2) * ds[ao / 32];
+            float d = Le.f16(w, bo - 2) * ds[ao / 32];
             a0 = Math.fma(d, lo(w, bo, qs, ao), a0);
             a1 = Math.fma(d, lo(w, bo + 4, qs, ao + 4), a1);
             a2 = Math.fma(d, lo(w, bo + 8, qs, ao + 8), a2);
@@ -70,7 +71,7 @@ public final class Q4_0Kernel implements RowKernel {
     private static float lo(MemorySegment w, long wo, byte[] qs, int ao) {
         int s = 0;
         for (int i = 0; i < 4; i++) {
-            s += ((Bytes.u8(w, wo + i) & 0xf) - 8) * qs[ao + i];
+            s += ((Le.u8(w, wo + i) & 0xf) - 8) * qs[ao + i];
         }
         return s;
     }
@@ -78,7 +79,7 @@ public final class Q4_0Kernel implements RowKernel {
     private static float hi(MemorySegment w, long wo, byte[] qs, int ao) {
         int s = 0;
         for (int i = 0; i < 4; i++) {
-            s += ((Bytes.u8(w, wo + i) >>> 4) - 8) * qs[ao + i];
+            s += ((Le.u8(w, wo + i) >>> 4) - 8) * qs[ao + i];
         }
         return s;
     }
@@ -93,10 +94,10 @@ public final class Q4_0Kernel implements RowKernel {
             int ao = aOff + b * 32;
             int isum = 0;
             for (int j = 0; j < 16; j++) {
-                int q = Bytes.u8(w, bo + 2 + j);
+                int q = Le.u8(w, bo + 2 + j);
                 isum += ((q & 0xf) - 8) * qs[ao + j] + ((q >>> 4) - 8) * qs[ao + j + 16];
             }
-            sum += isum * (Bytes.f16(w, bo) * ds[ao / 32]);
+            sum += isum * (Le.f16(w, bo) * ds[ao / 32]);
         }
         return sum;
     }
@@ -105,9 +106,9 @@ public final class Q4_0Kernel implements RowKernel {
     public void dequantize(MemorySegment w, long wOff, float[] dst, int dstOff, int n) {
         for (int b = 0; b < n / 32; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
-            float d = Bytes.f16(w, bo);
+            float d = Le.f16(w, bo);
             for (int j = 0; j < 16; j++) {
-                int q = Bytes.u8(w, bo + 2 + j);
+                int q = Le.u8(w, bo + 2 + j);
                 dst[dstOff + b * 32 + j] = ((q & 0xf) - 8) * d;
                 dst[dstOff + b * 32 + j + 16] = ((q >>> 4) - 8) * d;
             }

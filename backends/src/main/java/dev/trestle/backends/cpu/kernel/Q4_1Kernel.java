@@ -1,5 +1,6 @@
 package dev.trestle.backends.cpu.kernel;
 
+import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
@@ -29,10 +30,10 @@ public final class Q4_1Kernel implements RowKernel {
             int ao = aOff + b * 32;
             int isum = 0;
             for (int j = 0; j < 16; j++) {
-                int q = Bytes.u8(w, bo + 4 + j);
+                int q = Le.u8(w, bo + 4 + j);
                 isum += (q & 0xf) * qs[ao + j] + (q >>> 4) * qs[ao + j + 16];
             }
-            sum += isum * (Bytes.f16(w, bo) * ds[ao / 32]) + Bytes.f16(w, bo + 2) * ss[ao / 32];
+            sum += isum * (Le.f16(w, bo) * ds[ao / 32]) + Le.f16(w, bo + 2) * ss[ao / 32];
         }
         return sum;
     }
@@ -41,10 +42,10 @@ public final class Q4_1Kernel implements RowKernel {
     public void dequantize(MemorySegment w, long wOff, float[] dst, int dstOff, int n) {
         for (int b = 0; b < n / 32; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
-            float d = Bytes.f16(w, bo);
-            float m = Bytes.f16(w, bo + 2);
+            float d = Le.f16(w, bo);
+            float m = Le.f16(w, bo + 2);
             for (int j = 0; j < 16; j++) {
-                int q = Bytes.u8(w, bo + 4 + j);
+                int q = Le.u8(w, bo + 4 + j);
                 dst[dstOff + b * 32 + j] = (q & 0xf) * d + m;
                 dst[dstOff + b * 32 + j + 16] = (q >>> 4) * d + m;
             }

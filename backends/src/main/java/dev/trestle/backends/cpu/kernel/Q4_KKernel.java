@@ -1,5 +1,6 @@
 package dev.trestle.backends.cpu.kernel;
 
+import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
@@ -62,8 +63,8 @@ public final class Q4_KKernel implements RowKernel {
                         + KQuant.min(w, bo + 4, 2 * j + 1) * (bs[bsBase + 2] + bs[bsBase + 3]);
             }
             float dy = ds[ao / 256];
-            acc = ((FloatVector) sumi.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FI, Bytes.f16(w, bo) * dy), acc);
-            mins += Bytes.f16(w, bo + 2) * dy * summ;
+            acc = ((FloatVector) sumi.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FI, Le.f16(w, bo) * dy), acc);
+            mins += Le.f16(w, bo + 2) * dy * summ;
         }
         return acc.reduceLanes(VectorOperators.ADD) - mins;
     }
@@ -85,7 +86,7 @@ public final class Q4_KKernel implements RowKernel {
                 int lo = 0;
                 int hi = 0;
                 for (int l = 0; l < 32; l++) {
-                    int q = Bytes.u8(w, bo + 16 + 32 * j + l);
+                    int q = Le.u8(w, bo + 16 + 32 * j + l);
                     lo += (q & 0xf) * qs[ao + 64 * j + l];
                     hi += (q >>> 4) * qs[ao + 64 * j + 32 + l];
                 }
@@ -95,7 +96,7 @@ public final class Q4_KKernel implements RowKernel {
                         + KQuant.min(w, bo + 4, 2 * j + 1) * (bs[bsBase + 2] + bs[bsBase + 3]);
             }
             float dy = ds[ao / 256];
-            sum += Bytes.f16(w, bo) * dy * sumi - Bytes.f16(w, bo + 2) * dy * summ;
+            sum += Le.f16(w, bo) * dy * sumi - Le.f16(w, bo + 2) * dy * summ;
         }
         return sum;
     }
@@ -104,15 +105,15 @@ public final class Q4_KKernel implements RowKernel {
     public void dequantize(MemorySegment w, long wOff, float[] dst, int dstOff, int n) {
         for (int b = 0; b < n / 256; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
-            float d = Bytes.f16(w, bo);
-            float dmin = Bytes.f16(w, bo + 2);
+            float d = Le.f16(w, bo);
+            float dmin = Le.f16(w, bo + 2);
             for (int j = 0; j < 4; j++) {
                 float d1 = d * KQuant.scale(w, bo + 4, 2 * j);
                 float m1 = dmin * KQuant.min(w, bo + 4, 2 * j);
                 float d2 = d * KQuant.scale(w, bo + 4, 2 * j + 1);
                 float m2 = dmin * KQuant.min(w, bo + 4, 2 * j + 1);
                 for (int l = 0; l < 32; l++) {
-                    int q = Bytes.u8(w, bo + 16 + 32 * j + l);
+                    int q = Le.u8(w, bo + 16 + 32 * j + l);
                     dst[dstOff + b * 256 + 64 * j + l] = d1 * (q & 0xf) - m1;
                     dst[dstOff + b * 256 + 64 * j + 32 + l] = d2 * (q >>> 4) - m2;
                 }

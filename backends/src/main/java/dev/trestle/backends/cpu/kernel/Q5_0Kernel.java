@@ -1,5 +1,6 @@
 package dev.trestle.backends.cpu.kernel;
 
+import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
@@ -27,8 +28,8 @@ public final class Q5_0Kernel implements RowKernel {
         for (int b = 0; b < n / 32; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
             int ao = aOff + b * 32;
-            int qh = Bytes.u32(w, bo + 2);
-            float d = Bytes.f16(w, bo) * ds[ao / 32];
+            int qh = Le.i32(w, bo + 2);
+            float d = Le.f16(w, bo) * ds[ao / 32];
             a0 = Math.fma(d, quad(w, bo, qh, qs, ao, 0), a0);
             a1 = Math.fma(d, quad(w, bo, qh, qs, ao, 4), a1);
             a2 = Math.fma(d, quad(w, bo, qh, qs, ao, 8), a2);
@@ -46,7 +47,7 @@ public final class Q5_0Kernel implements RowKernel {
         int s = 0;
         for (int e = e0; e < e0 + 4; e++) {
             int j = e & 15;
-            int q = Bytes.u8(w, bo + 6 + j);
+            int q = Le.u8(w, bo + 6 + j);
             int v = e < 16 ? ((q & 0xf) | (((qh >>> j) << 4) & 0x10)) - 16 : ((q >>> 4) | ((qh >>> (j + 12)) & 0x10)) - 16;
             s += v * qs[ao + e];
         }
@@ -57,10 +58,10 @@ public final class Q5_0Kernel implements RowKernel {
     public void dequantize(MemorySegment w, long wOff, float[] dst, int dstOff, int n) {
         for (int b = 0; b < n / 32; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
-            float d = Bytes.f16(w, bo);
-            int qh = Bytes.u32(w, bo + 2);
+            float d = Le.f16(w, bo);
+            int qh = Le.i32(w, bo + 2);
             for (int j = 0; j < 16; j++) {
-                int q = Bytes.u8(w, bo + 6 + j);
+                int q = Le.u8(w, bo + 6 + j);
                 dst[dstOff + b * 32 + j] = (((q & 0xf) | (((qh >>> j) << 4) & 0x10)) - 16) * d;
                 dst[dstOff + b * 32 + j + 16] = (((q >>> 4) | ((qh >>> (j + 12)) & 0x10)) - 16) * d;
             }

@@ -1,5 +1,6 @@
 package dev.trestle.backends.cpu.kernel;
 
+import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
@@ -27,15 +28,15 @@ public final class Q5_1Kernel implements RowKernel {
         for (int b = 0; b < n / 32; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
             int ao = aOff + b * 32;
-            int qh = Bytes.u32(w, bo + 4);
+            int qh = Le.i32(w, bo + 4);
             int isum = 0;
             for (int j = 0; j < 16; j++) {
-                int q = Bytes.u8(w, bo + 8 + j);
+                int q = Le.u8(w, bo + 8 + j);
                 int x0 = (q & 0xf) | (((qh >>> j) << 4) & 0x10);
                 int x1 = (q >>> 4) | ((qh >>> (j + 12)) & 0x10);
                 isum += x0 * qs[ao + j] + x1 * qs[ao + j + 16];
             }
-            sum += isum * (Bytes.f16(w, bo) * ds[ao / 32]) + Bytes.f16(w, bo + 2) * ss[ao / 32];
+            sum += isum * (Le.f16(w, bo) * ds[ao / 32]) + Le.f16(w, bo + 2) * ss[ao / 32];
         }
         return sum;
     }
@@ -44,11 +45,11 @@ public final class Q5_1Kernel implements RowKernel {
     public void dequantize(MemorySegment w, long wOff, float[] dst, int dstOff, int n) {
         for (int b = 0; b < n / 32; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
-            float d = Bytes.f16(w, bo);
-            float m = Bytes.f16(w, bo + 2);
-            int qh = Bytes.u32(w, bo + 4);
+            float d = Le.f16(w, bo);
+            float m = Le.f16(w, bo + 2);
+            int qh = Le.i32(w, bo + 4);
             for (int j = 0; j < 16; j++) {
-                int q = Bytes.u8(w, bo + 8 + j);
+                int q = Le.u8(w, bo + 8 + j);
                 dst[dstOff + b * 32 + j] = ((q & 0xf) | (((qh >>> j) << 4) & 0x10)) * d + m;
                 dst[dstOff + b * 32 + j + 16] = ((q >>> 4) | ((qh >>> (j + 12)) & 0x10)) * d + m;
             }

@@ -1,5 +1,6 @@
 package dev.trestle.backends.cpu.kernel;
 
+import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
@@ -35,8 +36,8 @@ public final class Q5_KKernel implements RowKernel {
                 int lo = 0;
                 int hi = 0;
                 for (int l = 0; l < 32; l++) {
-                    int q = Bytes.u8(w, bo + 48 + 32 * j + l);
-                    int h = Bytes.u8(w, bo + 16 + l);
+                    int q = Le.u8(w, bo + 48 + 32 * j + l);
+                    int h = Le.u8(w, bo + 16 + l);
                     lo += ((q & 0xf) + ((h & u1) != 0 ? 16 : 0)) * qs[ao + 64 * j + l];
                     hi += ((q >>> 4) + ((h & u2) != 0 ? 16 : 0)) * qs[ao + 64 * j + 32 + l];
                 }
@@ -46,7 +47,7 @@ public final class Q5_KKernel implements RowKernel {
                         + KQuant.min(w, bo + 4, 2 * j + 1) * (bs[bsBase + 2] + bs[bsBase + 3]);
             }
             float dy = ds[ao / 256];
-            sum += Bytes.f16(w, bo) * dy * sumi - Bytes.f16(w, bo + 2) * dy * summ;
+            sum += Le.f16(w, bo) * dy * sumi - Le.f16(w, bo + 2) * dy * summ;
         }
         return sum;
     }
@@ -55,8 +56,8 @@ public final class Q5_KKernel implements RowKernel {
     public void dequantize(MemorySegment w, long wOff, float[] dst, int dstOff, int n) {
         for (int b = 0; b < n / 256; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
-            float d = Bytes.f16(w, bo);
-            float dmin = Bytes.f16(w, bo + 2);
+            float d = Le.f16(w, bo);
+            float dmin = Le.f16(w, bo + 2);
             for (int j = 0; j < 4; j++) {
                 int u1 = 1 << (2 * j);
                 int u2 = 2 << (2 * j);
@@ -65,8 +66,8 @@ public final class Q5_KKernel implements RowKernel {
                 float d2 = d * KQuant.scale(w, bo + 4, 2 * j + 1);
                 float m2 = dmin * KQuant.min(w, bo + 4, 2 * j + 1);
                 for (int l = 0; l < 32; l++) {
-                    int q = Bytes.u8(w, bo + 48 + 32 * j + l);
-                    int h = Bytes.u8(w, bo + 16 + l);
+                    int q = Le.u8(w, bo + 48 + 32 * j + l);
+                    int h = Le.u8(w, bo + 16 + l);
                     dst[dstOff + b * 256 + 64 * j + l] = d1 * ((q & 0xf) + ((h & u1) != 0 ? 16 : 0)) - m1;
                     dst[dstOff + b * 256 + 64 * j + 32 + l] = d2 * ((q >>> 4) + ((h & u2) != 0 ? 16 : 0)) - m2;
                 }

@@ -1,5 +1,6 @@
 package dev.trestle.backends.cpu.kernel;
 
+import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
@@ -54,13 +55,13 @@ public final class Q6_KKernel implements RowKernel {
                             h.lanewise(VectorOperators.LSHR, 4).and((byte) 3));
                     IntVector q4 = six(lq2.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f),
                             h.lanewise(VectorOperators.LSHR, 6).and((byte) 3));
-                    isum = isum.add(q1.mul(act(qs, e + l)).mul(Bytes.i8(w, sc + is)))
-                            .add(q2.mul(act(qs, e + l + 32)).mul(Bytes.i8(w, sc + is + 2)))
-                            .add(q3.mul(act(qs, e + l + 64)).mul(Bytes.i8(w, sc + is + 4)))
-                            .add(q4.mul(act(qs, e + l + 96)).mul(Bytes.i8(w, sc + is + 6)));
+                    isum = isum.add(q1.mul(act(qs, e + l)).mul(Le.i8(w, sc + is)))
+                            .add(q2.mul(act(qs, e + l + 32)).mul(Le.i8(w, sc + is + 2)))
+                            .add(q3.mul(act(qs, e + l + 64)).mul(Le.i8(w, sc + is + 4)))
+                            .add(q4.mul(act(qs, e + l + 96)).mul(Le.i8(w, sc + is + 6)));
                 }
             }
-            acc = ((FloatVector) isum.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FI, Bytes.f16(w, bo + 208) * ds[ao / 256]), acc);
+            acc = ((FloatVector) isum.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FI, Le.f16(w, bo + 208) * ds[ao / 256]), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
@@ -91,20 +92,20 @@ public final class Q6_KKernel implements RowKernel {
                 int e = ao + 128 * half;
                 for (int l = 0; l < 32; l++) {
                     int is = l / 16;
-                    int lq = Bytes.u8(w, ql + l);
-                    int lq2 = Bytes.u8(w, ql + l + 32);
-                    int h = Bytes.u8(w, qh + l);
+                    int lq = Le.u8(w, ql + l);
+                    int lq2 = Le.u8(w, ql + l + 32);
+                    int h = Le.u8(w, qh + l);
                     int q1 = ((lq & 0xf) | ((h & 3) << 4)) - 32;
                     int q2 = ((lq2 & 0xf) | (((h >>> 2) & 3) << 4)) - 32;
                     int q3 = ((lq >>> 4) | (((h >>> 4) & 3) << 4)) - 32;
                     int q4 = ((lq2 >>> 4) | (((h >>> 6) & 3) << 4)) - 32;
-                    isum += Bytes.i8(w, sc + is) * q1 * qs[e + l]
-                            + Bytes.i8(w, sc + is + 2) * q2 * qs[e + l + 32]
-                            + Bytes.i8(w, sc + is + 4) * q3 * qs[e + l + 64]
-                            + Bytes.i8(w, sc + is + 6) * q4 * qs[e + l + 96];
+                    isum += Le.i8(w, sc + is) * q1 * qs[e + l]
+                            + Le.i8(w, sc + is + 2) * q2 * qs[e + l + 32]
+                            + Le.i8(w, sc + is + 4) * q3 * qs[e + l + 64]
+                            + Le.i8(w, sc + is + 6) * q4 * qs[e + l + 96];
                 }
             }
-            sum += Bytes.f16(w, bo + 208) * ds[ao / 256] * isum;
+            sum += Le.f16(w, bo + 208) * ds[ao / 256] * isum;
         }
         return sum;
     }
@@ -113,7 +114,7 @@ public final class Q6_KKernel implements RowKernel {
     public void dequantize(MemorySegment w, long wOff, float[] dst, int dstOff, int n) {
         for (int b = 0; b < n / 256; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
-            float d = Bytes.f16(w, bo + 208);
+            float d = Le.f16(w, bo + 208);
             for (int half = 0; half < 2; half++) {
                 long ql = bo + 64L * half;
                 long qh = bo + 128 + 32L * half;
@@ -121,13 +122,13 @@ public final class Q6_KKernel implements RowKernel {
                 int e = dstOff + b * 256 + 128 * half;
                 for (int l = 0; l < 32; l++) {
                     int is = l / 16;
-                    int lq = Bytes.u8(w, ql + l);
-                    int lq2 = Bytes.u8(w, ql + l + 32);
-                    int h = Bytes.u8(w, qh + l);
-                    dst[e + l] = d * Bytes.i8(w, sc + is) * (((lq & 0xf) | ((h & 3) << 4)) - 32);
-                    dst[e + l + 32] = d * Bytes.i8(w, sc + is + 2) * (((lq2 & 0xf) | (((h >>> 2) & 3) << 4)) - 32);
-                    dst[e + l + 64] = d * Bytes.i8(w, sc + is + 4) * (((lq >>> 4) | (((h >>> 4) & 3) << 4)) - 32);
-                    dst[e + l + 96] = d * Bytes.i8(w, sc + is + 6) * (((lq2 >>> 4) | (((h >>> 6) & 3) << 4)) - 32);
+                    int lq = Le.u8(w, ql + l);
+                    int lq2 = Le.u8(w, ql + l + 32);
+                    int h = Le.u8(w, qh + l);
+                    dst[e + l] = d * Le.i8(w, sc + is) * (((lq & 0xf) | ((h & 3) << 4)) - 32);
+                    dst[e + l + 32] = d * Le.i8(w, sc + is + 2) * (((lq2 & 0xf) | (((h >>> 2) & 3) << 4)) - 32);
+                    dst[e + l + 64] = d * Le.i8(w, sc + is + 4) * (((lq >>> 4) | (((h >>> 4) & 3) << 4)) - 32);
+                    dst[e + l + 96] = d * Le.i8(w, sc + is + 6) * (((lq2 >>> 4) | (((h >>> 6) & 3) << 4)) - 32);
                 }
             }
         }

@@ -1,5 +1,6 @@
 package dev.trestle.backends.cpu.kernel;
 
+import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
@@ -37,7 +38,7 @@ public final class Q8_0Kernel implements RowKernel {
         for (int b = 0; b < n / 32; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
             int ao = aOff + b * 32;
-            FloatVector d = FloatVector.broadcast(BlockQuads.F4, Bytes.f16(w, bo) * ds[ao / 32]);
+            FloatVector d = FloatVector.broadcast(BlockQuads.F4, Le.f16(w, bo) * ds[ao / 32]);
             ByteVector w0 = ByteVector.fromMemorySegment(BlockQuads.B16, w, bo + 2, ByteOrder.LITTLE_ENDIAN);
             ByteVector w1 = ByteVector.fromMemorySegment(BlockQuads.B16, w, bo + 18, ByteOrder.LITTLE_ENDIAN);
             lo = BlockQuads.quads(w0, ByteVector.fromArray(BlockQuads.B16, qs, ao)).fma(d, lo);
@@ -54,7 +55,7 @@ public final class Q8_0Kernel implements RowKernel {
         for (int b = 0; b < n / 32; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
             int ao = aOff + b * 32;
-            float d = Bytes.f16(w, bo) * ds[ao / 32];
+            float d = Le.f16(w, bo) * ds[ao / 32];
             a0 = Math.fma(d, quad(w, bo + 2, qs, ao), a0);
             a1 = Math.fma(d, quad(w, bo + 6, qs, ao + 4), a1);
             a2 = Math.fma(d, quad(w, bo + 10, qs, ao + 8), a2);
@@ -68,8 +69,8 @@ public final class Q8_0Kernel implements RowKernel {
     }
 
     private static float quad(MemorySegment w, long wo, byte[] qs, int ao) {
-        return Bytes.i8(w, wo) * qs[ao] + Bytes.i8(w, wo + 1) * qs[ao + 1] + Bytes.i8(w, wo + 2) * qs[ao + 2]
-                + Bytes.i8(w, wo + 3) * qs[ao + 3];
+        return Le.i8(w, wo) * qs[ao] + Le.i8(w, wo + 1) * qs[ao + 1] + Le.i8(w, wo + 2) * qs[ao + 2]
+                + Le.i8(w, wo + 3) * qs[ao + 3];
     }
 
     /** Scalar reference of {@link #dot}. */
@@ -82,9 +83,9 @@ public final class Q8_0Kernel implements RowKernel {
             int ao = aOff + b * 32;
             int isum = 0;
             for (int j = 0; j < 32; j++) {
-                isum += Bytes.i8(w, bo + 2 + j) * qs[ao + j];
+                isum += Le.i8(w, bo + 2 + j) * qs[ao + j];
             }
-            sum += (Bytes.f16(w, bo) * ds[ao / 32]) * isum;
+            sum += (Le.f16(w, bo) * ds[ao / 32]) * isum;
         }
         return sum;
     }
@@ -93,9 +94,9 @@ public final class Q8_0Kernel implements RowKernel {
     public void dequantize(MemorySegment w, long wOff, float[] dst, int dstOff, int n) {
         for (int b = 0; b < n / 32; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
-            float d = Bytes.f16(w, bo);
+            float d = Le.f16(w, bo);
             for (int j = 0; j < 32; j++) {
-                dst[dstOff + b * 32 + j] = Bytes.i8(w, bo + 2 + j) * d;
+                dst[dstOff + b * 32 + j] = Le.i8(w, bo + 2 + j) * d;
             }
         }
     }
