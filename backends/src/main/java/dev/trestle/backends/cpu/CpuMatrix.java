@@ -79,39 +79,46 @@ public final class CpuMatrix {
 
     /**
      * {@code out[t * outStride + r] = W[expert] row r . act row t} for tokens {@code t < nTokens}, split by rows
-     * across the pool.
+     * across the pool through {@code job} (reused, so the call allocates nothing).
      */
-    public void matmul(CpuThreadPool pool, ActivationRows act, int nTokens, float[] out, int outStride, int expert) {
+    public void matmul(MatmulJob job, ActivationRows act, int nTokens, float[] out, int outStride, int expert) {
         checkAct(act);
-        long base = (long) expert * rows * rowBytes;
-        int n = cols;
-        pool.parallelFor(rows, (from, to) -> {
-            for (int r = from; r < to; r++) {
-                long off = base + r * rowBytes;
-                for (int t = 0; t < nTokens; t++) {
-                    out[t * outStride + r] = kernel.dot(data, off, act, t * n, n);
-                }
-            }
-        });
+        job.dense(this, act, nTokens, out, outStride, expert);
     }
 
     /**
      * Like {@link #matmul} for a subset of activation rows ({@code actRows[i]}, written to row
      * {@code outRows[i]} of {@code out}): the tokens routed to one expert.
      */
-    public void matmulRows(CpuThreadPool pool, ActivationRows act, int[] actRows, int[] outRows, int count,
-                           float[] out, int outStride, int expert) {
+    public void matmulRows(MatmulJob job, ActivationRows act, int[] actRows, int[] outRows, int count, float[] out,
+                           int outStride, int expert) {
         checkAct(act);
+        job.gather(this, act, actRows, outRows, count, out, outStride, expert);
+    }
+
+    /** Rows {@code [from, to)} of a dense product (see {@link #matmul}); the pool's chunk body. */
+    void denseRows(int from, int to, ActivationRows act, int nTokens, float[] out, int outStride, int expert) {
         long base = (long) expert * rows * rowBytes;
         int n = cols;
-        pool.parallelFor(rows, (from, to) -> {
-            for (int r = from; r < to; r++) {
-                long off = base + r * rowBytes;
-                for (int i = 0; i < count; i++) {
-                    out[outRows[i] * outStride + r] = kernel.dot(data, off, act, actRows[i] * n, n);
-                }
+        for (int r = from; r < to; r++) {
+            long off = base + r * rowBytes;
+            for (int t = 0; t < nTokens; t++) {
+                out[t * outStride + r] = kernel.dot(data, off, act, t * n, n);
             }
-        });
+        }
+    }
+
+    /** Rows {@code [from, to)} of a gathered product (see {@link #matmulRows}). */
+    void gatherRows(int from, int to, ActivationRows act, int[] actRows, int[] outRows, int count, float[] out,
+                    int outStride, int expert) {
+        long base = (long) expert * rows * rowBytes;
+        int n = cols;
+        for (int r = from; r < to; r++) {
+            long off = base + r * rowBytes;
+            for (int i = 0; i < count; i++) {
+                out[outRows[i] * outStride + r] = kernel.dot(data, off, act, actRows[i] * n, n);
+            }
+        }
     }
 
     private void checkAct(ActivationRows act) {

@@ -5,6 +5,7 @@ import dev.trestle.backends.cpu.Attention;
 import dev.trestle.backends.cpu.CpuMatrix;
 import dev.trestle.backends.cpu.CpuOps;
 import dev.trestle.backends.cpu.CpuThreadPool;
+import dev.trestle.backends.cpu.MatmulJob;
 import dev.trestle.backends.cpu.Rope;
 import dev.trestle.backends.cpu.RowQuantizer;
 import dev.trestle.common.TrestleException;
@@ -162,7 +163,13 @@ public abstract class DecoderModel {
             layers[il] = loadLayer(l, il);
         }
         this.w = new ModelWeights(tok, outNorm, out, layers);
+        this.ropes = new Rope[c.nLayer()];
+        for (int il = 0; il < c.nLayer(); il++) {
+            ropes[il] = rope(il);
+        }
     }
+
+    private Rope[] ropes; // (n_layer) rope parameters per layer
 
     /** Loads one block; the default covers every supported architecture's tensor set. */
     protected LayerWeights loadLayer(WeightLoader l, int il) {
@@ -270,9 +277,9 @@ public abstract class DecoderModel {
             // ffn norm
             norm(st.x, st.cur, n, lw.ffnNorm());
             if (c.isMoe()) {
-                moeFfn(lw, n, st, rs.pool());
+                moeFfn(lw, n, st);
             } else {
-                ffn(lw, n, st, rs.pool());
+                ffn(lw, n, st);
             }
             if (sandwichNorms()) {
                 normInPlace(st.proj, n, lw.ffnPostNorm());
@@ -285,8 +292,8 @@ public abstract class DecoderModel {
     }
 
     /** Logits of {@code rows} hidden rows (packed, (rows, n_embd)) into {@code out} (rows, n_vocab). */
-    public final void logits(float[] hidden, int rows, float[] out, ForwardState st, CpuThreadPool pool) {
-        project(w.output(), hidden, rows, out, st, pool);
+    public final void logits(float[] hidden, int rows, float[] out, ForwardState st) {
+        project(w.output(), hidden, rows, out, st);
         if (finalSoftcap() != 0f) {
             CpuOps.softcap(out, 0, rows * cfg.nVocab(), finalSoftcap());
         }
@@ -309,11 +316,11 @@ public abstract class DecoderModel {
     }
 
     /** {@code out = in . W^T} for n rows, then bias and {@code .scale} in llama.cpp's order. */
-    protected final void project(Linear l, float[] in, int n, float[] out, ForwardState st, CpuThreadPool pool) {
+    protected final void project(Linear l, float[] in, int n, float[] out, ForwardState st) {
         CpuMatrix m = l.weight();
         ActivationRows a = st.act(m.dotType(), m.cols(), n);
         a.load(in, 0, m.cols(), n, m.cols());
-        m.matmul(pool, a, n, out, m.rows(), 0);
+        m.matmul(st.job, a, n, out, m.rows(), 0);
         finishProjection(l, out, n);
     }
 
@@ -351,10 +358,9 @@ public abstract class DecoderModel {
         int hd = c.headDim();
         int qd = c.qDim();
         int kvd = c.kvDim();
-        CpuThreadPool pool = rs.pool();
         // compute Q, K and V
         if (lw.wqkv() != null) {
-            project(lw.wqkv(), st.cur, n, st.qkv, st, pool);
+            project(lw.wqkv(), st.cur, n, st.qkv, st);
             int stride = qd + 2 * kvd;
             for (int t = 0; t < n; t++) {
                 System.arraycopy(st.qkv, t * stride, st.q, t * qd, qd);
@@ -362,11 +368,11 @@ public abstract class DecoderModel {
                 System.arraycopy(st.qkv, t * stride + qd + kvd, st.v, t * kvd, kvd);
             }
         } else {
-            project(lw.wq(), st.cur, n, st.q, st, pool);
-            project(lw.wk(), st.cur, n, st.k, st, pool);
-            project(lw.wv(), st.cur, n, st.v, st, pool);
+            project(lw.wq(), st.cur, n, st.q, st);
+            project(lw.wk(), st.cur, n, st.k, st);
+            project(lw.wv(), st.cur, n, st.v, st);
         }
-        Rope rope = rope(il);
+        Rope rope = ropes[il];
         float[] factors = ropeFactors(il, rs.nCtxPerSeq());
         for (int t = 0; t < n; t++) {
             // q/k norms
@@ -399,19 +405,10 @@ public abstract class DecoderModel {
         int swa = isSwaLayer(il) ? c.nSwa() : 0;
         for (int t = 0; t < n; t++) {
             int nVis = kv.visible(ub.seq()[t], ub.pos()[t], swa, st.visible);
-            final int tt = t;
-            final int threads = pool.threads();
-            pool.parallelFor(threads, (from, to) -> {
-                for (int worker = from; worker < to; worker++) {
-                    for (int h = worker; h < c.nHead(); h += threads) {
-                        att.attendHead(worker, st.q, tt * qd + h * hd, h, kv.layer(il), st.visible, nVis,
-                                st.attn, tt * qd + h * hd);
-                    }
-                }
-            });
+            st.heads.attend(att, kv.layer(il), t, nVis);
         }
         // output projection
-        project(lw.wo(), st.attn, n, st.proj, st, pool);
+        project(lw.wo(), st.attn, n, st.proj, st);
     }
 
     private Attention[] attentionKernels;
@@ -435,20 +432,20 @@ public abstract class DecoderModel {
     }
 
     /** Dense FFN of st.cur into st.proj. */
-    protected void ffn(LayerWeights lw, int n, ForwardState st, CpuThreadPool pool) {
+    protected void ffn(LayerWeights lw, int n, ForwardState st) {
         int ff = cfg.nFf();
         switch (ffnKind()) {
             case SWIGLU_FUSED_UP -> {
                 // ffn_up yields [gate | up]; swiglu(x) = silu(first half) * second half
-                project(lw.ffnUp(), st.cur, n, st.up, st, pool);
+                project(lw.ffnUp(), st.cur, n, st.up, st);
                 for (int t = 0; t < n; t++) {
                     System.arraycopy(st.up, t * 2 * ff, st.gate, t * ff, ff);
                     CpuOps.swiglu(st.gate, t * ff, st.up, t * 2 * ff + ff, ff);
                 }
             }
             case SWIGLU, GEGLU -> {
-                project(lw.ffnUp(), st.cur, n, st.up, st, pool);
-                project(lw.ffnGate(), st.cur, n, st.gate, st, pool);
+                project(lw.ffnUp(), st.cur, n, st.up, st);
+                project(lw.ffnGate(), st.cur, n, st.gate, st);
                 if (ffnKind() == FfnKind.SWIGLU) {
                     CpuOps.swiglu(st.gate, 0, st.up, 0, n * ff);
                 } else {
@@ -456,18 +453,18 @@ public abstract class DecoderModel {
                 }
             }
         }
-        project(lw.ffnDown(), st.gate, n, st.proj, st, pool);
+        project(lw.ffnDown(), st.gate, n, st.proj, st);
     }
 
     /** Mixture-of-experts FFN of st.cur into st.proj: route, run each chosen expert, weighted sum. */
-    protected void moeFfn(LayerWeights lw, int n, ForwardState st, CpuThreadPool pool) {
+    protected void moeFfn(LayerWeights lw, int n, ForwardState st) {
         ModelConfig c = cfg;
         int nExp = c.nExpert();
         int k = c.nExpertUsed();
         int e = c.nEmbd();
         int ff = lw.upExps().weight().rows();
         // router logits and probabilities
-        project(lw.router(), st.cur, n, st.router, st, pool);
+        project(lw.router(), st.cur, n, st.router, st);
         for (int t = 0; t < n; t++) {
             if (gating() == Gating.SOFTMAX) {
                 CpuOps.softmax(st.router, t * nExp, nExp);
@@ -520,8 +517,8 @@ public abstract class DecoderModel {
             if (count == 0) {
                 continue;
             }
-            up.matmulRows(pool, in, st.rowsA, st.rowsB, count, st.up, ff, x);
-            gate.matmulRows(pool, inGate, st.rowsA, st.rowsB, count, st.gate, ff, x);
+            up.matmulRows(st.job, in, st.rowsA, st.rowsB, count, st.up, ff, x);
+            gate.matmulRows(st.job, inGate, st.rowsA, st.rowsB, count, st.gate, ff, x);
             for (int i = 0; i < count; i++) {
                 int r = st.rowsB[i];
                 if (lw.upExps().scale() != null) {
@@ -539,7 +536,7 @@ public abstract class DecoderModel {
                 act.loadRow(st.gate, r * ff, r * ff, ff);
             }
             setCols(act, ff);
-            down.matmulRows(pool, act, st.rowsB, st.rowsB, count, st.ffnOut, e, x);
+            down.matmulRows(st.job, act, st.rowsB, st.rowsB, count, st.ffnOut, e, x);
             for (int i = 0; i < count; i++) {
                 int r = st.rowsB[i];
                 if (lw.downExps().scale() != null) {
@@ -558,10 +555,10 @@ public abstract class DecoderModel {
         // shared expert (qwen2moe), gated by sigmoid(x . w)
         if (lw.upShexp() != null) {
             int sff = lw.upShexp().rows();
-            project(lw.upShexp(), st.cur, n, st.up, st, pool);
-            project(lw.gateShexp(), st.cur, n, st.gate, st, pool);
+            project(lw.upShexp(), st.cur, n, st.up, st);
+            project(lw.gateShexp(), st.cur, n, st.gate, st);
             CpuOps.swiglu(st.gate, 0, st.up, 0, n * sff);
-            project(lw.downShexp(), st.gate, n, st.shared, st, pool);
+            project(lw.downShexp(), st.gate, n, st.shared, st);
             for (int t = 0; t < n; t++) {
                 if (lw.shexpGate() != null) {
                     double dot = 0;

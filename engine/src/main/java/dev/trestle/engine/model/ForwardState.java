@@ -2,8 +2,11 @@ package dev.trestle.engine.model;
 
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
-import java.util.HashMap;
-import java.util.Map;
+import dev.trestle.backends.cpu.Attention;
+import dev.trestle.backends.cpu.CpuThreadPool;
+import dev.trestle.backends.cpu.MatmulJob;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Buffers for one micro-batch of up to {@code nTokens} rows, allocated once per context. */
 public final class ForwardState {
@@ -28,10 +31,13 @@ public final class ForwardState {
     final float[] ropeCache; // (n_rot) cos/sin of one position
     final int[] visible;    // (n_cells) cells visible to one query
     final float[] hidden;   // (n_tokens, n_embd) final normed hidden state (embeddings)
-    private final Map<Long, ActivationRows> acts = new HashMap<>();
+    final MatmulJob job;     // reusable matmul dispatch
+    final HeadsJob heads;    // reusable attention dispatch
+    private final List<ActivationRows> acts = new ArrayList<>();
 
-    public ForwardState(ModelConfig c, int nTokens, int nCells) {
+    public ForwardState(ModelConfig c, int nTokens, int nCells, CpuThreadPool pool) {
         this.nTokens = nTokens;
+        this.job = new MatmulJob(pool);
         int slots = Math.max(1, c.nExpertUsed());
         int ff = Math.max(2 * c.nFf(), Math.max(c.nFfExp(), c.nFfShexp()));
         x = new float[nTokens * c.nEmbd()];
@@ -54,17 +60,57 @@ public final class ForwardState {
         ropeCache = new float[Math.max(2, c.nRot())];
         visible = new int[nCells];
         hidden = new float[nTokens * c.nEmbd()];
+        heads = new HeadsJob(pool, c);
     }
 
     /** Activation buffer in {@code format} for rows of {@code cols} (created on first use, then reused). */
     ActivationRows act(GgmlType format, int cols, int rows) {
-        long key = ((long) format.id() << 40) | ((long) cols << 8);
-        ActivationRows a = acts.get(key);
-        if (a == null || a.rowCapacity() < rows) {
-            a = new ActivationRows(format, Math.max(rows, nTokens), cols);
-            acts.put(key, a);
+        for (int i = 0; i < acts.size(); i++) {
+            ActivationRows a = acts.get(i);
+            if (a.format() == format && a.maxCols() == cols && a.rowCapacity() >= rows) {
+                return a;
+            }
         }
+        ActivationRows a = new ActivationRows(format, Math.max(rows, nTokens), cols);
+        acts.add(a);
         return a;
+    }
+
+    /** Attention of one query row: its heads split across the pool (reused, allocation-free). */
+    final class HeadsJob implements CpuThreadPool.RangeBody {
+        private final CpuThreadPool pool;
+        private final int nHead;
+        private final int headDim;
+        private Attention att;
+        private Attention.KvView view;
+        private int token;
+        private int nVisible;
+
+        HeadsJob(CpuThreadPool pool, ModelConfig c) {
+            this.pool = pool;
+            this.nHead = c.nHead();
+            this.headDim = c.headDim();
+        }
+
+        void attend(Attention att, Attention.KvView view, int token, int nVisible) {
+            this.att = att;
+            this.view = view;
+            this.token = token;
+            this.nVisible = nVisible;
+            pool.parallelFor(Math.min(pool.threads(), nHead), this);
+        }
+
+        @Override
+        public void run(int from, int to) {
+            int workers = Math.min(pool.threads(), nHead);
+            int qd = nHead * headDim;
+            for (int worker = from; worker < to; worker++) {
+                for (int h = worker; h < nHead; h += workers) {
+                    int off = token * qd + h * headDim;
+                    att.attendHead(worker, q, off, h, view, visible, nVisible, attn, off);
+                }
+            }
+        }
     }
 
     /** Final normed hidden states, row-major (n_tokens, n_embd). */

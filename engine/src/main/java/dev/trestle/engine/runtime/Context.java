@@ -59,7 +59,7 @@ public final class Context implements AutoCloseable {
         this.backend = new CpuBackend(options.threads());
         boolean flash = options.flashAttn().resolve();
         impl.bindAttention(kv, flash, options.threads());
-        this.state = new ForwardState(cfg, ub, nCtx);
+        this.state = new ForwardState(cfg, ub, nCtx, backend.pool());
         this.settings = new RunSettings(backend.pool(), flash, nCtx / options.nSeqMax());
         ubTokens = new int[ub];
         ubPos = new int[ub];
@@ -158,7 +158,7 @@ public final class Context implements AutoCloseable {
             }
             if (rows > 0) {
                 float[] part = rows == nOut && out == 0 ? logits : new float[rows * cfg.nVocab()];
-                impl.logits(state.hidden(), rows, part, state, backend.pool());
+                impl.logits(state.hidden(), rows, part, state);
                 if (part != logits) {
                     System.arraycopy(part, 0, logits, out * cfg.nVocab(), rows * cfg.nVocab());
                 }

@@ -1,0 +1,266 @@
+package dev.trestle.backends.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.trestle.backends.cpu.kernel.F16Kernel;
+import dev.trestle.backends.cpu.kernel.F32Kernel;
+import dev.trestle.backends.cpu.kernel.Q8_0Kernel;
+import dev.trestle.backends.cpu.kernel.RowKernel;
+import dev.trestle.backends.cpu.kernel.RowKernels;
+import dev.trestle.backends.type.GgmlType;
+import dev.trestle.common.TrestleException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every weight type's dot kernel against a scalar reference (dequantized weights times the converted
+ * activations, summed in double), on sizes that are not multiples of the vector width or thread count.
+ */
+class KernelTest {
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** Byte offsets of the F16 scale fields inside one block, per type (random bytes elsewhere). */
+    private static int[] halfFields(GgmlType t) {
+        return switch (t) {
+            case Q4_0, Q5_0, Q8_0, IQ4_NL, IQ4_XS, F16 -> new int[] {0};
+            case Q4_1, Q5_1, Q4_K, Q5_K -> new int[] {0, 2};
+            case Q2_K -> new int[] {80, 82};
+            case Q3_K -> new int[] {108};
+            case Q6_K -> new int[] {208};
+            default -> new int[0];
+        };
+    }
+
+    /** Random but finite stored rows of {@code type}. */
+    static MemorySegment randomRows(GgmlType type, int rows, int cols, Random rnd, Arena arena) {
+        long rowBytes = type.bytesFor(cols);
+        MemorySegment m = arena.allocate(rowBytes * rows, 16);
+        for (long i = 0; i < m.byteSize(); i++) {
+            m.set(ValueLayout.JAVA_BYTE, i, (byte) rnd.nextInt(256));
+        }
+        long blocks = rowBytes * rows / type.bytesPerBlock();
+        for (long b = 0; b < blocks; b++) {
+            long bo = b * type.bytesPerBlock();
+            switch (type) {
+                case F32 -> m.set(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), bo,
+                        (float) rnd.nextGaussian());
+                case BF16 -> m.set(SHORT, bo, Half.floatToBf16((float) rnd.nextGaussian()));
+                case MXFP4 -> m.set(ValueLayout.JAVA_BYTE, bo, (byte) (120 + rnd.nextInt(10)));
+                default -> {
+                    for (int f : halfFields(type)) {
+                        float v = type == GgmlType.F16 ? (float) rnd.nextGaussian() : 0.001f + 0.05f * rnd.nextFloat();
+                        m.set(SHORT, bo + f, Half.fromFloat(v));
+                    }
+                }
+            }
+        }
+        return m;
+    }
+
+    static Stream<Arguments> cases() {
+        return Stream.of(GgmlType.values()).filter(RowKernels::supports).flatMap(t -> {
+            int block = t.blockSize() == 1 ? 1 : t.blockSize();
+            int[] lengths = block == 1 ? new int[] {1, 7, 37, 67, 300} : block == 32 ? new int[] {32, 96, 224}
+                    : new int[] {256, 768};
+            return java.util.Arrays.stream(lengths).mapToObj(n -> Arguments.of(t, n));
+        });
+    }
+
+    @ParameterizedTest(name = "{0} n={1}")
+    @MethodSource("cases")
+    void dotMatchesDequantizedReference(GgmlType type, int n) {
+        Random rnd = new Random(type.id() * 1000L + n);
+        RowKernel k = RowKernels.forType(type, "test");
+        int rows = 5;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment w = randomRows(type, rows, n, rnd, arena);
+            float[] x = new float[n];
+            for (int i = 0; i < n; i++) {
+                x[i] = (float) rnd.nextGaussian();
+            }
+            ActivationRows a = new ActivationRows(k.dotType(), 1, n);
+            a.load(x, 0, n, 1, n);
+            float[] deq = new float[n];
+            long rowBytes = type.bytesFor(n);
+            for (int r = 0; r < rows; r++) {
+                k.dequantize(w, r * rowBytes, deq, 0, n);
+                double ref = 0;
+                double mag = 0;
+                for (int i = 0; i < n; i++) {
+                    ref += (double) deq[i] * a.value(i);
+                    mag += Math.abs((double) deq[i] * a.value(i));
+                }
+                float got = k.dot(w, r * rowBytes, a, 0, n);
+                // Q4_1/Q5_1 take the min term from Q8_1's F16-rounded d * sum(q), as ggml does
+                double rel = k.dotType() == GgmlType.Q8_1 ? 1e-3 : 1e-5;
+                assertEquals(ref, got, rel * mag + 1e-6, type + " row " + r);
+            }
+        }
+    }
+
+    @Test
+    void vectorKernelsEqualTheirScalarReferences() {
+        Random rnd = new Random(5);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int n : new int[] {1, 15, 17, 33, 100, 257}) {
+                float[] x = new float[n];
+                for (int i = 0; i < n; i++) {
+                    x[i] = (float) rnd.nextGaussian();
+                }
+                MemorySegment w32 = randomRows(GgmlType.F32, 1, n, rnd, arena);
+                ActivationRows a32 = new ActivationRows(GgmlType.F32, 1, n);
+                a32.load(x, 0, n, 1, n);
+                assertEquals(F32Kernel.dotScalar(w32, 0, x, 0, n), new F32Kernel().dot(w32, 0, a32, 0, n), 1e-4);
+                MemorySegment w16 = randomRows(GgmlType.F16, 1, n, rnd, arena);
+                ActivationRows a16 = new ActivationRows(GgmlType.F16, 1, n);
+                a16.load(x, 0, n, 1, n);
+                assertEquals(F16Kernel.dotScalar(w16, 0, a16.half(), 0, n), new F16Kernel().dot(w16, 0, a16, 0, n), 1e-4);
+            }
+            for (int n : new int[] {32, 96, 320}) {
+                float[] x = new float[n];
+                for (int i = 0; i < n; i++) {
+                    x[i] = (float) rnd.nextGaussian();
+                }
+                MemorySegment w8 = randomRows(GgmlType.Q8_0, 1, n, rnd, arena);
+                ActivationRows a8 = new ActivationRows(GgmlType.Q8_0, 1, n);
+                a8.load(x, 0, n, 1, n);
+                assertEquals(Q8_0Kernel.dotScalar(w8, 0, a8, 0, n), new Q8_0Kernel().dot(w8, 0, a8, 0, n), 1e-5);
+            }
+        }
+    }
+
+    @Test
+    void f16WideningIsExactIncludingSubnormals() {
+        try (Arena arena = Arena.ofConfined()) {
+            int n = 65536;
+            MemorySegment w = arena.allocate(2L * n, 16);
+            for (int i = 0; i < n; i++) {
+                w.set(SHORT, 2L * i, (short) i);
+            }
+            int len = 64; // several vector widths
+            F16Kernel k = new F16Kernel();
+            ActivationRows unit = new ActivationRows(GgmlType.F16, len, len);
+            float[] eye = new float[len * len];
+            for (int j = 0; j < len; j++) {
+                eye[j * len + j] = 1f;
+            }
+            unit.load(eye, 0, len, len, len);
+            for (int base = 0; base < n; base += len) {
+                for (int j = 0; j < len; j++) {
+                    int code = base + j;
+                    if (((code >>> 10) & 0x1f) == 31) {
+                        continue; // inf/NaN encodings never occur in weights
+                    }
+                    float got = k.dot(w, 2L * base, unit, j * len, len);
+                    assertEquals(Float.float16ToFloat((short) code), got, 0f, "f16 code " + code);
+                }
+            }
+        }
+    }
+
+    @Test
+    void matmulSplitsRowsAcrossThreadsExactly() {
+        Random rnd = new Random(9);
+        int rows = 37;
+        int cols = 96;
+        int tokens = 3;
+        try (Arena arena = Arena.ofShared(); CpuThreadPool pool = new CpuThreadPool(3)) {
+            for (GgmlType t : new GgmlType[] {GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0}) {
+                MemorySegment w = randomRows(t, rows, cols, rnd, arena);
+                CpuMatrix m = new CpuMatrix("w", t, w, new long[] {cols, rows});
+                float[] x = new float[tokens * cols];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) rnd.nextGaussian();
+                }
+                ActivationRows a = new ActivationRows(m.dotType(), tokens, cols);
+                a.load(x, 0, cols, tokens, cols);
+                float[] out = new float[tokens * rows];
+                m.matmul(new MatmulJob(pool), a, tokens, out, rows, 0);
+                for (int tok = 0; tok < tokens; tok++) {
+                    for (int r = 0; r < rows; r++) {
+                        assertEquals(m.kernel().dot(w, r * t.bytesFor(cols), a, tok * cols, cols), out[tok * rows + r],
+                                0f, t + " token " + tok + " row " + r);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void cacheQuantizersRoundTripWithinTheirStep() {
+        Random rnd = new Random(3);
+        int n = 64;
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            for (GgmlType t : RowQuantizer.CACHE_TYPES) {
+                MemorySegment m = arena.allocate(t.bytesFor(n), 16);
+                RowQuantizer.store(t, x, 0, n, m, 0);
+                float[] back = new float[n];
+                RowKernels.forType(t, "cache").dequantize(m, 0, back, 0, n);
+                double step = switch (t) {
+                    case F32 -> 1e-7;
+                    case F16 -> 2e-3;
+                    case BF16 -> 2e-2;
+                    case Q8_0 -> 0.03;
+                    case Q5_0, Q5_1 -> 0.15;
+                    default -> 0.35;
+                };
+                for (int i = 0; i < n; i++) {
+                    assertEquals(x[i], back[i], step * 3.5, t + " element " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void unsupportedWeightTypeFailsNamingTensorAndType() {
+        TrestleException e = assertThrows(TrestleException.class, () -> RowKernels.forType(GgmlType.IQ2_XXS, "blk.0.attn_q.weight"));
+        assertTrue(e.getMessage().contains("blk.0.attn_q.weight") && e.getMessage().contains("iq2_xxs"), e.getMessage());
+        assertThrows(TrestleException.class, () -> RowQuantizer.cacheType("q3_k"));
+    }
+
+    @Test
+    void ropeNeoxAndNormalRotatePairsByTheSameAngles() {
+        Rope norm = new Rope(4, false, 10000f, 1f, 0f, 1f, 32f, 1f, 2048);
+        Rope neox = new Rope(4, true, 10000f, 1f, 0f, 1f, 32f, 1f, 2048);
+        float[] cache = new float[4];
+        norm.cache(3, null, cache);
+        assertEquals(Math.cos(3), cache[0], 1e-6);
+        assertEquals(Math.sin(3), cache[1], 1e-6);
+        assertEquals(Math.cos(3 * 0.01), cache[2], 1e-6);
+        float[] a = {1, 2, 3, 4, 5};
+        float[] b = {1, 3, 2, 4, 5};
+        norm.apply(a, 0, 1, 5, cache);
+        neox.apply(b, 0, 1, 5, cache);
+        assertEquals(a[0], b[0], 1e-6);
+        assertEquals(a[1], b[2], 1e-6);
+        assertEquals(a[2], b[1], 1e-6);
+        assertEquals(a[3], b[3], 1e-6);
+        assertEquals(5f, a[4], 0f, "dims past n_rot pass through");
+        float[] factors = {1f, 2f};
+        neox.cache(3, factors, cache);
+        assertEquals(Math.cos(3 * 0.01 / 2), cache[2], 1e-6);
+    }
+
+    @Test
+    void geluUsesTheF16TableSemantics() {
+        assertEquals(0f, CpuOps.gelu(-11f), 0f);
+        assertEquals(12f, CpuOps.gelu(12f), 0f);
+        float g = CpuOps.gelu(0.7f);
+        assertEquals(Half.round(g), g, 0f);
+        assertEquals(CpuOps.geluExact(0.7f), g, 1e-3f);
+    }
+}
