@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.trestle.backends.cpu.kernel.F16Kernel;
 import dev.trestle.backends.cpu.kernel.F32Kernel;
+import dev.trestle.backends.cpu.kernel.Q4_0Kernel;
+import dev.trestle.backends.cpu.kernel.Q4_KKernel;
+import dev.trestle.backends.cpu.kernel.Q6_KKernel;
 import dev.trestle.backends.cpu.kernel.Q8_0Kernel;
 import dev.trestle.backends.cpu.kernel.RowKernel;
 import dev.trestle.backends.cpu.kernel.RowKernels;
@@ -134,7 +137,23 @@ class KernelTest {
                 MemorySegment w8 = randomRows(GgmlType.Q8_0, 1, n, rnd, arena);
                 ActivationRows a8 = new ActivationRows(GgmlType.Q8_0, 1, n);
                 a8.load(x, 0, n, 1, n);
-                assertEquals(Q8_0Kernel.dotScalar(w8, 0, a8, 0, n), new Q8_0Kernel().dot(w8, 0, a8, 0, n), 1e-5);
+                float ref8 = Q8_0Kernel.dotScalar(w8, 0, a8, 0, n);
+                assertEquals(ref8, new Q8_0Kernel().dot(w8, 0, a8, 0, n), 1e-5f * n + Math.abs(ref8) * 1e-5f);
+                MemorySegment w4 = randomRows(GgmlType.Q4_0, 1, n, rnd, arena);
+                float ref4 = Q4_0Kernel.dotScalar(w4, 0, a8, 0, n);
+                assertEquals(ref4, new Q4_0Kernel().dot(w4, 0, a8, 0, n), 1e-5f * n + Math.abs(ref4) * 1e-5f);
+            }
+            for (int n : new int[] {256, 768}) {
+                float[] x = new float[n];
+                for (int i = 0; i < n; i++) {
+                    x[i] = (float) rnd.nextGaussian();
+                }
+                ActivationRows ak = new ActivationRows(GgmlType.Q8_K, 1, n);
+                ak.load(x, 0, n, 1, n);
+                MemorySegment wk = randomRows(GgmlType.Q4_K, 1, n, rnd, arena);
+                assertEquals(Q4_KKernel.dotScalar(wk, 0, ak, 0, n), new Q4_KKernel().dot(wk, 0, ak, 0, n), 0f);
+                MemorySegment w6 = randomRows(GgmlType.Q6_K, 1, n, rnd, arena);
+                assertEquals(Q6_KKernel.dotScalar(w6, 0, ak, 0, n), new Q6_KKernel().dot(w6, 0, ak, 0, n), 0f);
             }
         }
     }

@@ -3,10 +3,22 @@ package dev.trestle.backends.cpu.kernel;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 /** Q4_K (256-element super-blocks: F16 d and dmin, 8 6-bit scales/mins, nibbles) against Q8_K activations. */
 public final class Q4_KKernel implements RowKernel {
     private static final int BLOCK_BYTES = 144;
+    // One lane per element at every width: L bytes -> L shorts -> L ints (16 lanes on AVX-512, 8 on AVX2).
+    private static final int L = Math.min(IntVector.SPECIES_PREFERRED.length(), 16);
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(L * 32));
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
 
     @Override
     public GgmlType weightType() {
@@ -18,8 +30,50 @@ public final class Q4_KKernel implements RowKernel {
         return GgmlType.Q8_K;
     }
 
+    /**
+     * The same integer sums as the scalar reference (so the result is bit-identical): per 32-element sub-block
+     * the nibble x quant products are summed in shorts, widened to ints and scaled by the 6-bit scale in an
+     * int accumulator; one cross-lane sum per 256-element super-block.
+     */
     @Override
     public float dot(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        short[] bs = a.bsums();
+        float sum = 0f;
+        for (int b = 0; b < n / 256; b++) {
+            long bo = wOff + (long) b * BLOCK_BYTES;
+            int ao = aOff + b * 256;
+            IntVector acc = IntVector.zero(I);
+            int summ = 0;
+            for (int j = 0; j < 4; j++) {
+                int sc1 = KQuant.scale(w, bo + 4, 2 * j);
+                int sc2 = KQuant.scale(w, bo + 4, 2 * j + 1);
+                for (int l = 0; l < 32; l += L) {
+                    ByteVector q = ByteVector.fromMemorySegment(B, w, bo + 16 + 32 * j + l, ByteOrder.LITTLE_ENDIAN);
+                    ShortVector lo = (ShortVector) q.and((byte) 0x0f).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector hi = (ShortVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector xl = (ShortVector) ByteVector.fromArray(B, qs, ao + 64 * j + l)
+                            .convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector xh = (ShortVector) ByteVector.fromArray(B, qs, ao + 64 * j + 32 + l)
+                            .convertShape(VectorOperators.B2S, S, 0);
+                    IntVector pl = (IntVector) lo.mul(xl).convertShape(VectorOperators.S2I, I, 0);
+                    IntVector ph = (IntVector) hi.mul(xh).convertShape(VectorOperators.S2I, I, 0);
+                    acc = acc.add(pl.mul(sc1)).add(ph.mul(sc2));
+                }
+                int bsBase = ao / 16 + 4 * j;
+                summ += KQuant.min(w, bo + 4, 2 * j) * (bs[bsBase] + bs[bsBase + 1])
+                        + KQuant.min(w, bo + 4, 2 * j + 1) * (bs[bsBase + 2] + bs[bsBase + 3]);
+            }
+            int sumi = acc.reduceLanes(VectorOperators.ADD);
+            float dy = ds[ao / 256];
+            sum += Bytes.f16(w, bo) * dy * sumi - Bytes.f16(w, bo + 2) * dy * summ;
+        }
+        return sum;
+    }
+
+    /** Scalar reference of {@link #dot}. */
+    public static float dotScalar(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
         byte[] qs = a.qs();
         float[] ds = a.scales();
         short[] bs = a.bsums();

@@ -3,10 +3,22 @@ package dev.trestle.backends.cpu.kernel;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 /** Q6_K (low nibbles ql, 2 high bits qh, 16 int8 scales, F16 d; value = (q6 - 32) * d * scale) against Q8_K. */
 public final class Q6_KKernel implements RowKernel {
     private static final int BLOCK_BYTES = 210;
+    // One lane per element at every width: L bytes -> L shorts -> L ints (16 lanes on AVX-512, 8 on AVX2).
+    private static final int L = Math.min(IntVector.SPECIES_PREFERRED.length(), 16);
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(L * 32));
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
 
     @Override
     public GgmlType weightType() {
@@ -18,8 +30,61 @@ public final class Q6_KKernel implements RowKernel {
         return GgmlType.Q8_K;
     }
 
+    /**
+     * The scalar reference's integer sum, L elements at a time: 6-bit values rebuilt from nibbles and high bit
+     * pairs in byte lanes, products summed in int lanes with the 8-bit scales; one cross-lane sum per
+     * super-block, so the result is bit-identical.
+     */
     @Override
     public float dot(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        float sum = 0f;
+        for (int b = 0; b < n / 256; b++) {
+            long bo = wOff + (long) b * BLOCK_BYTES;
+            int ao = aOff + b * 256;
+            IntVector acc = IntVector.zero(I);
+            for (int half = 0; half < 2; half++) {
+                long ql = bo + 64L * half;
+                long qh = bo + 128 + 32L * half;
+                long sc = bo + 192 + 8L * half;
+                int e = ao + 128 * half;
+                for (int l = 0; l < 32; l += L) {
+                    int is = l / 16;
+                    ByteVector lq = ByteVector.fromMemorySegment(B, w, ql + l, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector lq2 = ByteVector.fromMemorySegment(B, w, ql + l + 32, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector h = ByteVector.fromMemorySegment(B, w, qh + l, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector q1 = lq.and((byte) 0x0f).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((byte) 32);
+                    ByteVector q2 = lq2.and((byte) 0x0f)
+                            .or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((byte) 32);
+                    ByteVector q3 = lq.lanewise(VectorOperators.LSHR, 4)
+                            .or(h.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((byte) 32);
+                    ByteVector q4 = lq2.lanewise(VectorOperators.LSHR, 4)
+                            .or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4))
+                            .sub((byte) 32);
+                    acc = acc.add(product(q1, qs, e + l).mul(Bytes.i8(w, sc + is)))
+                            .add(product(q2, qs, e + l + 32).mul(Bytes.i8(w, sc + is + 2)))
+                            .add(product(q3, qs, e + l + 64).mul(Bytes.i8(w, sc + is + 4)))
+                            .add(product(q4, qs, e + l + 96).mul(Bytes.i8(w, sc + is + 6)));
+                }
+            }
+            sum += Bytes.f16(w, bo + 208) * ds[ao / 256] * acc.reduceLanes(VectorOperators.ADD);
+        }
+        return sum;
+    }
+
+    /** Lane products of signed weights and the activation quants at {@code off}, exact in ints. */
+    private static IntVector product(ByteVector q, byte[] x, int off) {
+        ShortVector qv = (ShortVector) q.convertShape(VectorOperators.B2S, S, 0);
+        ShortVector xv = (ShortVector) ByteVector.fromArray(B, x, off).convertShape(VectorOperators.B2S, S, 0);
+        return (IntVector) qv.mul(xv).convertShape(VectorOperators.S2I, I, 0);
+    }
+
+    /** Scalar reference of {@link #dot}. */
+    public static float dotScalar(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
         byte[] qs = a.qs();
         float[] ds = a.scales();
         float sum = 0f;

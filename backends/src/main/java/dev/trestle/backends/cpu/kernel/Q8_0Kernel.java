@@ -3,9 +3,10 @@ package dev.trestle.backends.cpu.kernel;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -14,10 +15,12 @@ import jdk.incubator.vector.VectorSpecies;
  * Q8_0 weights (block: F16 d, 32 int8) against Q8_0 activations: integer dot per block, times d_w * d_a.
  */
 public final class Q8_0Kernel implements RowKernel {
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_PREFERRED.withShape(
-            VectorShape.forBitSize(FloatVector.SPECIES_PREFERRED.vectorBitSize() / 4));
     private static final int BLOCK_BYTES = 34;
+    // One lane per element at every width: L bytes -> L shorts -> L floats (16 lanes on AVX-512, 8 on AVX2).
+    private static final int L = Math.min(FloatVector.SPECIES_PREFERRED.length(), 16);
+    private static final VectorSpecies<Float> FL = VectorSpecies.of(float.class, VectorShape.forBitSize(L * 32));
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
+    private static final VectorSpecies<Byte> BL = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
 
     @Override
     public GgmlType weightType() {
@@ -29,27 +32,34 @@ public final class Q8_0Kernel implements RowKernel {
         return GgmlType.Q8_0;
     }
 
+    /**
+     * Per block, the 32 products are summed pairwise in shorts (|w x| <= 128 * 127, so a pair fits), widened to
+     * floats and added with the block scale into a float accumulator, as ggml's AVX kernels do: no cross-lane
+     * sum per block.
+     */
     @Override
     public float dot(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
         byte[] qs = a.qs();
         float[] ds = a.scales();
-        float sum = 0f;
+        FloatVector acc = FloatVector.zero(FL);
         int nb = n / 32;
-        int lanes = B.length();
         for (int b = 0; b < nb; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
             int ao = aOff + b * 32;
-            IntVector acc = IntVector.zero(I);
-            for (int j = 0; j < 32; j += lanes) {
-                IntVector wv = (IntVector) ByteVector.fromMemorySegment(B, w, bo + 2 + j, java.nio.ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.B2I, I, 0);
-                IntVector xv = (IntVector) ByteVector.fromArray(B, qs, ao + j).convertShape(VectorOperators.B2I, I, 0);
-                acc = acc.add(wv.mul(xv));
+            float d = Bytes.f16(w, bo) * ds[ao >> 5];
+            for (int j = 0; j < 16; j += L) {
+                ShortVector w0 = (ShortVector) ByteVector.fromMemorySegment(BL, w, bo + 2 + j, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2S, S, 0);
+                ShortVector w1 = (ShortVector) ByteVector.fromMemorySegment(BL, w, bo + 18 + j, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2S, S, 0);
+                ShortVector x0 = (ShortVector) ByteVector.fromArray(BL, qs, ao + j).convertShape(VectorOperators.B2S, S, 0);
+                ShortVector x1 = (ShortVector) ByteVector.fromArray(BL, qs, ao + 16 + j)
+                        .convertShape(VectorOperators.B2S, S, 0);
+                FloatVector p = (FloatVector) w0.mul(x0).add(w1.mul(x1)).convertShape(VectorOperators.S2F, FL, 0);
+                acc = p.fma(FloatVector.broadcast(FL, d), acc);
             }
-            int isum = acc.reduceLanes(VectorOperators.ADD);
-            sum += (Bytes.f16(w, bo) * ds[ao / 32]) * isum;
         }
-        return sum;
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     /** Scalar reference of {@link #dot}. */
