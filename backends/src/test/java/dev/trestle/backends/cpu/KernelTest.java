@@ -191,10 +191,12 @@ class KernelTest {
     void matmulSplitsRowsAcrossThreadsExactly() {
         Random rnd = new Random(9);
         int rows = 37;
-        int cols = 96;
-        int tokens = 3;
+        int cols = 512;
+        int tokens = 39; // one full 32-token tile, then 4-token groups and a tail
+
         try (Arena arena = Arena.ofShared(); CpuThreadPool pool = new CpuThreadPool(3)) {
-            for (GgmlType t : new GgmlType[] {GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0}) {
+            for (GgmlType t : new GgmlType[] {GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0,
+                GgmlType.Q4_K, GgmlType.Q6_K}) {
                 MemorySegment w = randomRows(t, rows, cols, rnd, arena);
                 CpuMatrix m = new CpuMatrix("w", t, w, new long[] {cols, rows});
                 float[] x = new float[tokens * cols];

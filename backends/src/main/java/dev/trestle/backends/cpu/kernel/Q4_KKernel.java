@@ -72,6 +72,78 @@ public final class Q4_KKernel implements RowKernel {
         return sum;
     }
 
+    /** Four tokens per pass share each decoded weight vector; per token the integer sums are {@link #dot}'s. */
+    @Override
+    public void dotTokens(MemorySegment w, long wOff, ActivationRows a, int aOff, int n, int tokens, float[] out,
+                          int outOff, int outStride) {
+        int t = 0;
+        for (; t + 4 <= tokens; t += 4) {
+            for (int k = 0; k < 4; k++) {
+                out[outOff + (t + k) * outStride] = 0f;
+            }
+            dot4(w, wOff, a, aOff + t * n, n, out, outOff + t * outStride, outStride);
+        }
+        for (; t < tokens; t++) {
+            out[outOff + t * outStride] = dot(w, wOff, a, aOff + t * n, n);
+        }
+    }
+
+    private static void dot4(MemorySegment w, long wOff, ActivationRows a, int aOff, int n, float[] out, int outOff,
+                             int outStride) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        short[] bs = a.bsums();
+        for (int b = 0; b < n / 256; b++) {
+            long bo = wOff + (long) b * BLOCK_BYTES;
+            int ao = aOff + b * 256;
+            IntVector acc0 = IntVector.zero(I);
+            IntVector acc1 = IntVector.zero(I);
+            IntVector acc2 = IntVector.zero(I);
+            IntVector acc3 = IntVector.zero(I);
+            for (int j = 0; j < 4; j++) {
+                int sc1 = KQuant.scale(w, bo + 4, 2 * j);
+                int sc2 = KQuant.scale(w, bo + 4, 2 * j + 1);
+                for (int l = 0; l < 32; l += L) {
+                    ByteVector q = ByteVector.fromMemorySegment(B, w, bo + 16 + 32 * j + l, ByteOrder.LITTLE_ENDIAN);
+                    ShortVector lo = (ShortVector) q.and((byte) 0x0f).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector hi = (ShortVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2S, S, 0);
+                    int x = ao + 64 * j + l;
+                    acc0 = pair(acc0, lo, hi, sc1, sc2, qs, x);
+                    acc1 = pair(acc1, lo, hi, sc1, sc2, qs, x + n);
+                    acc2 = pair(acc2, lo, hi, sc1, sc2, qs, x + 2 * n);
+                    acc3 = pair(acc3, lo, hi, sc1, sc2, qs, x + 3 * n);
+                }
+            }
+            float d = Bytes.f16(w, bo);
+            float dmin = Bytes.f16(w, bo + 2);
+            out[outOff] += finish(d, dmin, w, bo, ds, bs, ao, acc0);
+            out[outOff + outStride] += finish(d, dmin, w, bo, ds, bs, ao + n, acc1);
+            out[outOff + 2 * outStride] += finish(d, dmin, w, bo, ds, bs, ao + 2 * n, acc2);
+            out[outOff + 3 * outStride] += finish(d, dmin, w, bo, ds, bs, ao + 3 * n, acc3);
+        }
+    }
+
+    private static IntVector pair(IntVector acc, ShortVector lo, ShortVector hi, int sc1, int sc2, byte[] qs, int x) {
+        ShortVector xl = (ShortVector) ByteVector.fromArray(B, qs, x).convertShape(VectorOperators.B2S, S, 0);
+        ShortVector xh = (ShortVector) ByteVector.fromArray(B, qs, x + 32).convertShape(VectorOperators.B2S, S, 0);
+        IntVector pl = (IntVector) lo.mul(xl).convertShape(VectorOperators.S2I, I, 0);
+        IntVector ph = (IntVector) hi.mul(xh).convertShape(VectorOperators.S2I, I, 0);
+        return acc.add(pl.mul(sc1)).add(ph.mul(sc2));
+    }
+
+    /** One super-block's contribution for the token whose block starts at {@code ao}, as {@link #dot} adds it. */
+    private static float finish(float d, float dmin, MemorySegment w, long bo, float[] ds, short[] bs, int ao,
+                                IntVector acc) {
+        int summ = 0;
+        for (int j = 0; j < 4; j++) {
+            int bsBase = ao / 16 + 4 * j;
+            summ += KQuant.min(w, bo + 4, 2 * j) * (bs[bsBase] + bs[bsBase + 1])
+                    + KQuant.min(w, bo + 4, 2 * j + 1) * (bs[bsBase + 2] + bs[bsBase + 3]);
+        }
+        float dy = ds[ao / 256];
+        return d * dy * acc.reduceLanes(VectorOperators.ADD) - dmin * dy * summ;
+    }
+
     /** Scalar reference of {@link #dot}. */
     public static float dotScalar(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
         byte[] qs = a.qs();

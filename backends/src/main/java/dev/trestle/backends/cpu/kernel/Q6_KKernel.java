@@ -76,6 +76,93 @@ public final class Q6_KKernel implements RowKernel {
         return sum;
     }
 
+    /** Four tokens per pass share each decoded weight vector; per token the integer sums are {@link #dot}'s. */
+    @Override
+    public void dotTokens(MemorySegment w, long wOff, ActivationRows a, int aOff, int n, int tokens, float[] out,
+                          int outOff, int outStride) {
+        int t = 0;
+        for (; t + 4 <= tokens; t += 4) {
+            dot4(w, wOff, a, aOff + t * n, n, out, outOff + t * outStride, outStride);
+        }
+        for (; t < tokens; t++) {
+            out[outOff + t * outStride] = dot(w, wOff, a, aOff + t * n, n);
+        }
+    }
+
+    private static void dot4(MemorySegment w, long wOff, ActivationRows a, int aOff, int n, float[] out, int outOff,
+                             int outStride) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        float s0 = 0f;
+        float s1 = 0f;
+        float s2 = 0f;
+        float s3 = 0f;
+        for (int b = 0; b < n / 256; b++) {
+            long bo = wOff + (long) b * BLOCK_BYTES;
+            int ao = aOff + b * 256;
+            IntVector acc0 = IntVector.zero(I);
+            IntVector acc1 = IntVector.zero(I);
+            IntVector acc2 = IntVector.zero(I);
+            IntVector acc3 = IntVector.zero(I);
+            for (int half = 0; half < 2; half++) {
+                long ql = bo + 64L * half;
+                long qh = bo + 128 + 32L * half;
+                long sc = bo + 192 + 8L * half;
+                int e = ao + 128 * half;
+                for (int l = 0; l < 32; l += L) {
+                    int is = l / 16;
+                    ByteVector lq = ByteVector.fromMemorySegment(B, w, ql + l, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector lq2 = ByteVector.fromMemorySegment(B, w, ql + l + 32, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector h = ByteVector.fromMemorySegment(B, w, qh + l, ByteOrder.LITTLE_ENDIAN);
+                    ShortVector q1 = widen(lq.and((byte) 0x0f).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((byte) 32));
+                    ShortVector q2 = widen(lq2.and((byte) 0x0f)
+                            .or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((byte) 32));
+                    ShortVector q3 = widen(lq.lanewise(VectorOperators.LSHR, 4)
+                            .or(h.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((byte) 32));
+                    ShortVector q4 = widen(lq2.lanewise(VectorOperators.LSHR, 4)
+                            .or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4))
+                            .sub((byte) 32));
+                    int c1 = Bytes.i8(w, sc + is);
+                    int c2 = Bytes.i8(w, sc + is + 2);
+                    int c3 = Bytes.i8(w, sc + is + 4);
+                    int c4 = Bytes.i8(w, sc + is + 6);
+                    acc0 = quad(acc0, q1, q2, q3, q4, c1, c2, c3, c4, qs, e + l);
+                    acc1 = quad(acc1, q1, q2, q3, q4, c1, c2, c3, c4, qs, e + l + n);
+                    acc2 = quad(acc2, q1, q2, q3, q4, c1, c2, c3, c4, qs, e + l + 2 * n);
+                    acc3 = quad(acc3, q1, q2, q3, q4, c1, c2, c3, c4, qs, e + l + 3 * n);
+                }
+            }
+            float d = Bytes.f16(w, bo + 208);
+            s0 += d * ds[ao / 256] * acc0.reduceLanes(VectorOperators.ADD);
+            s1 += d * ds[(ao + n) / 256] * acc1.reduceLanes(VectorOperators.ADD);
+            s2 += d * ds[(ao + 2 * n) / 256] * acc2.reduceLanes(VectorOperators.ADD);
+            s3 += d * ds[(ao + 3 * n) / 256] * acc3.reduceLanes(VectorOperators.ADD);
+        }
+        out[outOff] = s0;
+        out[outOff + outStride] = s1;
+        out[outOff + 2 * outStride] = s2;
+        out[outOff + 3 * outStride] = s3;
+    }
+
+    private static ShortVector widen(ByteVector v) {
+        return (ShortVector) v.convertShape(VectorOperators.B2S, S, 0);
+    }
+
+    /** One token's four scaled products at activation offset {@code x} (the four quarter-blocks 32 apart). */
+    private static IntVector quad(IntVector acc, ShortVector q1, ShortVector q2, ShortVector q3, ShortVector q4,
+                                  int c1, int c2, int c3, int c4, byte[] qs, int x) {
+        return acc.add(times(q1, qs, x).mul(c1)).add(times(q2, qs, x + 32).mul(c2))
+                .add(times(q3, qs, x + 64).mul(c3)).add(times(q4, qs, x + 96).mul(c4));
+    }
+
+    private static IntVector times(ShortVector q, byte[] x, int off) {
+        ShortVector xv = (ShortVector) ByteVector.fromArray(B, x, off).convertShape(VectorOperators.B2S, S, 0);
+        return (IntVector) q.mul(xv).convertShape(VectorOperators.S2I, I, 0);
+    }
+
     /** Lane products of signed weights and the activation quants at {@code off}, exact in ints. */
     private static IntVector product(ByteVector q, byte[] x, int off) {
         ShortVector qv = (ShortVector) q.convertShape(VectorOperators.B2S, S, 0);
