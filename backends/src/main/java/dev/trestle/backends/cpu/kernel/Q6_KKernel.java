@@ -5,7 +5,7 @@ import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -14,9 +14,9 @@ import jdk.incubator.vector.VectorSpecies;
 /** Q6_K (low nibbles ql, 2 high bits qh, 16 int8 scales, F16 d; value = (q6 - 32) * d * scale) against Q8_K. */
 public final class Q6_KKernel implements RowKernel {
     private static final int BLOCK_BYTES = 210;
-    // One lane per element at every width: L bytes -> L shorts -> L ints (16 lanes on AVX-512, 8 on AVX2).
-    private static final int L = Math.min(IntVector.SPECIES_PREFERRED.length(), 16);
-    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(L * 32));
+    // One lane per element at every width: L bytes -> L shorts -> L floats (16 lanes on AVX-512, 8 on AVX2).
+    private static final int L = Math.min(FloatVector.SPECIES_PREFERRED.length(), 16);
+    private static final VectorSpecies<Float> F = VectorSpecies.of(float.class, VectorShape.forBitSize(L * 32));
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
 
@@ -31,19 +31,19 @@ public final class Q6_KKernel implements RowKernel {
     }
 
     /**
-     * The scalar reference's integer sum, L elements at a time: 6-bit values rebuilt from nibbles and high bit
-     * pairs in byte lanes, products summed in int lanes with the 8-bit scales; one cross-lane sum per
-     * super-block, so the result is bit-identical.
+     * 6-bit values rebuilt from nibbles and high bit pairs in short lanes; per 16-element group the products are
+     * formed in shorts (exact), widened to floats and added with the group's combined scale
+     * {@code d * d_y * scale} into a float accumulator: no integer multiplies, one cross-lane sum per row.
      */
     @Override
     public float dot(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
         byte[] qs = a.qs();
         float[] ds = a.scales();
-        float sum = 0f;
+        FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < n / 256; b++) {
             long bo = wOff + (long) b * BLOCK_BYTES;
             int ao = aOff + b * 256;
-            IntVector acc = IntVector.zero(I);
+            float d = Bytes.f16(w, bo + 208) * ds[ao / 256];
             for (int half = 0; half < 2; half++) {
                 long ql = bo + 64L * half;
                 long qh = bo + 128 + 32L * half;
@@ -51,123 +51,40 @@ public final class Q6_KKernel implements RowKernel {
                 int e = ao + 128 * half;
                 for (int l = 0; l < 32; l += L) {
                     int is = l / 16;
-                    ByteVector lq = ByteVector.fromMemorySegment(B, w, ql + l, ByteOrder.LITTLE_ENDIAN);
-                    ByteVector lq2 = ByteVector.fromMemorySegment(B, w, ql + l + 32, ByteOrder.LITTLE_ENDIAN);
-                    ByteVector h = ByteVector.fromMemorySegment(B, w, qh + l, ByteOrder.LITTLE_ENDIAN);
-                    ByteVector q1 = lq.and((byte) 0x0f).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
-                            .sub((byte) 32);
-                    ByteVector q2 = lq2.and((byte) 0x0f)
-                            .or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4))
-                            .sub((byte) 32);
-                    ByteVector q3 = lq.lanewise(VectorOperators.LSHR, 4)
-                            .or(h.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4))
-                            .sub((byte) 32);
-                    ByteVector q4 = lq2.lanewise(VectorOperators.LSHR, 4)
+                    // x86 has no byte shifts: rebuild the 6-bit values in short lanes
+                    ShortVector lq = ((ShortVector) ByteVector.fromMemorySegment(B, w, ql + l, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.B2S, S, 0)).and((short) 0xff);
+                    ShortVector lq2 = ((ShortVector) ByteVector.fromMemorySegment(B, w, ql + l + 32, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.B2S, S, 0)).and((short) 0xff);
+                    ShortVector h = ((ShortVector) ByteVector.fromMemorySegment(B, w, qh + l, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.B2S, S, 0)).and((short) 0xff);
+                    ShortVector q1 = lq.and((short) 0x0f).or(h.and((short) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((short) 32);
+                    ShortVector q2 = lq2.and((short) 0x0f)
+                            .or(h.lanewise(VectorOperators.LSHR, 2).and((short) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((short) 32);
+                    ShortVector q3 = lq.lanewise(VectorOperators.LSHR, 4)
+                            .or(h.lanewise(VectorOperators.LSHR, 4).and((short) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((short) 32);
+                    ShortVector q4 = lq2.lanewise(VectorOperators.LSHR, 4)
                             .or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4))
-                            .sub((byte) 32);
-                    acc = acc.add(product(q1, qs, e + l).mul(Bytes.i8(w, sc + is)))
-                            .add(product(q2, qs, e + l + 32).mul(Bytes.i8(w, sc + is + 2)))
-                            .add(product(q3, qs, e + l + 64).mul(Bytes.i8(w, sc + is + 4)))
-                            .add(product(q4, qs, e + l + 96).mul(Bytes.i8(w, sc + is + 6)));
+                            .sub((short) 32);
+                    ShortVector x1 = (ShortVector) ByteVector.fromArray(B, qs, e + l).convertShape(VectorOperators.B2S, S, 0);
+                    acc = ((FloatVector) q1.mul(x1).convertShape(VectorOperators.S2F, F, 0))
+                            .fma(FloatVector.broadcast(F, d * Bytes.i8(w, sc + is)), acc);
+                    ShortVector x2 = (ShortVector) ByteVector.fromArray(B, qs, e + l + 32).convertShape(VectorOperators.B2S, S, 0);
+                    acc = ((FloatVector) q2.mul(x2).convertShape(VectorOperators.S2F, F, 0))
+                            .fma(FloatVector.broadcast(F, d * Bytes.i8(w, sc + is + 2)), acc);
+                    ShortVector x3 = (ShortVector) ByteVector.fromArray(B, qs, e + l + 64).convertShape(VectorOperators.B2S, S, 0);
+                    acc = ((FloatVector) q3.mul(x3).convertShape(VectorOperators.S2F, F, 0))
+                            .fma(FloatVector.broadcast(F, d * Bytes.i8(w, sc + is + 4)), acc);
+                    ShortVector x4 = (ShortVector) ByteVector.fromArray(B, qs, e + l + 96).convertShape(VectorOperators.B2S, S, 0);
+                    acc = ((FloatVector) q4.mul(x4).convertShape(VectorOperators.S2F, F, 0))
+                            .fma(FloatVector.broadcast(F, d * Bytes.i8(w, sc + is + 6)), acc);
                 }
             }
-            sum += Bytes.f16(w, bo + 208) * ds[ao / 256] * acc.reduceLanes(VectorOperators.ADD);
         }
-        return sum;
-    }
-
-    /** Four tokens per pass share each decoded weight vector; per token the integer sums are {@link #dot}'s. */
-    @Override
-    public void dotTokens(MemorySegment w, long wOff, ActivationRows a, int aOff, int n, int tokens, float[] out,
-                          int outOff, int outStride) {
-        int t = 0;
-        for (; t + 4 <= tokens; t += 4) {
-            dot4(w, wOff, a, aOff + t * n, n, out, outOff + t * outStride, outStride);
-        }
-        for (; t < tokens; t++) {
-            out[outOff + t * outStride] = dot(w, wOff, a, aOff + t * n, n);
-        }
-    }
-
-    private static void dot4(MemorySegment w, long wOff, ActivationRows a, int aOff, int n, float[] out, int outOff,
-                             int outStride) {
-        byte[] qs = a.qs();
-        float[] ds = a.scales();
-        float s0 = 0f;
-        float s1 = 0f;
-        float s2 = 0f;
-        float s3 = 0f;
-        for (int b = 0; b < n / 256; b++) {
-            long bo = wOff + (long) b * BLOCK_BYTES;
-            int ao = aOff + b * 256;
-            IntVector acc0 = IntVector.zero(I);
-            IntVector acc1 = IntVector.zero(I);
-            IntVector acc2 = IntVector.zero(I);
-            IntVector acc3 = IntVector.zero(I);
-            for (int half = 0; half < 2; half++) {
-                long ql = bo + 64L * half;
-                long qh = bo + 128 + 32L * half;
-                long sc = bo + 192 + 8L * half;
-                int e = ao + 128 * half;
-                for (int l = 0; l < 32; l += L) {
-                    int is = l / 16;
-                    ByteVector lq = ByteVector.fromMemorySegment(B, w, ql + l, ByteOrder.LITTLE_ENDIAN);
-                    ByteVector lq2 = ByteVector.fromMemorySegment(B, w, ql + l + 32, ByteOrder.LITTLE_ENDIAN);
-                    ByteVector h = ByteVector.fromMemorySegment(B, w, qh + l, ByteOrder.LITTLE_ENDIAN);
-                    ShortVector q1 = widen(lq.and((byte) 0x0f).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
-                            .sub((byte) 32));
-                    ShortVector q2 = widen(lq2.and((byte) 0x0f)
-                            .or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4))
-                            .sub((byte) 32));
-                    ShortVector q3 = widen(lq.lanewise(VectorOperators.LSHR, 4)
-                            .or(h.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4))
-                            .sub((byte) 32));
-                    ShortVector q4 = widen(lq2.lanewise(VectorOperators.LSHR, 4)
-                            .or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4))
-                            .sub((byte) 32));
-                    int c1 = Bytes.i8(w, sc + is);
-                    int c2 = Bytes.i8(w, sc + is + 2);
-                    int c3 = Bytes.i8(w, sc + is + 4);
-                    int c4 = Bytes.i8(w, sc + is + 6);
-                    acc0 = quad(acc0, q1, q2, q3, q4, c1, c2, c3, c4, qs, e + l);
-                    acc1 = quad(acc1, q1, q2, q3, q4, c1, c2, c3, c4, qs, e + l + n);
-                    acc2 = quad(acc2, q1, q2, q3, q4, c1, c2, c3, c4, qs, e + l + 2 * n);
-                    acc3 = quad(acc3, q1, q2, q3, q4, c1, c2, c3, c4, qs, e + l + 3 * n);
-                }
-            }
-            float d = Bytes.f16(w, bo + 208);
-            s0 += d * ds[ao / 256] * acc0.reduceLanes(VectorOperators.ADD);
-            s1 += d * ds[(ao + n) / 256] * acc1.reduceLanes(VectorOperators.ADD);
-            s2 += d * ds[(ao + 2 * n) / 256] * acc2.reduceLanes(VectorOperators.ADD);
-            s3 += d * ds[(ao + 3 * n) / 256] * acc3.reduceLanes(VectorOperators.ADD);
-        }
-        out[outOff] = s0;
-        out[outOff + outStride] = s1;
-        out[outOff + 2 * outStride] = s2;
-        out[outOff + 3 * outStride] = s3;
-    }
-
-    private static ShortVector widen(ByteVector v) {
-        return (ShortVector) v.convertShape(VectorOperators.B2S, S, 0);
-    }
-
-    /** One token's four scaled products at activation offset {@code x} (the four quarter-blocks 32 apart). */
-    private static IntVector quad(IntVector acc, ShortVector q1, ShortVector q2, ShortVector q3, ShortVector q4,
-                                  int c1, int c2, int c3, int c4, byte[] qs, int x) {
-        return acc.add(times(q1, qs, x).mul(c1)).add(times(q2, qs, x + 32).mul(c2))
-                .add(times(q3, qs, x + 64).mul(c3)).add(times(q4, qs, x + 96).mul(c4));
-    }
-
-    private static IntVector times(ShortVector q, byte[] x, int off) {
-        ShortVector xv = (ShortVector) ByteVector.fromArray(B, x, off).convertShape(VectorOperators.B2S, S, 0);
-        return (IntVector) q.mul(xv).convertShape(VectorOperators.S2I, I, 0);
-    }
-
-    /** Lane products of signed weights and the activation quants at {@code off}, exact in ints. */
-    private static IntVector product(ByteVector q, byte[] x, int off) {
-        ShortVector qv = (ShortVector) q.convertShape(VectorOperators.B2S, S, 0);
-        ShortVector xv = (ShortVector) ByteVector.fromArray(B, x, off).convertShape(VectorOperators.B2S, S, 0);
-        return (IntVector) qv.mul(xv).convertShape(VectorOperators.S2I, I, 0);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     /** Scalar reference of {@link #dot}. */
