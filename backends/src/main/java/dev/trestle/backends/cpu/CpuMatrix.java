@@ -19,6 +19,7 @@ public final class CpuMatrix {
     private final int experts;
     private final long rowBytes;
     private final RowKernel kernel;
+    private static final int TOKEN_TILE = 32;
 
     /** Wraps {@code data}; fails when the CPU backend has no kernel for the type or the shape is not storable. */
     public CpuMatrix(String name, GgmlType type, MemorySegment data, long[] shape) {
@@ -105,10 +106,17 @@ public final class CpuMatrix {
     void denseRows(int from, int to, ActivationRows act, int nTokens, float[] out, int outStride, int expert) {
         long base = (long) expert * rows * rowBytes;
         int n = cols;
-        for (int r = from; r < to; r++) {
-            long off = base + r * rowBytes;
-            for (int t = 0; t < nTokens; t++) {
-                out[t * outStride + r] = kernel.dot(data, off, act, t * n, n);
+        if (nTokens == 1) {
+            for (int r = from; r < to; r++) {
+                out[r] = kernel.dot(data, base + r * rowBytes, act, 0, n);
+            }
+            return;
+        }
+        // token tiles keep the activations of a tile in L1/L2 while every row of the chunk streams past them
+        for (int t0 = 0; t0 < nTokens; t0 += TOKEN_TILE) {
+            int tn = Math.min(TOKEN_TILE, nTokens - t0);
+            for (int r = from; r < to; r++) {
+                kernel.dotTokens(data, base + r * rowBytes, act, t0 * n, n, tn, out, t0 * outStride + r, outStride);
             }
         }
     }

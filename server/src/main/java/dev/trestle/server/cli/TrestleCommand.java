@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             RunCommand.class,
             ServeCommand.class,
             ModelsCommand.class,
+            BenchCommand.class,
         })
 public final class TrestleCommand implements Runnable {
     @picocli.CommandLine.Spec

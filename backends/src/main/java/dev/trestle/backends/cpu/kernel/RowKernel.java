@@ -31,6 +31,18 @@ public interface RowKernel {
         return dot(w, wOff, a, aOff, n);
     }
 
+    /**
+     * Dot products of one stored row with {@code tokens} activation rows (row {@code t} at
+     * {@code aOff + t * n}), written to {@code out[outOff + t * outStride]}; equal to {@link #dot} per token.
+     * Kernels override it to decode each weight block once for several tokens (prefill).
+     */
+    default void dotTokens(MemorySegment w, long wOff, ActivationRows a, int aOff, int n, int tokens, float[] out,
+                           int outOff, int outStride) {
+        for (int t = 0; t < tokens; t++) {
+            out[outOff + t * outStride] = dot(w, wOff, a, aOff + t * n, n);
+        }
+    }
+
     /** Dequantizes {@code n} elements starting at byte {@code wOff} into {@code dst[dstOff..]}. */
     void dequantize(MemorySegment w, long wOff, float[] dst, int dstOff, int n);
 }

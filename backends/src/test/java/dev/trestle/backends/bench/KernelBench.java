@@ -1,0 +1,175 @@
+package dev.trestle.backends.bench;
+
+import dev.trestle.backends.cpu.ActivationRows;
+import dev.trestle.backends.cpu.Attention;
+import dev.trestle.backends.cpu.CpuMatrix;
+import dev.trestle.backends.cpu.CpuOps;
+import dev.trestle.backends.cpu.CpuThreadPool;
+import dev.trestle.backends.cpu.MatmulJob;
+import dev.trestle.backends.cpu.Rope;
+import dev.trestle.backends.quant.Codecs;
+import dev.trestle.backends.quant.QuantCodec;
+import dev.trestle.backends.type.GgmlType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * JMH microbenchmarks of the CPU hot kernels (run with {@code mvn -Pbench}, never by the test suite).
+ *
+ * <p>{@code matvec}: one token through a Llama-1B FFN matrix (2048 x 8192), the decode case; divide the weight
+ * bytes printed at setup by the time per op for GB/s and compare with the machine's copy bandwidth.
+ * {@code matmul}: 64 tokens, the prefill case. {@code attention}: one token's 32 heads over a 4096-cell F16
+ * cache. {@code rmsNorm}/{@code rope}: one 2048-wide row.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+public class KernelBench {
+    private static final int COLS = 2048;
+    private static final int ROWS = 8192;
+    private static final int PREFILL = 64;
+
+    @Param({"Q4_0", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16"})
+    public String type;
+
+    @Param({"2"})
+    public int threads;
+
+    private Arena arena;
+    private CpuThreadPool pool;
+    private MatmulJob job;
+    private CpuMatrix matrix;
+    private ActivationRows act1;
+    private ActivationRows actN;
+    private float[] out;
+    private float[] row;
+    private float[] normW;
+    private float[] ropeCache;
+    private Rope rope;
+    private Attention attention;
+    private Attention.KvView kv;
+    private int[] cells;
+    private float[] q;
+    private float[] attnOut;
+
+    @Setup(Level.Trial)
+    public void setup() {
+        GgmlType t = GgmlType.valueOf(type);
+        arena = Arena.ofShared();
+        pool = new CpuThreadPool(threads);
+        job = new MatmulJob(pool);
+        Random rnd = new Random(42);
+        matrix = new CpuMatrix("bench", t, randomRows(t, ROWS, COLS, rnd), new long[] {COLS, ROWS});
+        System.out.printf("%n%s weights: %d bytes per matvec%n", t, t.bytesFor((long) ROWS * COLS));
+        float[] x = gaussians(PREFILL * COLS, rnd);
+        act1 = new ActivationRows(matrix.dotType(), 1, COLS);
+        act1.load(x, 0, COLS, 1, COLS);
+        actN = new ActivationRows(matrix.dotType(), PREFILL, COLS);
+        actN.load(x, 0, COLS, PREFILL, COLS);
+        out = new float[PREFILL * ROWS];
+        row = gaussians(COLS, rnd);
+        normW = gaussians(COLS, rnd);
+        rope = new Rope(64, false, 500000f, 1f, 0f, 1f, 32f, 1f, 0);
+        ropeCache = new float[64];
+        rope.cache(1234, null, ropeCache);
+        int nCells = 4096;
+        int kvDim = 8 * 64;
+        MemorySegment k = randomRows(GgmlType.F16, nCells, kvDim, rnd);
+        MemorySegment v = randomRows(GgmlType.F16, nCells, kvDim, rnd);
+        long rowBytes = GgmlType.F16.bytesFor(kvDim);
+        kv = new Attention.KvView(GgmlType.F16, k, rowBytes, GgmlType.F16, v, rowBytes);
+        attention = new Attention(new Attention.Shape(32, 8, 64, 0.125f, 0f, true), GgmlType.F16, GgmlType.F16, 1,
+                nCells);
+        cells = new int[nCells];
+        for (int i = 0; i < nCells; i++) {
+            cells[i] = i;
+        }
+        q = gaussians(32 * 64, rnd);
+        attnOut = new float[32 * 64];
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        pool.close();
+        arena.close();
+    }
+
+    /** Decode: one activation row against the whole matrix. */
+    @Benchmark
+    public float matvec() {
+        matrix.matmul(job, act1, 1, out, ROWS, 0);
+        return out[7];
+    }
+
+    /** Prefill: {@value #PREFILL} activation rows against the whole matrix. */
+    @Benchmark
+    public float matmul() {
+        matrix.matmul(job, actN, PREFILL, out, ROWS, 0);
+        return out[7];
+    }
+
+    /** Quantizing one activation row to the kernel's dot format (done once per matmul). */
+    @Benchmark
+    public float quantizeActivation() {
+        act1.load(row, 0, COLS, 1, COLS);
+        return act1.value(3);
+    }
+
+    /** One token's 32 query heads over 4096 cached cells (F16 K/V, flash path, one thread). */
+    @Benchmark
+    public float attention() {
+        for (int h = 0; h < 32; h++) {
+            attention.attendHead(0, q, h * 64, h, kv, cells, cells.length, attnOut, h * 64);
+        }
+        return attnOut[5];
+    }
+
+    @Benchmark
+    public float rmsNorm() {
+        CpuOps.rmsNorm(row, 0, COLS, 1e-5f, normW);
+        return row[3];
+    }
+
+    @Benchmark
+    public float rope() {
+        rope.apply(row, 0, 32, 64, ropeCache);
+        return row[3];
+    }
+
+    private MemorySegment randomRows(GgmlType t, int rows, int cols, Random rnd) {
+        // a pool of really quantized rows repeated: reading it costs what reading a real matrix costs
+        QuantCodec c = Codecs.quantizerOf(t);
+        int pool = Math.min(rows, 16);
+        long rowBytes = t.bytesFor(cols);
+        MemorySegment seg = arena.allocate(rowBytes * rows, 64);
+        for (int r = 0; r < pool; r++) {
+            c.quantize(gaussians(cols, rnd), 0, seg, r * rowBytes, cols);
+        }
+        for (int r = pool; r < rows; r++) {
+            MemorySegment.copy(seg, (long) rnd.nextInt(pool) * rowBytes, seg, r * rowBytes, rowBytes);
+        }
+        seg.get(ValueLayout.JAVA_BYTE, 0);
+        return seg;
+    }
+
+    private static float[] gaussians(int n, Random rnd) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) (rnd.nextGaussian() * 0.5);
+        }
+        return v;
+    }
+}
