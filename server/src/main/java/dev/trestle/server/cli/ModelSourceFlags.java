@@ -99,8 +99,8 @@ public final class ModelSourceFlags {
 
     /**
      * {@link #resolve}, then prints what the file claims and any warnings ({@link ModelReport}) to
-     * {@code err}; for the demo model a banner says plainly that its output is nonsense. Serve, run and
-     * bench call this before loading.
+     * {@code err}; for the demo model a banner says plainly that its output is nonsense. Serve and run
+     * call this before loading (plan only resolves: its output is the plan).
      */
     public ResolvedModel resolveAndReport(Map<String, String> env, PrintWriter err) {
         ResolvedModel m = resolve(env, err);

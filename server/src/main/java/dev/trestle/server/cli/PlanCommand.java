@@ -23,8 +23,8 @@ public final class PlanCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "GGUF model file.")
-    Path model;
+    @Mixin
+    ModelSourceFlags source;
 
     @Option(names = "--json", description = "Print the plan as JSON.")
     boolean json;
@@ -37,6 +37,11 @@ public final class PlanCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (!source.given()) {
+            throw new dev.trestle.common.TrestleException("no model given",
+                    "pass -m FILE.gguf, -hf USER/REPO[:QUANT] (downloaded into the cache first), or --demo");
+        }
+        Path model = source.resolve(System.getenv(), spec.commandLine().getErr()).path();
         long start = System.nanoTime();
         Plan plan;
         try (GgufFile f = GgufFile.open(model)) {
