@@ -49,31 +49,36 @@ public final class Q6_KKernel implements RowKernel {
                     ByteVector lq = ByteVector.fromMemorySegment(B, w, ql + l, LE);
                     ByteVector lq2 = ByteVector.fromMemorySegment(B, w, ql + l + 32, LE);
                     ByteVector h = ByteVector.fromMemorySegment(B, w, qh + l, LE);
-                    IntVector q1 = six(lq.and((byte) 0x0f), h.and((byte) 3));
-                    IntVector q2 = six(lq2.and((byte) 0x0f), h.lanewise(VectorOperators.LSHR, 2).and((byte) 3));
-                    IntVector q3 = six(lq.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f),
-                            h.lanewise(VectorOperators.LSHR, 4).and((byte) 3));
-                    IntVector q4 = six(lq2.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f),
-                            h.lanewise(VectorOperators.LSHR, 6).and((byte) 3));
-                    isum = isum.add(q1.mul(act(qs, e + l)).mul(Le.i8(w, sc + is)))
-                            .add(q2.mul(act(qs, e + l + 32)).mul(Le.i8(w, sc + is + 2)))
-                            .add(q3.mul(act(qs, e + l + 64)).mul(Le.i8(w, sc + is + 4)))
-                            .add(q4.mul(act(qs, e + l + 96)).mul(Le.i8(w, sc + is + 6)));
+                    // written out inline: C2 does not inline vector helpers here and then boxes every vector
+                    ByteVector h2 = h.lanewise(VectorOperators.LSHR, 2);
+                    ByteVector h4 = h.lanewise(VectorOperators.LSHR, 4);
+                    ByteVector h6 = h.lanewise(VectorOperators.LSHR, 6);
+                    IntVector q1 = (IntVector) lq.and((byte) 0x0f).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((byte) 32).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector q2 = (IntVector) lq2.and((byte) 0x0f).or(h2.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((byte) 32).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector q3 = (IntVector) lq.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f)
+                            .or(h4.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((byte) 32).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector q4 = (IntVector) lq2.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f)
+                            .or(h6.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((byte) 32).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector x1 = (IntVector) ByteVector.fromArray(B, qs, e + l).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector x2 = (IntVector) ByteVector.fromArray(B, qs, e + l + 32)
+                            .convertShape(VectorOperators.B2I, I, 0);
+                    IntVector x3 = (IntVector) ByteVector.fromArray(B, qs, e + l + 64)
+                            .convertShape(VectorOperators.B2I, I, 0);
+                    IntVector x4 = (IntVector) ByteVector.fromArray(B, qs, e + l + 96)
+                            .convertShape(VectorOperators.B2I, I, 0);
+                    isum = isum.add(q1.mul(x1).mul(Le.i8(w, sc + is)))
+                            .add(q2.mul(x2).mul(Le.i8(w, sc + is + 2)))
+                            .add(q3.mul(x3).mul(Le.i8(w, sc + is + 4)))
+                            .add(q4.mul(x4).mul(Le.i8(w, sc + is + 6)));
                 }
             }
             acc = ((FloatVector) isum.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FI, Le.f16(w, bo + 208) * ds[ao / 256]), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    /** (low 4 bits | high 2 bits << 4) - 32, widened to ints. */
-    private static IntVector six(ByteVector low, ByteVector high) {
-        return (IntVector) low.or(high.lanewise(VectorOperators.LSHL, 4)).sub((byte) 32)
-                .convertShape(VectorOperators.B2I, I, 0);
-    }
-
-    private static IntVector act(byte[] qs, int off) {
-        return (IntVector) ByteVector.fromArray(B, qs, off).convertShape(VectorOperators.B2I, I, 0);
     }
 
     /** Scalar reference of {@link #dot}. */
