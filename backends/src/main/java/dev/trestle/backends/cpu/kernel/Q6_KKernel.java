@@ -8,6 +8,8 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -16,6 +18,7 @@ public final class Q6_KKernel implements RowKernel {
     private static final VectorSpecies<Integer> I = VectorShapes.I;
     private static final VectorSpecies<Float> FI = VectorShapes.FI;
     private static final VectorSpecies<Byte> B = VectorShapes.B;
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_64.withShape(VectorShape.forBitSize(VectorShapes.LANES * 16));
     private static final int LANES = VectorShapes.LANES;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int BLOCK_BYTES = 210;
@@ -53,16 +56,22 @@ public final class Q6_KKernel implements RowKernel {
                     ByteVector h2 = h.lanewise(VectorOperators.LSHR, 2);
                     ByteVector h4 = h.lanewise(VectorOperators.LSHR, 4);
                     ByteVector h6 = h.lanewise(VectorOperators.LSHR, 6);
-                    IntVector q1 = (IntVector) lq.and((byte) 0x0f).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
-                            .sub((byte) 32).convertShape(VectorOperators.B2I, I, 0);
-                    IntVector q2 = (IntVector) lq2.and((byte) 0x0f).or(h2.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
-                            .sub((byte) 32).convertShape(VectorOperators.B2I, I, 0);
-                    IntVector q3 = (IntVector) lq.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f)
+                    // scale * q6 fits in 16 bits (|q| <= 32, |scale| <= 128): one cheap short multiply, then a
+                    // single int multiply by the activation; the integer sum is exact, so the result is unchanged
+                    ShortVector q1 = (ShortVector) lq.and((byte) 0x0f).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((byte) 32).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector q2 = (ShortVector) lq2.and((byte) 0x0f).or(h2.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((byte) 32).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector q3 = (ShortVector) lq.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f)
                             .or(h4.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
-                            .sub((byte) 32).convertShape(VectorOperators.B2I, I, 0);
-                    IntVector q4 = (IntVector) lq2.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f)
+                            .sub((byte) 32).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector q4 = (ShortVector) lq2.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f)
                             .or(h6.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
-                            .sub((byte) 32).convertShape(VectorOperators.B2I, I, 0);
+                            .sub((byte) 32).convertShape(VectorOperators.B2S, S, 0);
+                    IntVector w1 = (IntVector) q1.mul((short) Le.i8(w, sc + is)).convertShape(VectorOperators.S2I, I, 0);
+                    IntVector w2 = (IntVector) q2.mul((short) Le.i8(w, sc + is + 2)).convertShape(VectorOperators.S2I, I, 0);
+                    IntVector w3 = (IntVector) q3.mul((short) Le.i8(w, sc + is + 4)).convertShape(VectorOperators.S2I, I, 0);
+                    IntVector w4 = (IntVector) q4.mul((short) Le.i8(w, sc + is + 6)).convertShape(VectorOperators.S2I, I, 0);
                     IntVector x1 = (IntVector) ByteVector.fromArray(B, qs, e + l).convertShape(VectorOperators.B2I, I, 0);
                     IntVector x2 = (IntVector) ByteVector.fromArray(B, qs, e + l + 32)
                             .convertShape(VectorOperators.B2I, I, 0);
@@ -70,10 +79,7 @@ public final class Q6_KKernel implements RowKernel {
                             .convertShape(VectorOperators.B2I, I, 0);
                     IntVector x4 = (IntVector) ByteVector.fromArray(B, qs, e + l + 96)
                             .convertShape(VectorOperators.B2I, I, 0);
-                    isum = isum.add(q1.mul(x1).mul(Le.i8(w, sc + is)))
-                            .add(q2.mul(x2).mul(Le.i8(w, sc + is + 2)))
-                            .add(q3.mul(x3).mul(Le.i8(w, sc + is + 4)))
-                            .add(q4.mul(x4).mul(Le.i8(w, sc + is + 6)));
+                    isum = isum.add(w1.mul(x1)).add(w2.mul(x2)).add(w3.mul(x3)).add(w4.mul(x4));
                 }
             }
             acc = ((FloatVector) isum.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FI, Le.f16(w, bo + 208) * ds[ao / 256]), acc);
