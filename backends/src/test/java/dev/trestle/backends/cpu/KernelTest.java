@@ -195,8 +195,9 @@ class KernelTest {
         Random rnd = new Random(9);
         int rows = 37;
         int cols = 96;
-        int tokens = 3;
         try (Arena arena = Arena.ofShared(); CpuThreadPool pool = new CpuThreadPool(3)) {
+          // 3 tokens: below a 4-token kernel tile; 9: two tiles and a remainder
+          for (int tokens : new int[] {3, 9}) {
             for (GgmlType t : new GgmlType[] {GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0}) {
                 MemorySegment w = randomRows(t, rows, cols, rnd, arena);
                 CpuMatrix m = new CpuMatrix("w", t, w, new long[] {cols, rows});
@@ -215,6 +216,7 @@ class KernelTest {
                     }
                 }
             }
+          }
         }
     }
 

@@ -30,6 +30,9 @@ public final class Q4_0Kernel implements RowKernel {
      */
     @Override
     public float dot(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
+        if (BlockQuads.WIDE) {
+            return dotWide(w, wOff, a, aOff, n);
+        }
         byte[] qs = a.qs();
         float[] ds = a.scales();
         FloatVector lo = FloatVector.zero(BlockQuads.F4);
@@ -45,6 +48,28 @@ public final class Q4_0Kernel implements RowKernel {
             hi = BlockQuads.quads(q1, ByteVector.fromArray(BlockQuads.B16, qs, ao + 16)).fma(d, hi);
         }
         return BlockQuads.sum(lo, hi);
+    }
+
+    /**
+     * {@link #dot} with the whole block in one 8-lane accumulator (ggml's AVX2 layout): lanes 0-3 are the low
+     * nibbles' lanes, 4-7 the high ones', each fed the same exact integer quads in the same block order, so the
+     * result is bit-identical to the two-half form with about half the vector operations.
+     */
+    private static float dotWide(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        FloatVector acc = FloatVector.zero(BlockQuads.F8);
+        for (int b = 0; b < n / 32; b++) {
+            long bo = wOff + (long) b * BLOCK_BYTES;
+            int ao = aOff + b * 32;
+            FloatVector d = FloatVector.broadcast(BlockQuads.F8, Le.f16(w, bo) * ds[ao / 32]);
+            ByteVector q = ByteVector.fromMemorySegment(BlockQuads.B16, w, bo + 2, ByteOrder.LITTLE_ENDIAN)
+                    .reinterpretShape(BlockQuads.B32, 0).reinterpretAsBytes().rearrange(BlockQuads.TWICE);
+            ByteVector nib = q.and((byte) 0x0f)
+                    .blend(q.lanewise(VectorOperators.LSHR, 4), BlockQuads.UPPER16).sub((byte) 8);
+            acc = BlockQuads.quads32(nib, ByteVector.fromArray(BlockQuads.B32, qs, ao)).fma(d, acc);
+        }
+        return BlockQuads.sum8(acc);
     }
 
     /** Scalar reference of {@link #dot}, same lane order. */

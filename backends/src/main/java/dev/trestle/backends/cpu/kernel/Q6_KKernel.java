@@ -8,6 +8,8 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -16,6 +18,7 @@ public final class Q6_KKernel implements RowKernel {
     private static final VectorSpecies<Integer> I = VectorShapes.I;
     private static final VectorSpecies<Float> FI = VectorShapes.FI;
     private static final VectorSpecies<Byte> B = VectorShapes.B;
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_64.withShape(VectorShape.forBitSize(VectorShapes.LANES * 16));
     private static final int LANES = VectorShapes.LANES;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int BLOCK_BYTES = 210;
@@ -44,36 +47,47 @@ public final class Q6_KKernel implements RowKernel {
                 long qh = bo + 128 + 32L * half;
                 long sc = bo + 192 + 8L * half;
                 int e = ao + 128 * half;
+                // the half's eight int8 scales in two reads (one bounds check each instead of one per scale)
+                int scLo = Le.i32(w, sc);
+                int scHi = Le.i32(w, sc + 4);
                 for (int l = 0; l < 32; l += LANES) {
                     int is = l / 16;
                     ByteVector lq = ByteVector.fromMemorySegment(B, w, ql + l, LE);
                     ByteVector lq2 = ByteVector.fromMemorySegment(B, w, ql + l + 32, LE);
                     ByteVector h = ByteVector.fromMemorySegment(B, w, qh + l, LE);
-                    IntVector q1 = six(lq.and((byte) 0x0f), h.and((byte) 3));
-                    IntVector q2 = six(lq2.and((byte) 0x0f), h.lanewise(VectorOperators.LSHR, 2).and((byte) 3));
-                    IntVector q3 = six(lq.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f),
-                            h.lanewise(VectorOperators.LSHR, 4).and((byte) 3));
-                    IntVector q4 = six(lq2.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f),
-                            h.lanewise(VectorOperators.LSHR, 6).and((byte) 3));
-                    isum = isum.add(q1.mul(act(qs, e + l)).mul(Le.i8(w, sc + is)))
-                            .add(q2.mul(act(qs, e + l + 32)).mul(Le.i8(w, sc + is + 2)))
-                            .add(q3.mul(act(qs, e + l + 64)).mul(Le.i8(w, sc + is + 4)))
-                            .add(q4.mul(act(qs, e + l + 96)).mul(Le.i8(w, sc + is + 6)));
+                    // written out inline: C2 does not inline vector helpers here and then boxes every vector
+                    ByteVector h2 = h.lanewise(VectorOperators.LSHR, 2);
+                    ByteVector h4 = h.lanewise(VectorOperators.LSHR, 4);
+                    ByteVector h6 = h.lanewise(VectorOperators.LSHR, 6);
+                    // scale * q6 fits in 16 bits (|q| <= 32, |scale| <= 128): one cheap short multiply, then a
+                    // single int multiply by the activation; the integer sum is exact, so the result is unchanged
+                    ShortVector q1 = (ShortVector) lq.and((byte) 0x0f).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((byte) 32).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector q2 = (ShortVector) lq2.and((byte) 0x0f).or(h2.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((byte) 32).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector q3 = (ShortVector) lq.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f)
+                            .or(h4.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((byte) 32).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector q4 = (ShortVector) lq2.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f)
+                            .or(h6.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
+                            .sub((byte) 32).convertShape(VectorOperators.B2S, S, 0);
+                    IntVector w1 = (IntVector) q1.mul((short) (byte) (scLo >> (8 * is))).convertShape(VectorOperators.S2I, I, 0);
+                    IntVector w2 = (IntVector) q2.mul((short) (byte) (scLo >> (8 * is + 16))).convertShape(VectorOperators.S2I, I, 0);
+                    IntVector w3 = (IntVector) q3.mul((short) (byte) (scHi >> (8 * is))).convertShape(VectorOperators.S2I, I, 0);
+                    IntVector w4 = (IntVector) q4.mul((short) (byte) (scHi >> (8 * is + 16))).convertShape(VectorOperators.S2I, I, 0);
+                    IntVector x1 = (IntVector) ByteVector.fromArray(B, qs, e + l).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector x2 = (IntVector) ByteVector.fromArray(B, qs, e + l + 32)
+                            .convertShape(VectorOperators.B2I, I, 0);
+                    IntVector x3 = (IntVector) ByteVector.fromArray(B, qs, e + l + 64)
+                            .convertShape(VectorOperators.B2I, I, 0);
+                    IntVector x4 = (IntVector) ByteVector.fromArray(B, qs, e + l + 96)
+                            .convertShape(VectorOperators.B2I, I, 0);
+                    isum = isum.add(w1.mul(x1)).add(w2.mul(x2)).add(w3.mul(x3)).add(w4.mul(x4));
                 }
             }
             acc = ((FloatVector) isum.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FI, Le.f16(w, bo + 208) * ds[ao / 256]), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    /** (low 4 bits | high 2 bits << 4) - 32, widened to ints. */
-    private static IntVector six(ByteVector low, ByteVector high) {
-        return (IntVector) low.or(high.lanewise(VectorOperators.LSHL, 4)).sub((byte) 32)
-                .convertShape(VectorOperators.B2I, I, 0);
-    }
-
-    private static IntVector act(byte[] qs, int off) {
-        return (IntVector) ByteVector.fromArray(B, qs, off).convertShape(VectorOperators.B2I, I, 0);
     }
 
     /** Scalar reference of {@link #dot}. */
