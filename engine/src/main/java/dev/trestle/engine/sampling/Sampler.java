@@ -210,15 +210,11 @@ public final class Sampler {
      * reports for {@code logprobs} by default (before any sampling stage). Allocates its result.
      */
     public static List<TokenProb> topOfSoftmax(float[] rawLogits, int n) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (float v : rawLogits) {
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        for (float v : rawLogits) {
-            sum += Math.exp(v - max);
-        }
-        double logSum = Math.log(sum);
+        return topOfSoftmax(rawLogits, n, logSumExp(rawLogits));
+    }
+
+    /** As {@link #topOfSoftmax(float[], int)} with the normalizer {@code logSumExp(rawLogits)} already known. */
+    public static List<TokenProb> topOfSoftmax(float[] rawLogits, int n, double logSumExp) {
         int m = Math.min(n, rawLogits.length);
         int[] best = new int[m];
         int have = 0;
@@ -236,10 +232,28 @@ public final class Sampler {
         }
         List<TokenProb> out = new ArrayList<>(have);
         for (int i = 0; i < have; i++) {
-            double lp = rawLogits[best[i]] - max - logSum;
-            out.add(new TokenProb(best[i], (float) Math.exp(lp), (float) lp));
+            out.add(softmaxProb(rawLogits, best[i], logSumExp));
         }
         return out;
+    }
+
+    /** log(sum(exp(logits))), computed stably: the normalizer of softmax(logits) in log space. */
+    public static double logSumExp(float[] rawLogits) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (float v : rawLogits) {
+            max = Math.max(max, v);
+        }
+        double sum = 0;
+        for (float v : rawLogits) {
+            sum += Math.exp(v - max);
+        }
+        return max + Math.log(sum);
+    }
+
+    /** Token {@code id}'s probability under softmax(rawLogits), given that distribution's {@link #logSumExp}. */
+    public static TokenProb softmaxProb(float[] rawLogits, int id, double logSumExp) {
+        double lp = rawLogits[id] - logSumExp;
+        return new TokenProb(id, (float) Math.exp(lp), (float) lp);
     }
 
     // ---- stages -------------------------------------------------------------------------------

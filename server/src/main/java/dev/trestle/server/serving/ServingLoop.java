@@ -286,9 +286,10 @@ public final class ServingLoop implements AutoCloseable {
         s.sampler.accept(token);
         List<List<TokenProb>> probs = null;
         if (r.logprobs()) {
-            List<TokenProb> top = Sampler.topOfSoftmax(logits, Math.max(1, r.topLogprobs()));
+            double lse = Sampler.logSumExp(logits); // one normalizer for the chosen token and the alternatives
+            List<TokenProb> top = Sampler.topOfSoftmax(logits, Math.max(1, r.topLogprobs()), lse);
             List<TokenProb> entry = new ArrayList<>(top.size() + 1);
-            entry.add(chosenProb(logits, token));
+            entry.add(Sampler.softmaxProb(logits, token, lse));
             entry.addAll(top);
             probs = List.of(entry);
         }
@@ -314,20 +315,6 @@ public final class ServingLoop implements AutoCloseable {
         } else {
             s.lastToken = token;
         }
-    }
-
-    /** The chosen token's probability under softmax(logits), the distribution llama-server reports. */
-    private static TokenProb chosenProb(float[] logits, int token) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (float v : logits) {
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        for (float v : logits) {
-            sum += Math.exp(v - max);
-        }
-        double logp = logits[token] - max - Math.log(sum);
-        return new TokenProb(token, (float) Math.exp(logp), (float) logp);
     }
 
     private void finish(Slot s, FinishReason reason, float[] embedding) {

@@ -77,6 +77,29 @@ class UtilityEndpointsTest {
     }
 
     @Test
+    void greedyLogprobsNameTheTopTokenFirst() throws Exception {
+        JsonNode r = TestServer.json(server.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":"
+                + "\"Hi\"}],\"max_tokens\":4,\"temperature\":0,\"logprobs\":true,\"top_logprobs\":3}"));
+        JsonNode content = r.at("/choices/0/logprobs/content");
+        assertEquals(4, content.size(), r.toString());
+        for (JsonNode step : content) {
+            JsonNode top = step.get("top_logprobs");
+            assertEquals(3, top.size());
+            // greedy: the chosen token is the most probable one, with the same log-probability
+            assertEquals(top.get(0).get("token").asText(), step.get("token").asText());
+            assertEquals(top.get(0).get("logprob").asDouble(), step.get("logprob").asDouble(), 1e-6);
+            double mass = 0;
+            for (int i = 0; i < 3; i++) {
+                double lp = top.get(i).get("logprob").asDouble();
+                assertTrue(lp <= 0, step.toString());
+                assertTrue(i == 0 || lp <= top.get(i - 1).get("logprob").asDouble(), "sorted: " + step);
+                mass += Math.exp(lp);
+            }
+            assertTrue(mass <= 1 + 1e-6, step.toString());
+        }
+    }
+
+    @Test
     void metricsCountTokens() throws Exception {
         HttpResponse<String> c = server.post("/completion", "{\"prompt\":\"Once upon a time\",\"n_predict\":5,\"temperature\":0}");
         JsonNode done = TestServer.json(c);
