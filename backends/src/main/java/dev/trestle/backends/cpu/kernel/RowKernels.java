@@ -8,6 +8,7 @@ import java.util.Map;
 /** The CPU row kernel for each supported storage type; resolved once per weight at load time. */
 public final class RowKernels {
     private static final Map<GgmlType, RowKernel> KERNELS = new EnumMap<>(GgmlType.class);
+    private static final Map<GgmlType, RepackedKernel> REPACKED = new EnumMap<>(GgmlType.class);
 
     static {
         for (RowKernel k : new RowKernel[] {new F32Kernel(), new F16Kernel(), new BF16Kernel(), new Q8_0Kernel(),
@@ -18,7 +19,22 @@ public final class RowKernels {
         }
     }
 
+    static {
+        // one line per repacked layout (types without one multiply their stored rows in place)
+        for (RepackedKernel k : new RepackedKernel[] {}) {
+            REPACKED.put(k.weightType(), k);
+        }
+    }
+
     private RowKernels() {
+    }
+
+    /**
+     * The load-time repacked layout for {@code type}, or null when the type has none (its stored rows are
+     * multiplied in place). {@code -Dtrestle.cpu.repack=false} disables repacking (plain kernels only).
+     */
+    public static RepackedKernel repackedFor(GgmlType type) {
+        return Boolean.parseBoolean(System.getProperty("trestle.cpu.repack", "true")) ? REPACKED.get(type) : null;
     }
 
     /** True when the CPU backend can multiply weights of this type. */
