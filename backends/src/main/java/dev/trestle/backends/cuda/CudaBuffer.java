@@ -99,6 +99,13 @@ public final class CudaBuffer implements AutoCloseable {
         ctx.driver().memsetD8Async(ptr, (byte) 0, bytes, ctx.stream());
     }
 
+    /** Zeroes {@code n} bytes from byte {@code offset} (queued on the stream). */
+    public void clear(long offset, long n) {
+        check(offset, n);
+        ctx.makeCurrent();
+        ctx.driver().memsetD8Async(ptr + offset, (byte) 0, n, ctx.stream());
+    }
+
     private void check(long offset, long n) {
         if (offset < 0 || n < 0 || offset + n > bytes) {
             throw new IndexOutOfBoundsException("bytes [" + offset + ", " + (offset + n) + ") of a " + bytes

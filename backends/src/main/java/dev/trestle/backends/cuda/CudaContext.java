@@ -80,6 +80,39 @@ public final class CudaContext implements AutoCloseable {
         return ctx;
     }
 
+    /** The {@code CUdevice} handle. */
+    public int device() {
+        return device;
+    }
+
+    /** True when both contexts are the same device's primary context (one GPU opened twice). */
+    public boolean sharesContextWith(CudaContext other) {
+        return ctx.address() == other.ctx.address();
+    }
+
+    /** A new ordering event of this context ({@code CU_EVENT_DISABLE_TIMING}); destroy it with {@link #destroyEvent}. */
+    public MemorySegment newEvent() {
+        makeCurrent();
+        return cu.eventCreate(CudaDriver.CU_EVENT_DISABLE_TIMING);
+    }
+
+    public void destroyEvent(MemorySegment event) {
+        makeCurrent();
+        cu.eventDestroy(event);
+    }
+
+    /** Records {@code event} (one of this context's) after everything queued so far on this context's stream. */
+    public void record(MemorySegment event) {
+        makeCurrent();
+        cu.eventRecord(event, stream);
+    }
+
+    /** Makes this context's stream wait for {@code event} (of any context) without blocking the host. */
+    public void waitFor(MemorySegment event) {
+        makeCurrent();
+        cu.streamWaitEvent(stream, event);
+    }
+
     /** Binds this context to the calling thread (cheap; done before every operation). */
     public void makeCurrent() {
         cu.ctxSetCurrent(ctx);

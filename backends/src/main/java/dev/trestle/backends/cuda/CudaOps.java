@@ -2,7 +2,11 @@ package dev.trestle.backends.cuda;
 
 import dev.trestle.backends.cpu.Rope;
 import dev.trestle.backends.type.GgmlType;
+import dev.trestle.nativ.cuda.Cublas;
 import dev.trestle.nativ.cuda.KernelArgs;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * Launch wrappers of Trestle's CUDA kernels on one context's stream: each method fills the argument list in the
@@ -11,7 +15,9 @@ import dev.trestle.nativ.cuda.KernelArgs;
  *
  * <p>Matmuls pick their path per call: up to {@link LaunchConfig#GEMM_MIN_TOKENS} activation rows, or any
  * expert matmul, quantize the activations to the weight's dot format and run the block-reading matvec
- * (decode); larger batches dequantize weight tiles to F16 and multiply on tensor cores (prefill).
+ * (decode); larger batches dequantize weight tiles to F16 and multiply on tensor cores (prefill): with
+ * Trestle's wmma kernel, or with cuBLAS ({@code cublasGemmEx}, F16 inputs, F32 accumulation) when the library is
+ * installed and {@link GemmPath} picks it for the size.
  */
 public final class CudaOps implements AutoCloseable {
     /** F16 weight-tile scratch of the GEMM path. */
@@ -24,9 +30,37 @@ public final class CudaOps implements AutoCloseable {
     private CudaBuffer actBsums;   // (rows, cols / 16) Q8_K partial sums
     private CudaBuffer xHalf;      // (rows padded to 16, cols) F16 activations
     private CudaBuffer tile;       // (tile rows, cols) F16 weights
+    private long scratchGeneration;   // bumped whenever a scratch buffer moves (captured graphs hold addresses)
+    private final Cublas cublas;      // null when absent or turned off
+    private MemorySegment cublasHandle;
+    private final Arena hostScalars = Arena.ofShared();
+    private final MemorySegment one;
+    private final MemorySegment zero;
+    private long cublasCalls;
+    private long wmmaCalls;
 
     public CudaOps(CudaContext ctx) {
         this.ctx = ctx;
+        this.cublas = GemmPath.cublasWanted() ? Cublas.loadOptional() : null;
+        this.one = hostScalars.allocate(ValueLayout.JAVA_FLOAT);
+        this.zero = hostScalars.allocate(ValueLayout.JAVA_FLOAT);
+        one.set(ValueLayout.JAVA_FLOAT, 0, 1f);
+        zero.set(ValueLayout.JAVA_FLOAT, 0, 0f);
+    }
+
+    /** Changes whenever a scratch buffer is reallocated (graphs captured before then are stale). */
+    public long scratchGeneration() {
+        return scratchGeneration;
+    }
+
+    /** True when cuBLAS is loaded for the large GEMMs. */
+    public boolean hasCublas() {
+        return cublas != null;
+    }
+
+    /** Tiles multiplied by cuBLAS and by Trestle's wmma kernel so far (what the GPU check reports). */
+    public long[] gemmCalls() {
+        return new long[] {cublasCalls, wmmaCalls};
     }
 
     public CudaContext context() {
@@ -107,13 +141,38 @@ public final class CudaOps implements AutoCloseable {
         ctx.launch("convert_f32_f16", LaunchConfig.elementwise((long) n * cols), LaunchConfig.EW_BLOCK, 0);
         int tileRows = LaunchConfig.gemmTileRows(w.rows(), cols, TILE_BYTES);
         tile = ensure(tile, 2L * tileRows * cols);
+        boolean viaCublas = GemmPath.choose(n, w.rows(), cols, cublas != null) == GemmPath.CUBLAS;
         for (int r0 = 0; r0 < w.rows(); r0 += tileRows) {
             int tr = Math.min(tileRows, w.rows() - r0);
             ctx.args().ptr(w.data().ptr()).i64(w.rowBytes()).i64(r0).ptr(tile.ptr()).i32(cols);
             ctx.launch(w.dequantKernel(), LaunchConfig.perRow(cols, tr), LaunchConfig.EW_BLOCK, 0);
-            ctx.args().ptr(xHalf.ptr()).ptr(tile.ptr()).ptr(out.at(4 * (outOff + r0))).i32(cols).i32(tr).i32(outStride);
-            ctx.launch("gemm_f16", LaunchConfig.gemm(tr, nPad), 128, 0);
+            if (viaCublas) {
+                cublasTile(tile.ptr(), xHalf.ptr(), out.at(4 * (outOff + r0)), tr, n, cols, outStride);
+                cublasCalls++;
+            } else {
+                ctx.args().ptr(xHalf.ptr()).ptr(tile.ptr()).ptr(out.at(4 * (outOff + r0))).i32(cols).i32(tr)
+                        .i32(outStride);
+                ctx.launch("gemm_f16", LaunchConfig.gemm(tr, nPad), 128, 0);
+                wmmaCalls++;
+            }
         }
+    }
+
+    /**
+     * {@code out[t * outStride + r] = tile row r . x row t} for {@code tr} F16 weight rows and {@code n} F16
+     * activation rows of {@code cols}. cuBLAS is column-major: the row-major tile is a (cols x tr) matrix, used
+     * transposed; the activations are (cols x n); the output is (tr x n) with leading dimension outStride.
+     */
+    private void cublasTile(long tilePtr, long xPtr, long outPtr, int tr, int n, int cols, int outStride) {
+        ctx.makeCurrent();
+        if (cublasHandle == null) {
+            cublasHandle = cublas.create();
+            cublas.setStream(cublasHandle, ctx.stream());
+        }
+        cublas.check(cublas.cublasGemmEx(cublasHandle, Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, tr, n, cols, one,
+                tilePtr, Cublas.CUDA_R_16F, cols, xPtr, Cublas.CUDA_R_16F, cols, zero, outPtr, Cublas.CUDA_R_32F,
+                outStride, Cublas.CUBLAS_COMPUTE_32F, Cublas.CUBLAS_GEMM_DEFAULT), "cublasGemmEx",
+                tr + "x" + n + "x" + cols);
     }
 
     private CudaBuffer ensure(CudaBuffer b, long bytes) {
@@ -124,6 +183,7 @@ public final class CudaOps implements AutoCloseable {
             ctx.synchronize();   // queued kernels may still read the old scratch
             b.close();
         }
+        scratchGeneration++;
         return ctx.allocate(Math.max(bytes, 1L << 16));
     }
 
@@ -290,5 +350,11 @@ public final class CudaOps implements AutoCloseable {
                 b.close();
             }
         }
+        if (cublasHandle != null) {
+            ctx.makeCurrent();
+            cublas.destroy(cublasHandle);
+            cublasHandle = null;
+        }
+        hostScalars.close();
     }
 }

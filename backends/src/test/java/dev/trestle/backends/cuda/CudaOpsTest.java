@@ -2,6 +2,7 @@ package dev.trestle.backends.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.cpu.Attention;
@@ -186,6 +187,56 @@ class CudaOpsTest {
                 // F16 weights and activations on tensor cores vs Q8 activations on the CPU
                 assertClose(ref, read(out, n * rows), type == GgmlType.F32 || type == GgmlType.BF16 ? 1e-4 : 2e-4,
                         type + " gemm");
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("weightTypes")
+    void wideBatchesTakeTheGemmPathSizeSaysAndMatchCpu(GgmlType type) {
+        int rows = 1024, cols = 1024, n = GemmPath.CUBLAS_MIN_TOKENS;
+        Random rnd = new Random(200 + type.id());
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment w = randomRows(type, rows, cols, rnd, arena);
+            float[] x = gaussian(rnd, n * cols);
+            float[] ref = cpuMatmul(type, w, rows, cols, x, n);
+            long[] before = backend.ops().gemmCalls();
+            try (CudaMatrix m = new CudaMatrix(backend.context(), "w", type, w, cols, rows, 1);
+                 CudaBuffer xb = upload(x); CudaBuffer out = backend.context().allocate(4L * n * rows)) {
+                backend.ops().matmul(m, xb, 0, n, out, 0, rows);
+                assertClose(ref, read(out, n * rows), type == GgmlType.F32 || type == GgmlType.BF16 ? 1e-4 : 2e-4,
+                        type + " gemm via " + GemmPath.choose(n, rows, cols, backend.ops().hasCublas()));
+            }
+            long[] after = backend.ops().gemmCalls();
+            int path = backend.ops().hasCublas() ? 0 : 1;
+            assertTrue(after[path] > before[path], "the " + (path == 0 ? "cuBLAS" : "wmma") + " path ran");
+            System.out.println("GEMM PATH " + type + ": " + (path == 0 ? "cuBLAS" : "wmma (no cuBLAS: "
+                    + dev.trestle.nativ.cuda.Cublas.absentReason() + ")"));
+        }
+    }
+
+    @Test
+    void peerLinksCopyOnEveryRouteAndOrderTheStreams() {
+        // a second context of the same GPU: the SAME_CONTEXT route, and the HOST route forced
+        try (CudaBackend other = CudaBackend.open(Integer.getInteger("trestle.cuda.device", 0))) {
+            float[] a = gaussian(new Random(5), 3000);
+            for (boolean host : new boolean[] {false, true}) {
+                try (CudaBuffer src = upload(a); CudaBuffer dst = other.context().allocate(4L * 4000);
+                     CudaBuffer back = backend.context().allocate(4L * 4000);
+                     PeerLink there = PeerLink.open(backend.context(), other.context(), 4L * 4000, host);
+                     PeerLink home = PeerLink.open(other.context(), backend.context(), 4L * 4000, host)) {
+                    assertEquals(host ? PeerLink.Route.HOST : PeerLink.Route.SAME_CONTEXT, there.route());
+                    // the kernel queued before the copy doubles the source; the copy must see it
+                    backend.ops().scale(src, 0, a.length, 2f);
+                    there.copy(src, 0, dst, 4L * 100, 4L * a.length);
+                    other.ops().scale(dst, 100, a.length, 0.5f);
+                    home.copy(dst, 4L * 100, back, 0, 4L * a.length);
+                    float[] got = new float[a.length];
+                    back.read(0, got, 0, a.length);
+                    for (int i = 0; i < a.length; i++) {
+                        assertEquals(a[i], got[i], 0f, "element " + i + " via " + there.route());
+                    }
+                }
             }
         }
     }

@@ -8,12 +8,19 @@ import dev.trestle.backends.cuda.CudaContext;
 import dev.trestle.backends.cuda.CudaKernelNames;
 import dev.trestle.backends.cuda.CudaMatrix;
 import dev.trestle.backends.cuda.CudaOps;
+import dev.trestle.backends.cuda.GraphCache;
 import dev.trestle.backends.cuda.LaunchConfig;
+import dev.trestle.backends.cuda.PeerLink;
 import dev.trestle.backends.type.GgmlType;
 import dev.trestle.common.TrestleException;
 import dev.trestle.engine.kv.KvCache;
+import dev.trestle.nativ.cuda.CudaDriver;
+import dev.trestle.scheduler.plan.RowSlices;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The layers of a model that live on one NVIDIA GPU, and their execution there through the CUDA kernels: the
@@ -22,6 +29,16 @@ import java.util.List;
  * FFN, MoE routing and expert matmuls), queued on the device's stream. The hidden state stays on the GPU
  * between its layers. The expert FFN of a layer the plan keeps in host RAM ({@code --n-cpu-moe},
  * {@code --cpu-moe}, {@code -ot}) runs on the CPU; see {@link #layer}.
+ *
+ * <p>Row split ({@code -sm row}): this executor lives on the main GPU and every projection is cut by rows across
+ * the logical GPUs of a {@link RowSplit}; each computes its slice of output rows on its own stream and the
+ * slices are gathered on the main GPU, ordered by events ({@link PeerLink}); KV cache, attention, norms and
+ * everything else run on the main GPU, as in llama.cpp.
+ *
+ * <p>Decode steps (up to {@link GraphCache#MAX_TOKENS} tokens) of a run of layers without host transfers or row
+ * split are captured once per shape into a CUDA graph and relaunched ({@link GraphCache}; off with
+ * {@code -Dtrestle.cuda.graphs=false} or TRESTLE_CUDA_DISABLE_GRAPHS=1). The hidden state moves to the next
+ * GPU's executor device to device ({@link #handOver}).
  */
 public final class CudaLayers implements LayerExecutor {
     private final DecoderModel model;
@@ -39,6 +56,18 @@ public final class CudaLayers implements LayerExecutor {
     private final boolean flash;
     private final Layer[] layers;      // (n_layer) null for layers elsewhere
     private final List<AutoCloseable> owned = new ArrayList<>();
+    private final RowSplit rowSplit;     // null: every matrix whole on this GPU
+    private final Peer[] peers;          // (logical GPUs) null for this GPU and for GPUs without a share
+    private final Map<CudaLayers, PeerLink> handOvers = new HashMap<>();
+    private final boolean[] capturable;  // (n_layer) no host transfer inside the layer
+    private final GraphCache graphs;
+    // the run of layers queued since enter (or the first layer): graph bookkeeping
+    private int runFirst = -1;
+    private int runLast;
+    private int runTokens;
+    private GraphCache.Action runAction;
+    private UBatch runUb;
+    private ForwardState runSt;
     // activations, F32, row-major per token; rows padded to 16 for the tensor-core path
     private final CudaBuffer x;      // (n_ub, n_embd) residual stream
     private final CudaBuffer cur;    // (n_ub, n_embd)
@@ -80,8 +109,44 @@ public final class CudaLayers implements LayerExecutor {
                        CudaLinear gateShexp, CudaLinear upShexp, CudaLinear downShexp) {
     }
 
-    /** A projection on the device: weight, bias and {@code .scale} in llama.cpp's order. */
-    private record CudaLinear(CudaMatrix weight, CudaBuffer bias, float scale, boolean biasFirst) {
+    /**
+     * A projection on the device: weight, bias and {@code .scale} in llama.cpp's order. Under row split,
+     * {@code weight} is this GPU's slice (rows {@code [row0, row0 + weight.rows())} of {@code rows}; null when it
+     * has none) and {@code parts} the other GPUs' slices.
+     */
+    private record CudaLinear(CudaMatrix weight, CudaBuffer bias, float scale, boolean biasFirst, int rows, int row0,
+                              Part[] parts) {
+    }
+
+    /** One other GPU's slice of a row-split projection: rows [row0, row0 + weight.rows()). */
+    private record Part(Peer peer, CudaMatrix weight, int row0) {
+    }
+
+    /**
+     * {@code -sm row}: the logical GPUs' backends (index {@code main} is this executor's) and their shares of
+     * every projection's rows.
+     */
+    public record RowSplit(CudaBackend[] backends, double[] shares, int main) {
+    }
+
+    /** Another GPU of a row split: its scratch, and the links to it and back. */
+    private final class Peer {
+        final CudaBackend backend;
+        final CudaBuffer in;       // (rows, max cols) activations copied from this GPU
+        final CudaBuffer out;      // (rows, max projection rows) its slice of the output, zero elsewhere
+        final CudaBuffer gather;   // on this GPU: a copy of out, added into the result
+        final PeerLink there;
+        final PeerLink back;
+
+        Peer(CudaBackend backend, long inBytes, long outBytes) {
+            this.backend = backend;
+            CudaContext pc = backend.context();
+            this.in = own(pc.allocate(inBytes));
+            this.out = own(pc.allocate(outBytes));
+            this.gather = buffer(outBytes);
+            this.there = own(PeerLink.open(ctx, pc, inBytes));
+            this.back = own(PeerLink.open(pc, ctx, outBytes));
+        }
     }
 
     /**
@@ -90,7 +155,14 @@ public final class CudaLayers implements LayerExecutor {
      */
     public CudaLayers(DecoderModel model, CudaBackend backend, boolean[] mine, boolean[] cpuExperts, int nUb,
                       int nCells, GgmlType kType, GgmlType vType, int nCtxPerSeq, boolean flash) {
+        this(model, backend, mine, cpuExperts, nUb, nCells, kType, vType, nCtxPerSeq, flash, null);
+    }
+
+    /** As above, with every projection cut by rows across {@code rowSplit}'s GPUs (null: no row split). */
+    public CudaLayers(DecoderModel model, CudaBackend backend, boolean[] mine, boolean[] cpuExperts, int nUb,
+                      int nCells, GgmlType kType, GgmlType vType, int nCtxPerSeq, boolean flash, RowSplit rowSplit) {
         this.model = model;
+        this.rowSplit = rowSplit;
         this.c = model.config();
         this.backend = backend;
         this.ctx = backend.context();
@@ -158,12 +230,34 @@ public final class CudaLayers implements LayerExecutor {
             expOut = null;
             shared = null;
         }
+        peers = rowSplit == null ? new Peer[0] : new Peer[rowSplit.backends().length];
+        if (rowSplit != null) {
+            // activations in: any projection input; slices out: any projection's rows, or a chunk of logits
+            long inBytes = 4L * rows * Math.max(Math.max(e, qd), 2L * ff);
+            long outBytes = Math.max(4L * rows * Math.max(Math.max(e, qd), 2L * ff),
+                    4L * LaunchConfig.roundUp(Math.min(16, nUb), 16) * c.nVocab());
+            for (int g = 0; g < peers.length; g++) {
+                if (g != rowSplit.main() && rowSplit.shares()[g] > 0) {
+                    peers[g] = new Peer(rowSplit.backends()[g], inBytes, outBytes);
+                }
+            }
+        }
         layers = new Layer[c.nLayer()];
+        capturable = new boolean[c.nLayer()];
         for (int il = 0; il < c.nLayer(); il++) {
             if (mine[il]) {
                 layers[il] = upload(il, model.weights().layers()[il], nCtxPerSeq, cpuExperts[il]);
+                capturable[il] = rowSplit == null && (!c.isMoe() || layers[il].moe() != null);
             }
         }
+        CudaDriver cu = ctx.driver();
+        boolean wanted = GraphCache.wanted();
+        graphs = new GraphCache(wanted && cu.hasGraphs(), wanted ? "the driver has no graph API" : "turned off");
+    }
+
+    private <T extends AutoCloseable> T own(T resource) {
+        owned.add(resource);
+        return resource;
     }
 
     public CudaBackend backend() {
@@ -189,17 +283,36 @@ public final class CudaLayers implements LayerExecutor {
         return a == null ? null : vector(a, 0, a.length);
     }
 
-    /** Rows [row0, row0 + rows) of a projection (a fused QKV weight is uploaded as three). */
+    /**
+     * Rows [row0, row0 + rows) of a projection (a fused QKV weight is uploaded as three); under row split each GPU
+     * gets its slice of those rows ({@link RowSlices}), the bias stays whole on this GPU.
+     */
     private CudaLinear linear(Linear l, int row0, int rows) {
         if (l == null) {
             return null;
         }
         CpuMatrix m = l.weight();
+        CudaBuffer bias = l.bias() != null ? vector(l.bias(), row0, rows) : null;
+        if (rowSplit == null) {
+            return new CudaLinear(slice(ctx, m, row0, rows), bias, l.scale(), l.biasFirst(), rows, 0, new Part[0]);
+        }
+        int[] b = RowSlices.boundaries(rows, m.type(), rowSplit.shares());
+        int main = rowSplit.main();
+        List<Part> parts = new ArrayList<>();
+        for (int g = 0; g < peers.length; g++) {
+            if (g != main && peers[g] != null && b[g + 1] > b[g]) {
+                parts.add(new Part(peers[g], slice(peers[g].backend.context(), m, row0 + b[g], b[g + 1] - b[g]),
+                        b[g]));
+            }
+        }
+        CudaMatrix mine = b[main + 1] > b[main] ? slice(ctx, m, row0 + b[main], b[main + 1] - b[main]) : null;
+        return new CudaLinear(mine, bias, l.scale(), l.biasFirst(), rows, b[main], parts.toArray(new Part[0]));
+    }
+
+    /** Rows [row0, row0 + rows) of {@code m} uploaded to {@code on}. */
+    private CudaMatrix slice(CudaContext on, CpuMatrix m, int row0, int rows) {
         long rb = m.type().bytesFor(m.cols());
-        CudaMatrix g = new CudaMatrix(ctx, m.name(), m.type(), m.data().asSlice(row0 * rb, rows * rb), m.cols(), rows,
-                1);
-        owned.add(g);
-        return new CudaLinear(g, l.bias() != null ? vector(l.bias(), row0, rows) : null, l.scale(), l.biasFirst());
+        return own(new CudaMatrix(on, m.name(), m.type(), m.data().asSlice(row0 * rb, rows * rb), m.cols(), rows, 1));
     }
 
     private CudaLinear linear(Linear l) {
@@ -295,15 +408,154 @@ public final class CudaLayers implements LayerExecutor {
 
     @Override
     public void leave(float[] hx, int n) {
+        finishRun();
         x.read(0, hx, 0, n * c.nEmbd());
+    }
+
+    /** The hidden state goes straight to the next CUDA executor's device (peer to peer, or via pinned memory). */
+    @Override
+    public boolean handOver(LayerExecutor next, int n) {
+        if (!(next instanceof CudaLayers to)) {
+            return false;
+        }
+        finishRun();
+        PeerLink link = handOvers.get(to);
+        if (link == null) {
+            link = own(PeerLink.open(ctx, to.ctx, x.bytes()));
+            handOvers.put(to, link);
+        }
+        link.copy(x, 0, to.x, 0, 4L * n * c.nEmbd());
+        return true;
+    }
+
+    /** The route of the hand-over to {@code next} once one happened (for the GPU check's log), else null. */
+    public PeerLink.Route handOverRoute(CudaLayers next) {
+        PeerLink l = handOvers.get(next);
+        return l == null ? null : l.route();
+    }
+
+    /** Decode graphs stored so far, and why graphs are off (null when on). */
+    public String graphStatus() {
+        return graphs.enabled() ? graphs.size() + " decode graphs" : "graphs off: " + graphs.disabledReason();
+    }
+
+    /**
+     * Layer {@code il} of the micro-batch: queued now, or into the run's graph capture, or skipped because the
+     * run's stored graph will be launched when the hidden state leaves (see {@link GraphCache}).
+     */
+    @Override
+    public void layer(int il, UBatch ub, ForwardState st) {
+        if (runFirst < 0) {
+            startRun(il, ub, st);
+        }
+        runLast = il;
+        switch (runAction) {
+            case EAGER -> run(il, ub, st);
+            case REPLAY -> { }
+            case CAPTURE -> {
+                try {
+                    run(il, ub, st);
+                } catch (RuntimeException e) {
+                    abandonCapture(e);
+                }
+            }
+        }
+    }
+
+    private void startRun(int il, UBatch ub, ForwardState st) {
+        int n = ub.n();
+        boolean ok = true;
+        for (int j = il; j < layers.length && layers[j] != null; j++) {
+            ok &= capturable[j];
+        }
+        runFirst = il;
+        runTokens = n;
+        runUb = ub;
+        runSt = st;
+        runAction = graphs.action(il, n, ok, ops.scratchGeneration());
+        destroyGraphs(graphs.stale());
+        if (runAction == GraphCache.Action.CAPTURE) {
+            try {
+                ctx.makeCurrent();
+                ctx.driver().streamBeginCapture(ctx.stream());
+            } catch (RuntimeException e) {
+                destroyGraphs(graphs.disable("cuStreamBeginCapture failed: " + e.getMessage()));
+                runAction = GraphCache.Action.EAGER;
+            }
+        }
+    }
+
+    /** Ends the run started by the first layer after enter: instantiates and launches, or launches the stored graph. */
+    private void finishRun() {
+        if (runFirst < 0) {
+            return;
+        }
+        CudaDriver cu = ctx.driver();
+        try {
+            if (runAction == GraphCache.Action.CAPTURE) {
+                MemorySegment exec;
+                try {
+                    ctx.makeCurrent();
+                    MemorySegment graph = cu.streamEndCapture(ctx.stream());
+                    try {
+                        exec = cu.graphInstantiate(graph);
+                    } finally {
+                        cu.graphDestroy(graph);
+                    }
+                } catch (RuntimeException e) {
+                    destroyGraphs(graphs.disable("capture failed: " + e.getMessage()));
+                    rerunEagerly(runLast);
+                    return;
+                }
+                graphs.store(runFirst, runTokens, exec);
+                cu.graphLaunch(exec, ctx.stream());
+            } else if (runAction == GraphCache.Action.REPLAY) {
+                ctx.makeCurrent();
+                cu.graphLaunch(graphs.get(runFirst, runTokens), ctx.stream());
+            }
+        } finally {
+            runFirst = -1;
+            runUb = null;
+            runSt = null;
+        }
+    }
+
+    /** A capture broke inside layer {@code failedAt}: end it, turn graphs off, queue the run's layers eagerly. */
+    private void abandonCapture(RuntimeException cause) {
+        try {
+            ctx.makeCurrent();
+            MemorySegment g = ctx.driver().streamEndCapture(ctx.stream());
+            ctx.driver().graphDestroy(g);
+        } catch (RuntimeException ignored) {
+            // the capture is invalidated; ending it only returns the stream to normal mode
+        }
+        destroyGraphs(graphs.disable("capture failed: " + cause.getMessage()));
+        rerunEagerly(runLast);
+    }
+
+    /** Queues layers runFirst..last of the current run eagerly; the run goes on eagerly. */
+    private void rerunEagerly(int last) {
+        runAction = GraphCache.Action.EAGER;
+        for (int j = runFirst; j <= last; j++) {
+            run(j, runUb, runSt);
+        }
+    }
+
+    private void destroyGraphs(List<MemorySegment> execs) {
+        if (execs.isEmpty()) {
+            return;
+        }
+        ctx.synchronize();
+        for (MemorySegment e : execs) {
+            ctx.driver().graphExecDestroy(e);
+        }
     }
 
     /**
      * Queues layer {@code il}. A MoE layer whose experts stay in host RAM downloads the FFN input, runs routing
      * and the expert matmuls on the CPU ({@code st}'s buffers) and uploads the result.
      */
-    @Override
-    public void layer(int il, UBatch ub, ForwardState st) {
+    private void run(int il, UBatch ub, ForwardState st) {
         Layer L = layers[il];
         LayerWeights lw = model.weights().layers()[il];
         int n = ub.n();
@@ -335,10 +587,13 @@ public final class CudaLayers implements LayerExecutor {
     }
 
     private void project(CudaLinear l, CudaBuffer in, int n, CudaBuffer out) {
-        CudaMatrix m = l.weight();
-        int rows = m.rows();
+        int rows = l.rows();
         long total = (long) n * rows;
-        ops.matmul(m, in, 0, n, out, 0, rows);
+        if (l.parts().length == 0) {
+            ops.matmul(l.weight(), in, 0, n, out, 0, rows);
+        } else {
+            splitMatmul(l, in, n, out);
+        }
         if (l.biasFirst() && l.bias() != null) {
             ops.add(out, 0, l.bias(), 0, rows, out, 0, total);
         }
@@ -347,6 +602,46 @@ public final class CudaLayers implements LayerExecutor {
         }
         if (!l.biasFirst() && l.bias() != null) {
             ops.add(out, 0, l.bias(), 0, rows, out, 0, total);
+        }
+    }
+
+    /**
+     * A row-split matmul. The input goes to every other GPU (after the work that produced it); each multiplies
+     * its slice on its own stream while this GPU multiplies its own; the slices come back and this stream waits
+     * for them. One token: each slice is a contiguous piece of the output row and is copied in place. More
+     * tokens: each GPU writes its columns into a zeroed full-width buffer and this GPU adds them (x + 0 is
+     * exact), which keeps the gather to plain copies and the existing add kernel.
+     */
+    private void splitMatmul(CudaLinear l, CudaBuffer in, int n, CudaBuffer out) {
+        int rows = l.rows();
+        int cols = l.parts()[0].weight().cols();
+        long inBytes = 4L * n * cols;
+        long outBytes = 4L * n * rows;
+        boolean single = n == 1;
+        for (Part p : l.parts()) {
+            Peer pe = p.peer();
+            pe.there.copy(in, 0, pe.in, 0, inBytes);
+            if (single) {
+                pe.backend.ops().matmul(p.weight(), pe.in, 0, 1, pe.out, 0, p.weight().rows());
+            } else {
+                pe.out.clear(0, outBytes);
+                pe.backend.ops().matmul(p.weight(), pe.in, 0, n, pe.out, p.row0(), rows);
+            }
+        }
+        if (!single) {
+            out.clear(0, outBytes);
+        }
+        if (l.weight() != null) {
+            ops.matmul(l.weight(), in, 0, n, out, l.row0(), rows);
+        }
+        for (Part p : l.parts()) {
+            Peer pe = p.peer();
+            if (single) {
+                pe.back.copy(pe.out, 0, out, 4L * p.row0(), 4L * p.weight().rows());
+            } else {
+                pe.back.copy(pe.out, 0, pe.gather, 0, outBytes);
+                ops.add(out, 0, pe.gather, 0, (long) n * rows, out, 0, (long) n * rows);
+            }
         }
     }
 
@@ -440,7 +735,7 @@ public final class CudaLayers implements LayerExecutor {
         ops.moeCombine(expOut, routeW, proj, e, k, n);
         // shared expert (qwen2moe), gated by sigmoid(x . w)
         if (m.upShexp() != null) {
-            int sff = m.upShexp().weight().rows();
+            int sff = m.upShexp().rows();
             project(m.upShexp(), cur, n, up);
             project(m.gateShexp(), cur, n, gate);
             ops.glu(false, gate, 0, sff, up, 0, sff, gate, 0, n, sff);
@@ -455,6 +750,7 @@ public final class CudaLayers implements LayerExecutor {
     @Override
     public void close() {
         ctx.synchronize();
+        destroyGraphs(graphs.drain());
         for (int i = owned.size() - 1; i >= 0; i--) {
             try {
                 owned.get(i).close();

@@ -273,11 +273,13 @@ public abstract class DecoderModel {
         for (int il = 0; il < c.nLayer(); il++) {
             LayerExecutor g = st.gpuLayers != null ? st.gpuLayers[il] : null;
             if (g != resident) {
-                if (resident != null) {
-                    resident.leave(st.x, n);
-                }
-                if (g != null) {
-                    g.enter(st.x, n);
+                if (resident == null || g == null || !resident.handOver(g, n)) {
+                    if (resident != null) {
+                        resident.leave(st.x, n);
+                    }
+                    if (g != null) {
+                        g.enter(st.x, n);
+                    }
                 }
                 resident = g;
             }

@@ -22,6 +22,14 @@ public interface LayerExecutor extends AutoCloseable {
     /** Hidden state of {@code n} rows back to the host (waits for the queued layers). */
     void leave(float[] hx, int n);
 
+    /**
+     * Moves the hidden state of {@code n} rows straight to {@code next}'s device instead of {@link #leave} and
+     * {@code next.enter} through the host; false (nothing done) when this pair cannot.
+     */
+    default boolean handOver(LayerExecutor next, int n) {
+        return false;
+    }
+
     /** Runs (or queues) layer {@code il} for the micro-batch; {@code st} holds the CPU-side scratch. */
     void layer(int il, UBatch ub, ForwardState st);
 

@@ -111,6 +111,22 @@ public final class Context implements AutoCloseable {
         }
         LayerExecutor[] perLayer = new LayerExecutor[cfg.nLayer()];
         try {
+            // -sm row: every logical GPU with a share holds slices of the main GPU's projections
+            CudaLayers.RowSplit rows = null;
+            if (offload.isRowSplit()) {
+                int main = offload.outputDevice();
+                for (int il = 0; il < cfg.nLayer() && main < 0; il++) {
+                    main = offload.device(il);
+                }
+                CudaBackend[] backends = new CudaBackend[offload.vulkanDevices().length];
+                for (int d = 0; d < backends.length; d++) {
+                    if (d == main || offload.rowSplit()[d] > 0) {
+                        backends[d] = CudaBackend.open(offload.vulkanDevices()[d]);
+                        gpuDevices.add(backends[d]);
+                    }
+                }
+                rows = new CudaLayers.RowSplit(backends, offload.rowSplit(), main);
+            }
             for (int d = 0; d < offload.vulkanDevices().length; d++) {
                 boolean[] mine = new boolean[cfg.nLayer()];
                 boolean[] cpuExperts = new boolean[cfg.nLayer()];
@@ -126,10 +142,12 @@ public final class Context implements AutoCloseable {
                 }
                 LayerExecutor g;
                 if (offload.kinds()[d] == DeviceKind.CUDA) {
-                    CudaBackend dev = CudaBackend.open(offload.vulkanDevices()[d]);
-                    gpuDevices.add(dev);
+                    CudaBackend dev = rows != null ? rows.backends()[d] : CudaBackend.open(offload.vulkanDevices()[d]);
+                    if (rows == null) {
+                        gpuDevices.add(dev);
+                    }
                     g = new CudaLayers(impl, dev, mine, cpuExperts, ub, nCtx, options.kType(), options.vType(),
-                            nCtx / options.nSeqMax(), flash);
+                            nCtx / options.nSeqMax(), flash, rows);
                 } else {
                     VulkanDevice dev = VulkanDevice.open(offload.vulkanDevices()[d]);
                     gpuDevices.add(dev);

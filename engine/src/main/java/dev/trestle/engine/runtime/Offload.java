@@ -22,9 +22,12 @@ import java.util.List;
  *                      ({@code --n-cpu-moe N}: the first N layers; {@code --cpu-moe}: all; {@code -ot exps=CPU})
  * @param outputDevice  device of the output head (index into vulkanDevices), -1 = CPU
  * @param kinds         the backend of each logical GPU (VULKAN or CUDA)
+ * @param rowSplit      {@code -sm row}: each logical GPU's share of every projection's rows (summing to 1; the
+ *                      layers themselves, KV cache and attention live on the main GPU, {@code layerDevice}); empty
+ *                      for the layer split. See {@code RowSlices} for the cut.
  */
 public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExperts, int outputDevice,
-                      DeviceKind[] kinds) {
+                      DeviceKind[] kinds, double[] rowSplit) {
     public Offload(int[] layerDevice, int[] vulkanDevices) {
         this(layerDevice, vulkanDevices, new boolean[layerDevice.length], -1);
     }
@@ -34,13 +37,29 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExper
         this(layerDevice, vulkanDevices, cpuExperts, outputDevice, kindsOf(DeviceKind.VULKAN, vulkanDevices.length));
     }
 
+    /** Layer split (no row split). */
+    public Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExperts, int outputDevice,
+                   DeviceKind[] kinds) {
+        this(layerDevice, vulkanDevices, cpuExperts, outputDevice, kinds, new double[0]);
+    }
+
     public Offload {
         layerDevice = layerDevice.clone();
         vulkanDevices = vulkanDevices.clone();
         cpuExperts = cpuExperts.clone();
         kinds = kinds.clone();
+        rowSplit = rowSplit.clone();
         if (kinds.length != vulkanDevices.length) {
             throw new IllegalArgumentException(kinds.length + " kinds for " + vulkanDevices.length + " devices");
+        }
+        if (rowSplit.length != 0 && rowSplit.length != vulkanDevices.length) {
+            throw new IllegalArgumentException(rowSplit.length + " row shares for " + vulkanDevices.length + " devices");
+        }
+        for (int i = 0; i < rowSplit.length; i++) {
+            if (kinds[i] != DeviceKind.CUDA) {
+                throw new TrestleException("-sm row needs CUDA devices; logical GPU " + i + " is " + kinds[i],
+                        "use -sm layer (the default)");
+            }
         }
         for (int d : java.util.stream.IntStream.concat(Arrays.stream(layerDevice), java.util.stream.IntStream.of(outputDevice))
                 .toArray()) {
@@ -58,7 +77,38 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExper
 
     /** The same homes on devices of {@code kind} (CUDA ordinals instead of Vulkan indices, for tests). */
     public Offload on(DeviceKind kind) {
-        return new Offload(layerDevice, vulkanDevices, cpuExperts, outputDevice, kindsOf(kind, vulkanDevices.length));
+        return new Offload(layerDevice, vulkanDevices, cpuExperts, outputDevice, kindsOf(kind, vulkanDevices.length),
+                rowSplit);
+    }
+
+    /** True for {@code -sm row} over more than one logical GPU. */
+    public boolean isRowSplit() {
+        return rowSplit.length > 1;
+    }
+
+    /**
+     * llama.cpp's row split ({@code -sm row}) on CUDA: the last {@code ngl} layers (and the output head when
+     * {@code ngl > nLayer}) live on {@code cudaDevices[mainGpu]}, and each of their projections is cut by rows
+     * across all the devices in {@code split} proportions (null: equal).
+     */
+    public static Offload rows(int nLayer, int ngl, int[] cudaDevices, double[] split, int mainGpu) {
+        int g = cudaDevices.length;
+        int[] dev = new int[nLayer];
+        Arrays.fill(dev, -1);
+        for (int il = Math.max(0, nLayer - ngl); il < nLayer; il++) {
+            dev[il] = mainGpu;
+        }
+        double[] s = new double[g];
+        double total = 0;
+        for (int i = 0; i < g; i++) {
+            s[i] = split == null || split.length == 0 ? 1.0 : i < split.length ? split[i] : 0;
+            total += s[i];
+        }
+        for (int i = 0; i < g; i++) {
+            s[i] /= total;
+        }
+        return new Offload(dev, cudaDevices, new boolean[nLayer], ngl > nLayer ? mainGpu : -1,
+                kindsOf(DeviceKind.CUDA, g), s);
     }
 
     /** Everything on the CPU. */
@@ -167,15 +217,13 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExper
             dev[il] = g;
         }
         List<TensorProfile> tensors = plan.model().tensors();
+        boolean rowSplit = false;
         for (int i = 0; i < tensors.size(); i++) {
             TensorProfile t = tensors.get(i);
             Home h = plan.home(i);
+            rowSplit |= h.rowSplit();
             if (!t.inLayer() || t.layer() >= nLayer) {
                 continue;
-            }
-            if (h.rowSplit()) {
-                throw new TrestleException(t.name() + " is planned row-split; the engine splits by layers only",
-                        "use -sm layer");
             }
             int layerGpu = dev[t.layer()];
             if (t.role() == TensorRole.FFN_EXPERT && h.isCpu()) {
@@ -187,6 +235,7 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExper
                         "limit -ot to expert tensors (e.g. -ot 'exps=CPU'), or move whole layers with -ngl/-ts");
             }
         }
-        return new Offload(dev, idx, cpuExperts, plan.outputGpu(), kinds);
+        return new Offload(dev, idx, cpuExperts, plan.outputGpu(), kinds,
+                rowSplit ? plan.layout().split() : new double[0]);
     }
 }

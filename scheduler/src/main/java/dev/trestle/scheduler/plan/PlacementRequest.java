@@ -86,6 +86,11 @@ public record PlacementRequest(GpuLayers gpuLayers, int nCpuMoe, boolean cpuMoe,
                 fitCtx, mlock, noMmap, bandwidths, context);
     }
 
+    public PlacementRequest withMainGpu(int mg) {
+        return new PlacementRequest(gpuLayers, nCpuMoe, cpuMoe, tensorSplit, splitMode, mg, overrides, fit, fitTargetMiB,
+                fitCtx, mlock, noMmap, bandwidths, context);
+    }
+
     public PlacementRequest withOverrides(List<TensorOverride> ot) {
         return new PlacementRequest(gpuLayers, nCpuMoe, cpuMoe, tensorSplit, splitMode, mainGpu, ot, fit, fitTargetMiB,
                 fitCtx, mlock, noMmap, bandwidths, context);

@@ -547,27 +547,20 @@ public final class Planner {
         }
     }
 
-    /** Rows per GPU rounded to whole quant blocks of rows; returns bytes per GPU. */
+    /** Rows per GPU rounded to whole quant blocks of rows ({@link RowSlices}); returns bytes per GPU. */
     static long[] rowSplit(TensorProfile t, double[] split) {
-        long rows = t.rows();
-        long rowBytes = t.bytes() / rows;
-        long granule = rowGranule(t);
+        long rowBytes = t.bytes() / t.rows();
+        long[] b = RowSlices.boundaries(t.rows(), rowGranule(t), split);
         long[] out = new long[split.length];
-        double acc = 0;
-        long prev = 0;
         for (int g = 0; g < split.length; g++) {
-            acc += split[g];
-            long boundary = g == split.length - 1 ? rows : Math.min(rows, Math.round(rows * acc / granule) * granule);
-            boundary = Math.max(boundary, prev);
-            out[g] = (boundary - prev) * rowBytes;
-            prev = boundary;
+            out[g] = (b[g + 1] - b[g]) * rowBytes;
         }
         return out;
     }
 
     /** Row-split boundaries fall on multiples of the type's block size (32 rows for plain types). */
     public static long rowGranule(TensorProfile t) {
-        return t.type().isQuantized() ? t.type().blockSize() : 32;
+        return RowSlices.granule(t.type());
     }
 
     private static List<Traffic> traffic(ModelProfile m, Inventory inv, PlacementRequest req, List<Home> homes,
