@@ -20,6 +20,7 @@ public final class CudaMatrix implements AutoCloseable {
     private final String matvec;
     private final String dequant;
     private final GgmlType dotType;
+    private final boolean owner;   // false for a view over a shared buffer (streamed experts)
 
     /** Uploads {@code host} (e.g. the mapped tensor data) to {@code ctx}. */
     public CudaMatrix(CudaContext ctx, String name, GgmlType type, MemorySegment host, int cols, int rows, int experts) {
@@ -37,7 +38,34 @@ public final class CudaMatrix implements AutoCloseable {
             throw new TrestleException("tensor " + name + ": data is shorter than its shape", "the model file is corrupt");
         }
         this.data = ctx.allocate(bytes);
+        this.owner = true;
         data.upload(0, host.asSlice(0, bytes));
+    }
+
+    private CudaMatrix(String name, GgmlType type, int cols, int rows, int experts, CudaBuffer data) {
+        this.name = name;
+        this.type = type;
+        this.cols = cols;
+        this.rows = rows;
+        this.experts = experts;
+        this.rowBytes = type.bytesFor(cols);
+        this.matvec = CudaKernelNames.matvec(type, name);
+        this.dequant = CudaKernelNames.dequantF16(type);
+        this.dotType = CudaKernelNames.dotType(type);
+        this.data = data;
+        this.owner = false;
+        if (rowBytes * rows * experts > data.bytes()) {
+            throw new IllegalArgumentException(name + " needs " + rowBytes * rows * experts + " bytes, the buffer has "
+                    + data.bytes());
+        }
+    }
+
+    /**
+     * A matrix whose bytes are whatever was last copied into {@code data} (which it does not own): streamed expert
+     * tensors of several layers take turns in one buffer.
+     */
+    public static CudaMatrix over(CudaBuffer data, String name, GgmlType type, int cols, int rows, int experts) {
+        return new CudaMatrix(name, type, cols, rows, experts, data);
     }
 
     public String name() {
@@ -88,6 +116,8 @@ public final class CudaMatrix implements AutoCloseable {
 
     @Override
     public void close() {
-        data.close();
+        if (owner) {
+            data.close();
+        }
     }
 }

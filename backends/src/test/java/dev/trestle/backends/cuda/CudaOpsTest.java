@@ -242,6 +242,27 @@ class CudaOpsTest {
     }
 
     @Test
+    void stagedUploadCopiesChunksInTurnAndKernelsSeeTheBytes() {
+        float[] a = gaussian(new Random(9), 10_000);
+        try (Arena arena = Arena.ofConfined(); StagedUpload up = new StagedUpload(backend.context(), 4096);
+             CudaBuffer dst = backend.context().allocate(4L * 10_100)) {
+            MemorySegment host = arena.allocate(4L * a.length, 16);
+            MemorySegment.copy(a, 0, host, ValueLayout.JAVA_FLOAT, 0, a.length);
+            // 40,000 bytes: nine full chunks and a partial one, the two pinned buffers reused in turn
+            up.copy(host, dst, 4L * 100);
+            backend.ops().scale(dst, 100, a.length, 2f);
+            up.copy(host.asSlice(0, 4L * 100), dst, 0);
+            float[] got = read(dst, 10_100);
+            for (int i = 0; i < 100; i++) {
+                assertEquals(a[i], got[i], 0f, "element " + i);
+            }
+            for (int i = 0; i < a.length; i++) {
+                assertEquals(2 * a[i], got[100 + i], 0f, "element " + (100 + i));
+            }
+        }
+    }
+
+    @Test
     void expertMatvecPicksTheExpertAndSharedActivations() {
         GgmlType type = GgmlType.Q4_K;
         int rows = 32, cols = 256, experts = 4, nTok = 2, used = 2;

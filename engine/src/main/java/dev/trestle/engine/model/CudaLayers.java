@@ -11,6 +11,7 @@ import dev.trestle.backends.cuda.CudaOps;
 import dev.trestle.backends.cuda.GraphCache;
 import dev.trestle.backends.cuda.LaunchConfig;
 import dev.trestle.backends.cuda.PeerLink;
+import dev.trestle.backends.cuda.StagedUpload;
 import dev.trestle.backends.type.GgmlType;
 import dev.trestle.common.TrestleException;
 import dev.trestle.engine.kv.KvCache;
@@ -61,6 +62,9 @@ public final class CudaLayers implements LayerExecutor {
     private final Map<CudaLayers, PeerLink> handOvers = new HashMap<>();
     private final boolean[] capturable;  // (n_layer) no host transfer inside the layer
     private final GraphCache graphs;
+    private final int streamExpertsFrom;  // micro-batches this large run host-resident experts here, streamed
+    private final CudaBuffer streamed;    // one expert tensor at a time (null without streaming)
+    private final StagedUpload staging;   // pinned double buffer for the streamed tensors
     // the run of layers queued since enter (or the first layer): graph bookkeeping
     private int runFirst = -1;
     private int runLast;
@@ -103,10 +107,14 @@ public final class CudaLayers implements LayerExecutor {
                          CudaBuffer ropeFactors, CudaBuffer kCache, CudaBuffer vCache, Rope rope, Moe moe) {
     }
 
-    /** A layer's MoE FFN on the device (null when its experts stay on the CPU or the model is dense). */
+    /**
+     * A layer's MoE FFN on the device (null when its experts stay on the CPU and are never streamed, or the model is
+     * dense). {@code streamed}: the expert matrices are views of the shared streaming buffer, filled from host RAM
+     * right before each is used (large batches only; smaller ones run the layer's MoE on the CPU).
+     */
     private record Moe(CudaLinear router, CudaMatrix gateExps, CudaMatrix upExps, CudaMatrix downExps,
                        CudaBuffer gateScale, CudaBuffer upScale, CudaBuffer downScale, CudaBuffer shexpGate,
-                       CudaLinear gateShexp, CudaLinear upShexp, CudaLinear downShexp) {
+                       CudaLinear gateShexp, CudaLinear upShexp, CudaLinear downShexp, boolean streamed) {
     }
 
     /**
@@ -155,12 +163,17 @@ public final class CudaLayers implements LayerExecutor {
      */
     public CudaLayers(DecoderModel model, CudaBackend backend, boolean[] mine, boolean[] cpuExperts, int nUb,
                       int nCells, GgmlType kType, GgmlType vType, int nCtxPerSeq, boolean flash) {
-        this(model, backend, mine, cpuExperts, nUb, nCells, kType, vType, nCtxPerSeq, flash, null);
+        this(model, backend, mine, cpuExperts, nUb, nCells, kType, vType, nCtxPerSeq, flash, null, Integer.MAX_VALUE);
     }
 
-    /** As above, with every projection cut by rows across {@code rowSplit}'s GPUs (null: no row split). */
+    /**
+     * As above, with every projection cut by rows across {@code rowSplit}'s GPUs (null: no row split), and the
+     * host-resident experts of {@code cpuExperts} layers streamed here for micro-batches of
+     * {@code streamExpertsFrom}+ tokens ({@link Integer#MAX_VALUE}: never).
+     */
     public CudaLayers(DecoderModel model, CudaBackend backend, boolean[] mine, boolean[] cpuExperts, int nUb,
-                      int nCells, GgmlType kType, GgmlType vType, int nCtxPerSeq, boolean flash, RowSplit rowSplit) {
+                      int nCells, GgmlType kType, GgmlType vType, int nCtxPerSeq, boolean flash, RowSplit rowSplit,
+                      int streamExpertsFrom) {
         this.model = model;
         this.rowSplit = rowSplit;
         this.c = model.config();
@@ -242,12 +255,27 @@ public final class CudaLayers implements LayerExecutor {
                 }
             }
         }
+        // expert streaming: room for the largest host-resident expert tensor of these layers (the plan budgets it)
+        long largest = 0;
+        for (int il = 0; il < c.nLayer(); il++) {
+            LayerWeights lw = model.weights().layers()[il];
+            if (mine[il] && cpuExperts[il] && c.isMoe() && lw.upExps() != null) {
+                for (ExpertLinear xl : new ExpertLinear[] {lw.gateExps(), lw.upExps(), lw.downExps()}) {
+                    largest = Math.max(largest, xl.weight().data().byteSize());
+                }
+            }
+        }
+        boolean streaming = largest > 0 && streamExpertsFrom < Integer.MAX_VALUE;
+        this.streamExpertsFrom = streaming ? streamExpertsFrom : Integer.MAX_VALUE;
+        this.streamed = streaming ? buffer(largest) : null;
+        this.staging = streaming ? own(new StagedUpload(ctx, Math.min(largest, 64L << 20))) : null;
         layers = new Layer[c.nLayer()];
         capturable = new boolean[c.nLayer()];
         for (int il = 0; il < c.nLayer(); il++) {
             if (mine[il]) {
                 layers[il] = upload(il, model.weights().layers()[il], nCtxPerSeq, cpuExperts[il]);
-                capturable[il] = rowSplit == null && (!c.isMoe() || layers[il].moe() != null);
+                Moe moe = layers[il].moe();
+                capturable[il] = rowSplit == null && (!c.isMoe() || moe != null && !moe.streamed());
             }
         }
         CudaDriver cu = ctx.driver();
@@ -288,12 +316,17 @@ public final class CudaLayers implements LayerExecutor {
      * gets its slice of those rows ({@link RowSlices}), the bias stays whole on this GPU.
      */
     private CudaLinear linear(Linear l, int row0, int rows) {
+        return linear(l, row0, rows, true);
+    }
+
+    /** {@code split = false}: whole on this GPU even under row split (the MoE router, as the planner places it). */
+    private CudaLinear linear(Linear l, int row0, int rows, boolean split) {
         if (l == null) {
             return null;
         }
         CpuMatrix m = l.weight();
         CudaBuffer bias = l.bias() != null ? vector(l.bias(), row0, rows) : null;
-        if (rowSplit == null) {
+        if (rowSplit == null || !split) {
             return new CudaLinear(slice(ctx, m, row0, rows), bias, l.scale(), l.biasFirst(), rows, 0, new Part[0]);
         }
         int[] b = RowSlices.boundaries(rows, m.type(), rowSplit.shares());
@@ -326,10 +359,20 @@ public final class CudaLayers implements LayerExecutor {
         return g;
     }
 
-    private Moe moe(LayerWeights lw) {
-        return new Moe(linear(lw.router()), experts(lw.gateExps()), experts(lw.upExps()), experts(lw.downExps()),
+    /** A view of the streaming buffer shaped as {@code x}. */
+    private CudaMatrix streamedView(ExpertLinear x) {
+        CpuMatrix m = x.weight();
+        return CudaMatrix.over(streamed, m.name(), m.type(), m.cols(), m.rows(), m.experts());
+    }
+
+    private Moe moe(LayerWeights lw, boolean stream) {
+        Linear router = lw.router();
+        return new Moe(linear(router, 0, router.rows(), false),
+                stream ? streamedView(lw.gateExps()) : experts(lw.gateExps()),
+                stream ? streamedView(lw.upExps()) : experts(lw.upExps()),
+                stream ? streamedView(lw.downExps()) : experts(lw.downExps()),
                 vector(lw.gateExps().scale()), vector(lw.upExps().scale()), vector(lw.downExps().scale()),
-                vector(lw.shexpGate()), linear(lw.gateShexp()), linear(lw.upShexp()), linear(lw.downShexp()));
+                vector(lw.shexpGate()), linear(lw.gateShexp()), linear(lw.upShexp()), linear(lw.downShexp()), stream);
     }
 
     private Layer upload(int il, LayerWeights lw, int nCtxPerSeq, boolean cpuExperts) {
@@ -344,7 +387,8 @@ public final class CudaLayers implements LayerExecutor {
         return new Layer(wq, wk, wv, linear(lw.wo()), vector(lw.attnNorm()), vector(lw.qNorm()), vector(lw.kNorm()),
                 vector(lw.attnPostNorm()), vector(lw.ffnNorm()), vector(lw.ffnPostNorm()),
                 moe ? null : linear(lw.ffnGate()), moe ? null : linear(lw.ffnUp()), moe ? null : linear(lw.ffnDown()),
-                vector(model.ropeFactors(il, nCtxPerSeq)), kc, vc, model.rope(il), moe && !cpuExperts ? moe(lw) : null);
+                vector(model.ropeFactors(il, nCtxPerSeq)), kc, vc, model.rope(il),
+                !moe ? null : !cpuExperts ? moe(lw, false) : streamed != null ? moe(lw, true) : null);
     }
 
     @Override
@@ -570,8 +614,8 @@ public final class CudaLayers implements LayerExecutor {
         ops.add(x, 0, proj, 0, (long) n * e, x, 0, (long) n * e);
         // ffn norm
         ops.rmsNorm(x, 0, e, n, c.rmsEps(), L.ffnNorm(), cur, 0);
-        if (c.isMoe() && L.moe() != null) {
-            moeFfn(L.moe(), n);
+        if (c.isMoe() && L.moe() != null && (!L.moe().streamed() || n >= streamExpertsFrom)) {
+            moeFfn(L.moe(), lw, n);
         } else if (c.isMoe()) {
             cur.read(0, st.cur, 0, n * e);
             model.moeFfn(lw, n, st);
@@ -701,11 +745,12 @@ public final class CudaLayers implements LayerExecutor {
     }
 
     /** DecoderModel.moeFfn on the device: routing, top-k, expert matmuls (mul_mat_id), weighted sum, shared expert. */
-    private void moeFfn(Moe m, int n) {
+    private void moeFfn(Moe m, LayerWeights lw, int n) {
         int e = c.nEmbd();
         int nExp = c.nExpert();
         int k = c.nExpertUsed();
         int ff = m.upExps().rows();
+        boolean stream = m.streamed();
         int pairs = n * k;
         // router logits and probabilities
         project(m.router(), cur, n, router);
@@ -718,7 +763,14 @@ public final class CudaLayers implements LayerExecutor {
         ops.topK(router, 0, nExp, n, k, selected);
         ops.moeWeights(router, selected, routeW, n, nExp, k, model.normalizeExpertWeights(), c.expertWeightsScale());
         // each (token, slot) through its expert: up and gate share the token's input, down reads the slot's row
+        // streamed experts take turns in one buffer: each copy is queued after the kernels that read the previous
+        if (stream) {
+            staging.copy(lw.upExps().weight().data(), streamed, 0);
+        }
         ops.matmulId(m.upExps(), cur, 0, n, selected, pairs, k, expUp, 0, ff);
+        if (stream) {
+            staging.copy(lw.gateExps().weight().data(), streamed, 0);
+        }
         ops.matmulId(m.gateExps(), cur, 0, n, selected, pairs, k, expGate, 0, ff);
         if (m.upScale() != null) {
             ops.scaleByExpert(expUp, selected, m.upScale(), ff, pairs);
@@ -727,6 +779,9 @@ public final class CudaLayers implements LayerExecutor {
             ops.scaleByExpert(expGate, selected, m.gateScale(), ff, pairs);
         }
         ops.glu(false, expGate, 0, ff, expUp, 0, ff, expGate, 0, pairs, ff);
+        if (stream) {
+            staging.copy(lw.downExps().weight().data(), streamed, 0);
+        }
         ops.matmulId(m.downExps(), expGate, 0, pairs, selected, pairs, 1, expOut, 0, e);
         if (m.downScale() != null) {
             ops.scaleByExpert(expOut, selected, m.downScale(), e, pairs);

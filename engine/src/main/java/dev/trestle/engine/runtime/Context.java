@@ -147,7 +147,7 @@ public final class Context implements AutoCloseable {
                         gpuDevices.add(dev);
                     }
                     g = new CudaLayers(impl, dev, mine, cpuExperts, ub, nCtx, options.kType(), options.vType(),
-                            nCtx / options.nSeqMax(), flash, rows);
+                            nCtx / options.nSeqMax(), flash, rows, offload.streamExpertsFrom());
                 } else {
                     VulkanDevice dev = VulkanDevice.open(offload.vulkanDevices()[d]);
                     gpuDevices.add(dev);

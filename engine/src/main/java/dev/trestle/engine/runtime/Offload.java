@@ -25,9 +25,12 @@ import java.util.List;
  * @param rowSplit      {@code -sm row}: each logical GPU's share of every projection's rows (summing to 1; the
  *                      layers themselves, KV cache and attention live on the main GPU, {@code layerDevice}); empty
  *                      for the layer split. See {@code RowSlices} for the cut.
+ * @param streamExpertsFrom micro-batches of at least this many tokens copy a layer's host-resident experts to its
+ *                      CUDA GPU and run them there instead of on the CPU ({@code Plan.streamExpertsFromTokens});
+ *                      {@link Integer#MAX_VALUE}: never
  */
 public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExperts, int outputDevice,
-                      DeviceKind[] kinds, double[] rowSplit) {
+                      DeviceKind[] kinds, double[] rowSplit, int streamExpertsFrom) {
     public Offload(int[] layerDevice, int[] vulkanDevices) {
         this(layerDevice, vulkanDevices, new boolean[layerDevice.length], -1);
     }
@@ -40,7 +43,18 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExper
     /** Layer split (no row split). */
     public Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExperts, int outputDevice,
                    DeviceKind[] kinds) {
-        this(layerDevice, vulkanDevices, cpuExperts, outputDevice, kinds, new double[0]);
+        this(layerDevice, vulkanDevices, cpuExperts, outputDevice, kinds, new double[0], Integer.MAX_VALUE);
+    }
+
+    /** Without expert streaming. */
+    public Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExperts, int outputDevice,
+                   DeviceKind[] kinds, double[] rowSplit) {
+        this(layerDevice, vulkanDevices, cpuExperts, outputDevice, kinds, rowSplit, Integer.MAX_VALUE);
+    }
+
+    /** The same homes, streaming host-resident experts for micro-batches of {@code tokens}+ tokens. */
+    public Offload withStreamExpertsFrom(int tokens) {
+        return new Offload(layerDevice, vulkanDevices, cpuExperts, outputDevice, kinds, rowSplit, tokens);
     }
 
     public Offload {
@@ -78,7 +92,7 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExper
     /** The same homes on devices of {@code kind} (CUDA ordinals instead of Vulkan indices, for tests). */
     public Offload on(DeviceKind kind) {
         return new Offload(layerDevice, vulkanDevices, cpuExperts, outputDevice, kindsOf(kind, vulkanDevices.length),
-                rowSplit);
+                rowSplit, streamExpertsFrom);
     }
 
     /** True for {@code -sm row} over more than one logical GPU. */
@@ -235,7 +249,12 @@ public record Offload(int[] layerDevice, int[] vulkanDevices, boolean[] cpuExper
                         "limit -ot to expert tensors (e.g. -ot 'exps=CPU'), or move whole layers with -ngl/-ts");
             }
         }
+        boolean cuda = true;
+        for (DeviceKind k : kinds) {
+            cuda &= k == DeviceKind.CUDA;
+        }
         return new Offload(dev, idx, cpuExperts, plan.outputGpu(), kinds,
-                rowSplit ? plan.layout().split() : new double[0]);
+                rowSplit ? plan.layout().split() : new double[0],
+                cuda ? plan.streamExpertsFromTokens() : Integer.MAX_VALUE);
     }
 }

@@ -32,7 +32,8 @@ class CudaParityTest {
         ROW_60_40("-ngl 99 -sm row -ts 60,40"),
         ROW_60_40_HOST("-ngl 99 -sm row -ts 60,40 (copies via host)", "trestle.cuda.p2p", "host"),
         SPLIT_60_40_HOST("-ngl 99 -ts 60,40 (copies via host)", "trestle.cuda.p2p", "host"),
-        NGL_ALL_NO_GRAPHS("-ngl 99 (no CUDA graphs)", "trestle.cuda.graphs", "false");
+        NGL_ALL_NO_GRAPHS("-ngl 99 (no CUDA graphs)", "trestle.cuda.graphs", "false"),
+        N_CPU_MOE_1_STREAM("-ngl 99 --n-cpu-moe 1 (experts streamed for 2+ tokens)");
 
         final String flags;
         final String property;   // a system property the placement sets while its context is built, or null
@@ -54,6 +55,7 @@ class CudaParityTest {
                 case NGL_2 -> Offload.layers(nLayer, 2, new int[] {0}, null);
                 case SPLIT_60_40, SPLIT_60_40_HOST -> Offload.layers(nLayer, 99, new int[] {0, 0}, new double[] {60, 40});
                 case N_CPU_MOE_1 -> Offload.layers(nLayer, 99, new int[] {0}, null, 1);
+                case N_CPU_MOE_1_STREAM -> Offload.layers(nLayer, 99, new int[] {0}, null, 1).withStreamExpertsFrom(2);
                 case ROW_60_40, ROW_60_40_HOST -> Offload.rows(nLayer, 99, new int[] {0, 0}, new double[] {60, 40}, 0);
             };
             return o.on(DeviceKind.CUDA);
@@ -84,6 +86,8 @@ class CudaParityTest {
         s.add(Arguments.of("qwen3-dense-rescaled-f16.json", Placement.SPLIT_60_40_HOST));
         s.add(Arguments.of("llama-dense-rescaled-q4_k_m.json", Placement.NGL_ALL_NO_GRAPHS));
         s.add(Arguments.of("qwen3moe-moe-rescaled-f16.json", Placement.NGL_ALL_NO_GRAPHS));
+        s.add(Arguments.of("qwen3moe-moe-rescaled-f16.json", Placement.N_CPU_MOE_1_STREAM));
+        s.add(Arguments.of("stories260K-moe4top2-synthetic.json", Placement.N_CPU_MOE_1_STREAM));
         return s.build();
     }
 

@@ -42,7 +42,11 @@ class OffloadTest {
             assertEquals(0, o.device(il), "layer " + il);
             assertEquals(il < 1, o.cpuExperts(il), "experts of layer " + il);
         }
+        // the cost model's break-even batch travels with the plan: an H200 streams experts for prefill, not decode
+        int from = o.streamExpertsFrom();
+        assertTrue(from > 1 && from < 4096, "streams from " + from);
         Offload all = Offload.fromPlan(Planner.plan(m, inv, REQ.withGpuLayers(GpuLayers.ALL)), m.nLayer());
+        assertEquals(Integer.MAX_VALUE, all.streamExpertsFrom(), "no experts in host RAM, nothing to stream");
         for (int il = 0; il < m.nLayer(); il++) {
             assertFalse(all.cpuExperts(il), "experts of layer " + il);
         }

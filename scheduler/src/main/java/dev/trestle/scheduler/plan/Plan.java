@@ -206,6 +206,48 @@ public final class Plan {
         return sb.toString();
     }
 
+    /**
+     * The smallest micro-batch from which prefill streams the host-resident experts of a layer to the main GPU
+     * instead of running them on the CPU ({@link ExpertStreaming}, for the layer with the most expert bytes in
+     * host RAM); {@link Integer#MAX_VALUE} when no experts stay in host RAM, there is no GPU, or streaming never
+     * pays. Bandwidths: {@code --bandwidth cpu=..., pcie=..., cuda0=...} or the assumptions of the report.
+     */
+    public int streamExpertsFromTokens() {
+        if (inventory.gpus().isEmpty() || !model.isMoe()) {
+            return Integer.MAX_VALUE;
+        }
+        int worst = -1;
+        long worstBytes = 0;
+        List<TensorProfile> ts = model.tensors();
+        long[] cpuExpertBytes = new long[model.nLayer()];
+        for (int i = 0; i < ts.size(); i++) {
+            TensorProfile t = ts.get(i);
+            if (t.role() == dev.trestle.scheduler.profile.TensorRole.FFN_EXPERT && t.inLayer() && homes.get(i).isCpu()) {
+                cpuExpertBytes[t.layer()] += t.bytes();
+                if (cpuExpertBytes[t.layer()] > worstBytes) {
+                    worstBytes = cpuExpertBytes[t.layer()];
+                    worst = t.layer();
+                }
+            }
+        }
+        if (worst < 0) {
+            return Integer.MAX_VALUE;
+        }
+        int main = request.mainGpu();
+        double cpuBw = bandwidthOf(0);
+        double gpuBw = bandwidthOf(main + 1);
+        Double bus = request.bandwidths().get("pcie");
+        int threads = Runtime.getRuntime().availableProcessors();
+        ExpertStreaming cost = ExpertStreaming.forLayer(model.tensorsOf(worst), model.nExpertUsed(), cpuBw,
+                threads * ExpertStreaming.CPU_FLOPS_PER_THREAD, bus != null ? bus : ExpertStreaming.BUS_ASSUMED,
+                gpuBw > 0 ? gpuBw : 10 * cpuBw);
+        return cost.fromTokens();
+    }
+
+    private double bandwidthOf(int memory) {
+        return memory < traffic.size() ? traffic.get(memory).bandwidth() : 0;
+    }
+
     /** The device a GPU index refers to. */
     public Device gpu(int index) {
         return inventory.gpus().get(index);

@@ -489,6 +489,13 @@ public final class Planner {
             notes.add(String.format(Locale.ROOT, "prefill streams host-resident layer weights through %s (room for the"
                     + " largest, %,d MiB, in its compute buffer; %,d MiB of pinned host staging); decode computes them"
                     + " on the CPU", p.gpu(p.request().mainGpu()).id(), mib(h.pinned() / 2), mib(h.pinned())));
+            int from = p.streamExpertsFromTokens();
+            if (p.model().isMoe()) {
+                notes.add(from == Integer.MAX_VALUE ? "host-resident experts always run on the CPU (streaming them never"
+                        + " pays on this machine by the cost model)" : String.format(Locale.ROOT, "host-resident experts"
+                        + " are streamed to the GPU for micro-batches of %d+ tokens (cost model; --bandwidth cpu=...,"
+                        + " pcie=... refine it), below that they run on the CPU", from));
+            }
         }
         if (!p.request().overrides().isEmpty()) {
             int n = 0;
