@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # GPU check for the CUDA backend, run on a machine with an NVIDIA GPU and driver r580+ (CI has none):
 #   1. builds Trestle (Maven, tests skipped) and lists the devices (CUDA must be available);
-#   2. runs the CUDA op tests (every kernel vs the CPU backend) and the llama.cpp parity suite on CUDA
-#      (-ngl 99, -ngl 2, and --tensor-split 60,40 over the same GPU opened twice, F16 and quantized models,
-#      MoE models with experts on the CPU);
+#   2. runs the CUDA op tests (every kernel vs the CPU backend; cuBLAS or wmma GEMM as GemmPath picks; peer
+#      links on every route; staged uploads) and the llama.cpp parity suite on CUDA (-ngl 99, -ngl 2,
+#      --tensor-split 60,40 and -sm row -ts 60,40 over the same GPU opened twice, GPU-to-GPU copies forced
+#      through pinned host memory, CUDA graphs off, F16 and quantized models, MoE models with experts on the
+#      CPU and with them streamed to the GPU for prefill); the parity lines go to $OUT/parity.txt;
 #   3. drives the CLI: greedy runs with -ngl 99, -ngl 2 and --n-cpu-moe 1 compared with the CPU (-ngl 0);
-#   4. trestle bench on a larger synthetic model (when this build has the bench command).
+#   4. trestle bench on a larger synthetic model (when this build has the bench command), then the same with
+#      CUDA graphs off and with cuBLAS off, to see what each is worth.
 # Writes gpu-check-summary.md and the logs to $OUT when set (else to ./gpu-check-out). Exit status: 0 when
 # every required step passed. Budget: under 8 minutes on an H200 (each step has its own timeout).
 set -uo pipefail
@@ -76,6 +79,18 @@ cuda_tests() {
 }
 step cuda-tests 1 330 cuda_tests
 
+# One line per parity case (model, placement, worst logit difference) and the GEMM path each weight type took.
+parity_lines() {
+  grep -hE "CUDA PARITY|GEMM PATH" "$out/cuda-tests.log" | sed 's/^\[[A-Z]*\] //' > "$out/parity.txt"
+  cat "$out/parity.txt"
+  local n rows
+  n=$(grep -c "CUDA PARITY" "$out/parity.txt")
+  rows=$(grep -c -- "-sm row" "$out/parity.txt")
+  echo "PARITY $n cases printed, $rows with -sm row"
+  [ "$n" -gt 0 ] && [ "$rows" -gt 0 ]
+}
+step parity-lines 0 10 parity_lines
+
 # Greedy CLI runs on the GPU vs the CPU: exit status required; token agreement reported (ties may flip).
 greedy() {
   local model=$1
@@ -105,6 +120,21 @@ bench() {
   "${trestle[@]}" bench --synthetic "${TRESTLE_BENCH_MODEL:-llama:1B:Q4_K_M}" -ngl 99 -p 512 -n 128 -r 2 -o md
 }
 step bench 0 150 bench
+
+# What CUDA graphs (decode) and cuBLAS (prefill) are worth: the same bench without each, one repetition.
+bench_without() {
+  if ! "${trestle[@]}" bench --help >/dev/null 2>&1; then
+    echo "SKIPPED: no 'trestle bench' command"
+    return 0
+  fi
+  echo "## without CUDA graphs (t/s)"
+  TRESTLE_CUDA_DISABLE_GRAPHS=1 "${trestle[@]}" bench --synthetic "${TRESTLE_BENCH_MODEL:-llama:1B:Q4_K_M}" -ngl 99 \
+      -p 512 -n 64 -r 1 -o md || return 1
+  echo "## without cuBLAS (t/s)"
+  TRESTLE_CUDA_NO_CUBLAS=1 "${trestle[@]}" bench --synthetic "${TRESTLE_BENCH_MODEL:-llama:1B:Q4_K_M}" -ngl 99 \
+      -p 512 -n 64 -r 1 -o md
+}
+step bench-without 0 100 bench_without
 
 echo >> "$summary"
 echo "total: $(( $(date +%s) - start_all )) s; result: $([ $failed = 0 ] && echo PASS || echo FAIL)" >> "$summary"
