@@ -6,8 +6,10 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Device memory owned by one {@link CudaContext}. Host transfers go through the context's pinned staging buffer
- * and wait for the stream, so a {@code read} sees every kernel queued before it.
+ * Device memory owned by one {@link CudaContext}. Reads and weight uploads go through the context's pinned staging
+ * buffer and wait for the stream, so a {@code read} sees every kernel queued before it. Writes of float/int
+ * arrays are queued on the stream from a pinned ring and return at once (the array may be reused); kernels
+ * queued after them see the data.
  */
 public final class CudaBuffer implements AutoCloseable {
     private final CudaContext ctx;
@@ -53,24 +55,22 @@ public final class CudaBuffer implements AutoCloseable {
         }
     }
 
-    /** Writes {@code n} floats of {@code src} from {@code srcOff} at float index {@code at}. */
+    /** Queues a write of {@code n} floats of {@code src} from {@code srcOff} at float index {@code at}. */
     public void write(long at, float[] src, int srcOff, int n) {
         check(4 * at, 4L * n);
-        MemorySegment st = ctx.staging(4L * n);
+        MemorySegment st = ctx.uploadSlot(4L * n);
         MemorySegment.copy(src, srcOff, st, JAVA_FLOAT, 0, n);
         ctx.makeCurrent();
         ctx.driver().memcpyHtoDAsync(ptr + 4 * at, st, 4L * n, ctx.stream());
-        ctx.synchronize();
     }
 
-    /** Writes {@code n} ints at int index {@code at}. */
+    /** Queues a write of {@code n} ints at int index {@code at}. */
     public void write(long at, int[] src, int srcOff, int n) {
         check(4 * at, 4L * n);
-        MemorySegment st = ctx.staging(4L * n);
+        MemorySegment st = ctx.uploadSlot(4L * n);
         MemorySegment.copy(src, srcOff, st, JAVA_INT, 0, n);
         ctx.makeCurrent();
         ctx.driver().memcpyHtoDAsync(ptr + 4 * at, st, 4L * n, ctx.stream());
-        ctx.synchronize();
     }
 
     /** Reads {@code n} floats from float index {@code at} (waits for queued work). */

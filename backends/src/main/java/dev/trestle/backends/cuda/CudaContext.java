@@ -12,11 +12,13 @@ import java.util.Map;
 
 /**
  * One GPU as Trestle uses it: the device's primary context, one non-blocking stream, Trestle's kernel modules
- * loaded into the context, and a pinned staging buffer for host transfers. Every call makes the context current
+ * loaded into the context, a pinned staging buffer for reads and weight uploads, and a pinned ring for small
+ * host-to-device writes that are queued without waiting for the stream. Every call makes the context current
  * first, so a context may be driven from any one thread at a time (not concurrently).
  */
 public final class CudaContext implements AutoCloseable {
     private static final long MIN_STAGING = 4L << 20;
+    private static final long SLOT_ALIGN = 256;
 
     private final CudaDriver cu;
     private final int ordinal;
@@ -29,6 +31,14 @@ public final class CudaContext implements AutoCloseable {
     private final Map<String, MemorySegment> functions = new HashMap<>();
     private final String name;
     private MemorySegment staging;    // pinned host memory, grown on demand
+    // writes: a pinned ring of two halves used in turn; before a half is reused, the host waits for the event
+    // recorded after the last copy out of it (not for the whole stream)
+    private MemorySegment ring;
+    private long half;
+    private int cur;
+    private long pos;
+    private final MemorySegment[] halfDone = new MemorySegment[2];
+    private final boolean[] halfPending = new boolean[2];
 
     private CudaContext(CudaDriver cu, int ordinal) {
         this.cu = cu;
@@ -49,6 +59,11 @@ public final class CudaContext implements AutoCloseable {
                 }
             }
             this.staging = cu.memHostAlloc(MIN_STAGING, CudaDriver.CU_MEMHOSTALLOC_PORTABLE);
+            this.half = MIN_STAGING;
+            this.ring = cu.memHostAlloc(2 * half, CudaDriver.CU_MEMHOSTALLOC_PORTABLE);
+            for (int i = 0; i < 2; i++) {
+                halfDone[i] = cu.eventCreate(CudaDriver.CU_EVENT_DISABLE_TIMING);
+            }
         } catch (RuntimeException e) {
             cu.devicePrimaryCtxRelease(device);
             throw e;
@@ -179,10 +194,46 @@ public final class CudaContext implements AutoCloseable {
         return staging;
     }
 
+    /**
+     * Pinned host memory of {@code bytes} for a host-to-device copy about to be queued on the stream; valid until
+     * that copy has run. The host waits only when the ring's other half still has copies in flight.
+     */
+    MemorySegment uploadSlot(long bytes) {
+        long need = (bytes + SLOT_ALIGN - 1) / SLOT_ALIGN * SLOT_ALIGN;
+        makeCurrent();
+        if (need > half) {
+            // a write larger than a half: everything queued may still read the old ring
+            cu.streamSynchronize(stream);
+            cu.memFreeHost(ring);
+            half = Math.max(need, 2 * half);
+            ring = cu.memHostAlloc(2 * half, CudaDriver.CU_MEMHOSTALLOC_PORTABLE);
+            cur = 0;
+            pos = 0;
+            halfPending[0] = false;
+            halfPending[1] = false;
+        } else if (pos + need > half) {
+            cu.eventRecord(halfDone[cur], stream);   // after every copy queued out of this half
+            halfPending[cur] = true;
+            cur ^= 1;
+            pos = 0;
+            if (halfPending[cur]) {
+                cu.eventSynchronize(halfDone[cur]);
+                halfPending[cur] = false;
+            }
+        }
+        MemorySegment slot = ring.asSlice(cur * half + pos, bytes);
+        pos += need;
+        return slot;
+    }
+
     @Override
     public void close() {
         makeCurrent();
         cu.streamSynchronize(stream);
+        cu.memFreeHost(ring);
+        for (MemorySegment e : halfDone) {
+            cu.eventDestroy(e);
+        }
         for (MemorySegment m : modules) {
             cu.moduleUnload(m);
         }

@@ -242,6 +242,33 @@ class CudaOpsTest {
     }
 
     @Test
+    void queuedWritesReuseTheRingOnlyAfterTheirCopiesRan() {
+        // 600 writes of 64 KiB (37.5 MiB) cycle the two 4 MiB halves many times, each followed by a kernel on
+        // the region it wrote; then one write larger than a half grows the ring
+        int n = 16_384;
+        int writes = 600;
+        Random rnd = new Random(11);
+        float[] row = new float[n];
+        float[] expect = new float[n * writes];
+        try (CudaBuffer dst = backend.context().allocate(4L * n * writes)) {
+            for (int w = 0; w < writes; w++) {
+                for (int i = 0; i < n; i++) {
+                    row[i] = (float) rnd.nextGaussian();
+                    expect[w * n + i] = 2 * row[i];
+                }
+                dst.write((long) w * n, row, 0, n);   // the array is refilled at once: the write must have copied it
+                backend.ops().scale(dst, (long) w * n, n, 2f);
+            }
+            float[] big = gaussian(rnd, 3_000_000);
+            try (CudaBuffer large = backend.context().allocate(4L * big.length)) {
+                large.write(0, big, 0, big.length);
+                assertArrayEquals(big, read(large, big.length));
+            }
+            assertArrayEquals(expect, read(dst, n * writes));
+        }
+    }
+
+    @Test
     void stagedUploadCopiesChunksInTurnAndKernelsSeeTheBytes() {
         float[] a = gaussian(new Random(9), 10_000);
         try (Arena arena = Arena.ofConfined(); StagedUpload up = new StagedUpload(backend.context(), 4096);
