@@ -472,17 +472,6 @@ public final class CudaLayers implements LayerExecutor {
         return true;
     }
 
-    /** The route of the hand-over to {@code next} once one happened (for the GPU check's log), else null. */
-    public PeerLink.Route handOverRoute(CudaLayers next) {
-        PeerLink l = handOvers.get(next);
-        return l == null ? null : l.route();
-    }
-
-    /** Decode graphs stored so far, and why graphs are off (null when on). */
-    public String graphStatus() {
-        return graphs.enabled() ? graphs.size() + " decode graphs" : "graphs off: " + graphs.disabledReason();
-    }
-
     /**
      * Layer {@code il} of the micro-batch: queued now, or into the run's graph capture, or skipped because the
      * run's stored graph will be launched when the hidden state leaves (see {@link GraphCache}).
@@ -564,7 +553,7 @@ public final class CudaLayers implements LayerExecutor {
         }
     }
 
-    /** A capture broke inside layer {@code failedAt}: end it, turn graphs off, queue the run's layers eagerly. */
+    /** A capture broke inside the run's last layer: end it, turn graphs off, queue the run's layers eagerly. */
     private void abandonCapture(RuntimeException cause) {
         try {
             ctx.makeCurrent();
