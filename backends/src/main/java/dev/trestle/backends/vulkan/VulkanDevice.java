@@ -37,6 +37,7 @@ public final class VulkanDevice implements AutoCloseable {
     private final long descriptorPool;
     private final int deviceType;     // memory type for device buffers
     private final boolean hostVisible;
+    private final boolean integerDot; // shaderIntegerDotProduct enabled on this device
     private final int stagingType;    // host-visible memory type for staging
     private final Map<String, Pipeline> pipelines = new HashMap<>();
     private final List<GpuBuffer> live = new ArrayList<>();
@@ -56,12 +57,39 @@ public final class VulkanDevice implements AutoCloseable {
         try (MemoryStack stack = stackPush()) {
             VkDeviceQueueCreateInfo.Buffer qci = VkDeviceQueueCreateInfo.calloc(1, stack);
             qci.get(0).sType$Default().queueFamilyIndex(info.computeQueueFamily()).pQueuePriorities(stack.floats(1f));
+            java.util.Set<String> available = DeviceQuery.extensions(pd);
+            List<String> wanted = new ArrayList<>();
+            if (available.contains("VK_KHR_portability_subset")) {
+                wanted.add("VK_KHR_portability_subset"); // required on MoltenVK
+            }
+            // integer dot product (matmul_q's USE_DOT4): enabled when the device reports the feature
+            VkPhysicalDeviceShaderIntegerDotProductFeatures dot = null;
+            if (info.integerDotProduct()) {
+                VkPhysicalDeviceShaderIntegerDotProductFeatures q = VkPhysicalDeviceShaderIntegerDotProductFeatures
+                        .calloc(stack).sType$Default();
+                VkPhysicalDeviceFeatures2 f2 = VkPhysicalDeviceFeatures2.calloc(stack).sType$Default().pNext(q.address());
+                VK11.vkGetPhysicalDeviceFeatures2(pd, f2);
+                if (q.shaderIntegerDotProduct()) {
+                    dot = q;
+                    if (available.contains("VK_KHR_shader_integer_dot_product")) {
+                        wanted.add("VK_KHR_shader_integer_dot_product");
+                    }
+                }
+            }
+            integerDot = dot != null;
             PointerBuffer exts = null;
-            if (DeviceQuery.extensions(pd).contains("VK_KHR_portability_subset")) {
-                exts = stack.pointers(stack.UTF8("VK_KHR_portability_subset")); // required on MoltenVK
+            if (!wanted.isEmpty()) {
+                exts = stack.mallocPointer(wanted.size());
+                for (String x : wanted) {
+                    exts.put(stack.UTF8(x));
+                }
+                exts.flip();
             }
             VkDeviceCreateInfo ci = VkDeviceCreateInfo.calloc(stack).sType$Default().pQueueCreateInfos(qci)
                     .ppEnabledExtensionNames(exts);
+            if (dot != null) {
+                ci.pNext(dot.pNext(0).address());
+            }
             PointerBuffer pp = stack.mallocPointer(1);
             VulkanCheck.check(vkCreateDevice(pd, ci, null, pp), "vkCreateDevice");
             device = new VkDevice(pp.get(0), pd, ci);
@@ -129,6 +157,11 @@ public final class VulkanDevice implements AutoCloseable {
                     + " found)", "run `trestle devices` to list them");
         }
         return new VulkanDevice(vi, index);
+    }
+
+    /** True when shaders may use the integer dot product instructions (GL_EXT_integer_dot_product). */
+    public boolean integerDotEnabled() {
+        return integerDot;
     }
 
     public VulkanDeviceInfo info() {

@@ -18,6 +18,7 @@ public final class VulkanOps {
     private final VulkanDevice dev;
     private final int maxGroups;
     private final boolean subgroups; // matmul reduces with subgroupAdd (else through shared memory only)
+    private final boolean integerDot; // matmul_q dots packed bytes with dotPacked4x8EXT
 
     /** Ops with the kernel variants the device's features allow ({@code -Dtrestle.vulkan.portable=true}: none). */
     public VulkanOps(VulkanDevice dev) {
@@ -29,6 +30,12 @@ public final class VulkanOps {
         this.dev = dev;
         this.maxGroups = Math.min(65535, dev.info().maxWorkgroupCount());
         this.subgroups = !portable && dev.info().subgroupArithmetic();
+        this.integerDot = !portable && dev.integerDotEnabled();
+    }
+
+    /** True when the decode matmuls use the integer dot product instruction (else 32-bit integer arithmetic). */
+    public boolean usesIntegerDot() {
+        return integerDot;
     }
 
     /** True when the subgroup-reduction variants are in use. */
@@ -77,6 +84,96 @@ public final class VulkanOps {
                     .putInt((int) w.rowBytes).putInt(xOff).putInt(xStride).putInt(oOff).putInt(oStride).putInt(gx)
                     .putInt(rows != null ? 1 : 0).putInt(rowsBase).flip();
             dev.dispatch(p, new GpuBuffer[] {w.buffer, x, out, rows}, pc, gx, gy, (nSlots + TILE - 1) / TILE);
+        }
+    }
+
+    /** Activation rows up to this count take the quantized decode path ({@link #matmulDot}), as on the CPU side. */
+    public static final int DOT_MAX_ROWS = 15;
+
+    /**
+     * The format activations are converted to before a dot with weights of type {@code w}, as ggml's CPU
+     * backend converts them (its vec_dot type): Q8_0, Q8_1, Q8_K, F16 or BF16; null for F32 weights, which
+     * use F32 activations as they are.
+     */
+    public static GgmlType dotFormat(GgmlType w) {
+        return switch (w) {
+            case F16 -> GgmlType.F16;
+            case BF16 -> GgmlType.BF16;
+            case Q8_0, Q4_0, Q5_0 -> GgmlType.Q8_0;
+            case Q4_1, Q5_1 -> GgmlType.Q8_1;
+            case Q4_K, Q5_K, Q6_K -> GgmlType.Q8_K;
+            default -> null;
+        };
+    }
+
+    /**
+     * 32-bit words per converted activation row of {@code cols} elements: per 32-element block 9 (Q8_0: quants,
+     * scale) or 10 (Q8_1: plus d * sum) or 16 (F16/BF16, the row zero-padded to 32); per 256-element Q8_K block 81
+     * (quants, scale, sixteen 16-element sums).
+     */
+    public static int dotRowWords(GgmlType format, int cols) {
+        return switch (format) {
+            case Q8_0 -> 9 * ceilDiv(cols, 32);
+            case Q8_1 -> 10 * ceilDiv(cols, 32);
+            case Q8_K -> 81 * ceilDiv(cols, 256);
+            case F16, BF16 -> 16 * ceilDiv(cols, 32);
+            default -> throw new IllegalArgumentException("not a dot format: " + format);
+        };
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    /**
+     * Converts {@code nRows} rows of {@code cols} floats (row r at xOff + r * xStride) into {@code out} in
+     * {@code format} ({@link #dotRowWords} words per row), bit-equal to the CPU backend's ActivationRows.
+     */
+    public void quantize(GgmlType format, GpuBuffer x, int xOff, int xStride, int cols, int nRows, GpuBuffer out) {
+        int block = format == GgmlType.Q8_K ? 256 : 32;
+        if (format != GgmlType.F16 && format != GgmlType.BF16 && cols % block != 0) {
+            throw new IllegalArgumentException(format + " rows of " + cols + " are not whole blocks");
+        }
+        VulkanDevice.Pipeline p = dev.pipeline("quantize.comp", List.of("QTYPE_" + format.name()), 2);
+        long invocations = (long) nRows * ceilDiv(cols, block);
+        long groups = (invocations + 63) / 64;
+        int gx = (int) Math.min(groups, maxGroups);
+        int gy = (int) ((groups + gx - 1) / gx);
+        try (MemoryStack stack = stackPush()) {
+            ByteBuffer pc = VulkanDevice.push(stack, 6);
+            pc.putInt(cols).putInt(nRows).putInt(xOff).putInt(xStride).putInt(dotRowWords(format, cols)).putInt(gx)
+                    .flip();
+            dev.dispatch(p, new GpuBuffer[] {x, out}, pc, gx, gy, 1);
+        }
+    }
+
+    /**
+     * Decode matmul over activations converted by {@link #quantize} to {@code dotFormat(w.type())}: out row
+     * {@code t} (or {@code rows[2s + 1]} when gathered) = W[expert] . converted row {@code t} (or {@code rows[2s]}),
+     * dotting whole blocks in integers and scaling in float as the CPU kernels do.
+     */
+    public void matmulDot(GpuMatrix w, int expert, GpuBuffer xq, int nSlots, GpuBuffer out, int oOff, int oStride,
+                          GpuBuffer rows, int rowsBase) {
+        GgmlType format = dotFormat(w.type);
+        if (format == null) {
+            throw new IllegalArgumentException("F32 weights take matmul, not matmulDot");
+        }
+        List<String> defines = new java.util.ArrayList<>(List.of("WTYPE_" + w.type.name()));
+        if (subgroups) {
+            defines.add("USE_SUBGROUP");
+        }
+        if (integerDot) {
+            defines.add("USE_DOT4");
+        }
+        VulkanDevice.Pipeline p = dev.pipeline("matmul_q.comp", defines, 4);
+        int gx = Math.min(w.rows, maxGroups);
+        int gy = (w.rows + gx - 1) / gx;
+        try (MemoryStack stack = stackPush()) {
+            ByteBuffer pc = VulkanDevice.push(stack, 11);
+            pc.putInt(w.cols).putInt(w.rows).putInt(nSlots).putInt(Math.toIntExact(expert * w.rowBytes * w.rows))
+                    .putInt((int) w.rowBytes).putInt(dotRowWords(format, w.cols)).putInt(oOff).putInt(oStride)
+                    .putInt(gx).putInt(rows != null ? 1 : 0).putInt(rowsBase).flip();
+            dev.dispatch(p, new GpuBuffer[] {w.buffer, xq, out, rows}, pc, gx, gy, (nSlots + TILE - 1) / TILE);
         }
     }
 

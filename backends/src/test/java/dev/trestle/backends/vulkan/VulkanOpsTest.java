@@ -186,6 +186,162 @@ class VulkanOpsTest {
         }
     }
 
+    /** Rows that exercise every rounding corner of the activation formats. */
+    static float[] quantizeInput(GgmlType format, int rows, int cols, Random rnd) {
+        float[] x = new float[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < cols; i++) {
+                int at = r * cols + i;
+                x[at] = switch (r) {
+                    // exact ties after scaling: amax 127 (Q8_0/Q8_1: id = 1) or max -127 (Q8_K: iscale = 1)
+                    case 0 -> i == 0 ? (format == GgmlType.Q8_K ? -127f : 127f) : (rnd.nextInt(254) - 127) + 0.5f;
+                    // tiny rows: F16 block scales are subnormal
+                    case 1 -> (float) (rnd.nextGaussian() * 1e-4);
+                    // F16/BF16 ties (to even, up and down) and F16 subnormal ties
+                    case 2 -> switch (i % 6) {
+                        case 0 -> 1f + 0x1p-11f;
+                        case 1 -> 1f + 3 * 0x1p-11f;
+                        case 2 -> 1f + 0x1p-8f;
+                        case 3 -> -(1f + 3 * 0x1p-8f);
+                        case 4 -> 3 * 0x1p-25f;
+                        default -> i % 12 == 5 ? 0x1p-25f : 70000f;
+                    };
+                    case 3 -> 0f; // all-zero blocks
+                    default -> (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(7) - 3));
+                };
+            }
+        }
+        return x;
+    }
+
+    @ParameterizedTest(name = "QUANTIZE({0},k={1})")
+    @MethodSource("quantizeCases")
+    void quantizeIsBitEqualToTheCpu(GgmlType format, int cols) {
+        int rows = 6;
+        Random rnd = new Random(cols * 7L + format.ordinal());
+        float[] x = quantizeInput(format, rows, cols, rnd);
+        ActivationRows cpu = new ActivationRows(format, rows, cols);
+        cpu.load(x, 0, cols, rows, cols);
+        int words = VulkanOps.dotRowWords(format, cols);
+        int[] got = new int[rows * words];
+        // an offset and a row stride, as the layers pass them
+        float[] padded = new float[3 + rows * (cols + 5)];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(x, r * cols, padded, 3 + r * (cols + 5), cols);
+        }
+        try (GpuBuffer xb = upload(padded); GpuBuffer qb = dev.allocate(4L * got.length)) {
+            ops.quantize(format, xb, 3, cols + 5, cols, rows, qb);
+            qb.read(0, MemorySegment.ofArray(got));
+        }
+        for (int r = 0; r < rows; r++) {
+            int o = r * words;
+            for (int i = 0; i < cols; i++) {
+                int e = r * cols + i;
+                String at = format + " row " + r + " element " + i + " (x=" + x[e] + ")";
+                switch (format) {
+                    case F16, BF16 -> {
+                        int h = (got[o + i / 2] >>> (16 * (i & 1))) & 0xffff;
+                        assertEquals(cpu.half()[e] & 0xffff, h, at);
+                    }
+                    case Q8_0, Q8_1 -> {
+                        int b = i / 32;
+                        int w = o + b * (format == GgmlType.Q8_0 ? 9 : 10);
+                        assertEquals(cpu.qs()[e], (byte) (got[w + (i % 32) / 4] >> (8 * (i % 4))), at);
+                        assertEquals(Float.floatToRawIntBits(cpu.scales()[e / 32]), got[w + 8], at + " scale");
+                        if (format == GgmlType.Q8_1) {
+                            assertEquals(Float.floatToRawIntBits(cpu.sums()[e / 32]), got[w + 9], at + " sum");
+                        }
+                    }
+                    case Q8_K -> {
+                        int w = o + (i / 256) * 81;
+                        assertEquals(cpu.qs()[e], (byte) (got[w + (i % 256) / 4] >> (8 * (i % 4))), at);
+                        assertEquals(Float.floatToRawIntBits(cpu.scales()[e / 256]), got[w + 64], at + " scale");
+                        assertEquals(cpu.bsums()[e / 16], got[w + 65 + (i % 256) / 16], at + " bsum");
+                    }
+                    default -> throw new IllegalStateException(format.name());
+                }
+            }
+        }
+    }
+
+    static Stream<Arguments> quantizeCases() {
+        return Stream.of(Arguments.of(GgmlType.Q8_0, 96), Arguments.of(GgmlType.Q8_1, 96),
+                Arguments.of(GgmlType.Q8_K, 512), Arguments.of(GgmlType.F16, 83), Arguments.of(GgmlType.BF16, 83));
+    }
+
+    static Stream<Arguments> matmulDotCases() {
+        Stream.Builder<Arguments> s = Stream.builder();
+        for (GgmlType t : GpuMatrix.TYPES) {
+            if (VulkanOps.dotFormat(t) != null) {
+                int cols = t.blockSize() == 1 ? 83 : t.blockSize() == 32 ? 96 : 512;
+                s.add(Arguments.of(t, cols, 37, 11));
+            }
+        }
+        return s.build();
+    }
+
+    /**
+     * The decode matmul on GPU-converted activations: equal to the CPU backend's product up to float summation
+     * order, plain and gathered, in the device's variant and the portable one.
+     */
+    @ParameterizedTest(name = "MUL_MAT_DOT(type={0},k={1},m={2},n={3})")
+    @MethodSource("matmulDotCases")
+    void matmulDotMatchesTheCpuKernels(GgmlType type, int cols, int rows, int nTok) {
+        Random rnd = new Random(cols * 17L + rows + nTok + type.ordinal());
+        int experts = 2;
+        MemorySegment w = randomRows(type, rows * experts, cols, rnd);
+        float[] x = gaussian(nTok * cols, rnd);
+        CpuMatrix cpu = new CpuMatrix("w", type, w, new long[] {cols, rows, experts});
+        GgmlType format = VulkanOps.dotFormat(type);
+        assertEquals(cpu.dotType(), format);
+        ActivationRows act = new ActivationRows(format, nTok, cols);
+        act.load(x, 0, cols, nTok, cols);
+        // gathered: slot s reads token perm[s] and writes row s
+        int[] pairs = new int[2 * nTok];
+        for (int s = 0; s < nTok; s++) {
+            pairs[2 * s] = (s * 5 + 3) % nTok;
+            pairs[2 * s + 1] = s;
+        }
+        for (int e = 0; e < experts; e++) {
+            float[] want = new float[nTok * rows];
+            cpu.matmul(new MatmulJob(pool), act, nTok, want, rows, e);
+            // exact: dequantized weights times the converted activations, in double
+            float[] exact = new float[nTok * rows];
+            float[] row = new float[cols];
+            for (int r = 0; r < rows; r++) {
+                cpu.getRow(e * rows + r, row, 0);
+                for (int t = 0; t < nTok; t++) {
+                    double d = 0;
+                    for (int i = 0; i < cols; i++) {
+                        d += (double) row[i] * act.value(t * cols + i);
+                    }
+                    exact[t * rows + r] = (float) d;
+                }
+            }
+            float[] wantGathered = new float[nTok * rows];
+            for (int s = 0; s < nTok; s++) {
+                System.arraycopy(want, pairs[2 * s] * rows, wantGathered, s * rows, rows);
+            }
+            for (VulkanOps variant : new VulkanOps[] {ops, new VulkanOps(dev, true)}) {
+                String v = (variant.usesIntegerDot() ? "int-dot" : "int32") + (variant.usesSubgroups() ? "+subgroup" : "");
+                try (GpuMatrix g = new GpuMatrix(dev, "w", type, w, cols, rows, experts);
+                     GpuBuffer xb = upload(x); GpuBuffer qb = dev.allocate(4L * nTok * VulkanOps.dotRowWords(format, cols));
+                     GpuBuffer ob = dev.allocate(4L * nTok * rows); GpuBuffer rb = upload(pairs)) {
+                    variant.quantize(format, xb, 0, cols, cols, nTok, qb);
+                    variant.matmulDot(g, e, qb, nTok, ob, 0, rows, null, 0);
+                    float[] got = ob.readFloats(0, nTok * rows);
+                    // Q8_1's min term uses d * sum(q) rounded to F16, as the CPU does, so it strays from exact
+                    double exactBound = format == GgmlType.Q8_1 ? 1e-8 : 1e-12;
+                    assertTrue(nmse(exact, got) < exactBound, v + " vs exact: nmse " + nmse(exact, got));
+                    assertTrue(nmse(want, got) < 1e-12, v + " vs CPU backend: nmse " + nmse(want, got));
+                    variant.matmulDot(g, e, qb, nTok, ob, 0, rows, rb, 0);
+                    float[] gathered = ob.readFloats(0, nTok * rows);
+                    assertTrue(nmse(wantGathered, gathered) < 1e-12, v + " gathered: nmse " + nmse(wantGathered, gathered));
+                }
+            }
+        }
+    }
+
     @Test
     void backendReportsWhatItRunsAndRefusesTheRest() {
         for (GgmlType t : GgmlType.values()) {

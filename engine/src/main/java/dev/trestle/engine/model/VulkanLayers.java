@@ -50,6 +50,7 @@ public final class VulkanLayers implements LayerExecutor {
     private final GpuBuffer slotOut;  // (n_ub * n_used, n_embd) expert outputs per slot
     private final GpuBuffer slotRows; // (2, n_ub * n_used) uint pairs: (token, slot) then (slot, slot), by expert
     private final GpuBuffer slotWeights; // (n_ub * n_used) routing weights
+    private final GpuBuffer xq;     // activation rows converted to a weight type's dot format (decode matmuls)
     private final int[] rowsHost;
     private final GpuBuffer pos;    // (n_ub) int positions
     private final GpuBuffer cells;  // (n_ub) uint cache cells
@@ -113,6 +114,11 @@ public final class VulkanLayers implements LayerExecutor {
         slotRows = buffer(4L * 4 * nUb * slots);
         slotWeights = buffer(4L * nUb * slots);
         rowsHost = new int[4 * nUb * slots];
+        // decode matmuls (up to DOT_MAX_ROWS rows) and expert matmuls convert their input rows first; F16's 16
+        // words per 32 elements bound every format's row
+        int dotRows = Math.max(Math.min(nUb, VulkanOps.DOT_MAX_ROWS), c.isMoe() ? nUb * slots : 0);
+        int dotCols = Math.max(e, Math.max(qd, ff));
+        xq = buffer(4L * dotRows * VulkanOps.dotRowWords(GgmlType.F16, dotCols));
         pos = buffer(4L * nUb);
         cells = buffer(4L * nUb);
         meta = buffer(4L * (2L * nCells + 2L * nUb));
@@ -310,23 +316,57 @@ public final class VulkanLayers implements LayerExecutor {
         start[nExp] = w;
         slotRows.write(0, rowsHost, 0, 4 * total);
         slotWeights.write(0, st.weights, 0, total);
-        for (int x = 0; x < nExp; x++) {
+        GgmlType upFormat = VulkanOps.dotFormat(L.upExps().type());
+        boolean sharedInput = upFormat != null && upFormat == VulkanOps.dotFormat(L.gateExps().type());
+        if (sharedInput) {
+            ops.quantize(upFormat, cur, 0, e, e, n, xq);
+        }
+        expertMatmuls(L.upExps(), cur, e, n, slotUp, ff, start, 0, sharedInput);
+        expertMatmuls(L.gateExps(), cur, e, n, slotGate, ff, start, 0, sharedInput);
+        ops.elementwise(Elementwise.SWIGLU, slotGate, 0, ff, slotUp, 0, ff, ff, total, 0f);
+        expertMatmuls(L.downExps(), slotGate, ff, total, slotOut, e, start, total, false);
+        // weighted sum of the experts in slot order
+        ops.moeCombine(proj, slotOut, slotWeights, e, k, n);
+    }
+
+    /**
+     * Every routed expert's matmul of {@code m} over the gathered rows of {@code in} (n rows at stride inStride):
+     * on activations converted to the weight's dot format (already in xq when {@code converted}), or F32.
+     */
+    private void expertMatmuls(GpuMatrix m, GpuBuffer in, int inStride, int n, GpuBuffer out, int outStride, int[] start,
+                         int pairBase, boolean converted) {
+        GgmlType format = VulkanOps.dotFormat(m.type());
+        if (format != null && !converted) {
+            ops.quantize(format, in, 0, inStride, m.cols(), n, xq);
+        }
+        for (int x = 0; x + 1 < start.length; x++) {
             int count = start[x + 1] - start[x];
             if (count == 0) {
                 continue;
             }
-            ops.matmul(L.upExps(), x, cur, 0, e, count, slotUp, 0, ff, slotRows, start[x]);
-            ops.matmul(L.gateExps(), x, cur, 0, e, count, slotGate, 0, ff, slotRows, start[x]);
-        }
-        ops.elementwise(Elementwise.SWIGLU, slotGate, 0, ff, slotUp, 0, ff, ff, total, 0f);
-        for (int x = 0; x < nExp; x++) {
-            int count = start[x + 1] - start[x];
-            if (count > 0) {
-                ops.matmul(L.downExps(), x, slotGate, 0, ff, count, slotOut, 0, e, slotRows, total + start[x]);
+            if (format != null) {
+                ops.matmulDot(m, x, xq, count, out, 0, outStride, slotRows, pairBase + start[x]);
+            } else {
+                ops.matmul(m, x, in, 0, inStride, count, out, 0, outStride, slotRows, pairBase + start[x]);
             }
         }
-        // weighted sum of the experts in slot order
-        ops.moeCombine(proj, slotOut, slotWeights, e, k, n);
+    }
+
+    /** The dot format n rows into {@code m} are converted to, or null when they stay F32 (F32 weights, prefill). */
+    private static GgmlType dotPath(GpuMatrix m, int n) {
+        return n <= VulkanOps.DOT_MAX_ROWS ? VulkanOps.dotFormat(m.type()) : null;
+    }
+
+    /** Converts n rows of in for every listed projection at once when they share a dot format; true if done. */
+    private boolean convertShared(GpuBuffer in, int inStride, int n, GpuLinear... ls) {
+        GgmlType f = dotPath(ls[0].weight(), n);
+        for (GpuLinear l : ls) {
+            if (f == null || dotPath(l.weight(), n) != f || l.weight().cols() != ls[0].weight().cols()) {
+                return false;
+            }
+        }
+        ops.quantize(f, in, 0, inStride, ls[0].weight().cols(), n, xq);
+        return true;
     }
 
     private void norm(GpuBuffer weight, int n) {
@@ -336,9 +376,22 @@ public final class VulkanLayers implements LayerExecutor {
     }
 
     private void project(GpuLinear l, GpuBuffer in, int inStride, int n, GpuBuffer out) {
+        project(l, in, inStride, n, out, false);
+    }
+
+    /** A projection; {@code converted}: xq already holds in's rows in the weight's dot format. */
+    private void project(GpuLinear l, GpuBuffer in, int inStride, int n, GpuBuffer out, boolean converted) {
         GpuMatrix m = l.weight();
         int rows = m.rows();
-        ops.matmul(m, 0, in, 0, inStride, n, out, 0, rows);
+        GgmlType format = dotPath(m, n);
+        if (format != null) {
+            if (!converted) {
+                ops.quantize(format, in, 0, inStride, m.cols(), n, xq);
+            }
+            ops.matmulDot(m, 0, xq, n, out, 0, rows, null, 0);
+        } else {
+            ops.matmul(m, 0, in, 0, inStride, n, out, 0, rows);
+        }
         boolean scaled = l.scale() != 1f;
         if (l.biasFirst() && l.bias() != null) {
             ops.elementwise(Elementwise.ADD, out, 0, rows, l.bias(), 0, 0, rows, n, 0f);
@@ -364,9 +417,10 @@ public final class VulkanLayers implements LayerExecutor {
             ops.elementwise(Elementwise.COPY, k, 0, kvd, qkv, qd, stride, kvd, n, 0f);
             ops.elementwise(Elementwise.COPY, v, 0, kvd, qkv, qd + kvd, stride, kvd, n, 0f);
         } else {
-            project(L.wq(), cur, e, n, q);
-            project(L.wk(), cur, e, n, k);
-            project(L.wv(), cur, e, n, v);
+            boolean shared = convertShared(cur, e, n, L.wq(), L.wk(), L.wv());
+            project(L.wq(), cur, e, n, q, shared);
+            project(L.wk(), cur, e, n, k, shared);
+            project(L.wv(), cur, e, n, v, shared);
         }
         // q/k norms
         if (model.perHeadQkNorm()) {
@@ -409,8 +463,9 @@ public final class VulkanLayers implements LayerExecutor {
                 ops.elementwise(Elementwise.SWIGLU, gate, 0, ff, up, ff, 2 * ff, ff, n, 0f);
             }
             case SWIGLU, GEGLU -> {
-                project(L.up(), cur, e, n, up);
-                project(L.gate(), cur, e, n, gate);
+                boolean shared = convertShared(cur, e, n, L.up(), L.gate());
+                project(L.up(), cur, e, n, up, shared);
+                project(L.gate(), cur, e, n, gate, shared);
                 ops.elementwise(model.ffnKind() == DecoderModel.FfnKind.SWIGLU ? Elementwise.SWIGLU : Elementwise.GEGLU,
                         gate, 0, ff, up, 0, ff, ff, n, 0f);
             }
