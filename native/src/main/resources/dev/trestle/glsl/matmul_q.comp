@@ -45,17 +45,12 @@ uint subBytes(uint v, uint c) {
 
 float halfAt(uint off) { return f16ToF32(u16(off)); }
 
-#if defined(WTYPE_F16) || defined(WTYPE_BF16)
-const uint UNIT = 32u;       // elements per unit
-const uint X_UNIT_WORDS = 16u;
-#elif defined(WTYPE_Q4_K) || defined(WTYPE_Q5_K) || defined(WTYPE_Q6_K)
+// a lane takes 32 elements of a weight row at a time; converted activation words per 32 elements (Q8_0, Q8_1;
+// Q8_K blocks of 81 words per 256 elements are addressed per block)
 const uint UNIT = 32u;
-const uint X_UNIT_WORDS = 0u; // Q8_K: 81 words per 256 elements, addressed by block
-#elif defined(WTYPE_Q4_1) || defined(WTYPE_Q5_1)
-const uint UNIT = 32u;
+#if defined(WTYPE_Q4_1) || defined(WTYPE_Q5_1)
 const uint X_UNIT_WORDS = 10u;
 #else
-const uint UNIT = 32u;
 const uint X_UNIT_WORDS = 9u;
 #endif
 

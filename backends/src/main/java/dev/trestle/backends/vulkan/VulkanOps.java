@@ -5,6 +5,7 @@ import static org.lwjgl.system.MemoryStack.stackPush;
 import dev.trestle.backends.cpu.Rope;
 import dev.trestle.backends.type.GgmlType;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 import org.lwjgl.system.MemoryStack;
 
@@ -158,7 +159,7 @@ public final class VulkanOps {
         if (format == null) {
             throw new IllegalArgumentException("F32 weights take matmul, not matmulDot");
         }
-        List<String> defines = new java.util.ArrayList<>(List.of("WTYPE_" + w.type.name()));
+        List<String> defines = new ArrayList<>(List.of("WTYPE_" + w.type.name()));
         if (subgroups) {
             defines.add("USE_SUBGROUP");
         }

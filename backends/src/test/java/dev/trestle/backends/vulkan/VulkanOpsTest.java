@@ -294,6 +294,9 @@ class VulkanOpsTest {
         CpuMatrix cpu = new CpuMatrix("w", type, w, new long[] {cols, rows, experts});
         GgmlType format = VulkanOps.dotFormat(type);
         assertEquals(cpu.dotType(), format);
+        // the device's variant takes the integer dot product exactly when the device enables it
+        assertEquals(dev.integerDotEnabled(), ops.usesIntegerDot());
+        assertTrue(!new VulkanOps(dev, true).usesIntegerDot());
         ActivationRows act = new ActivationRows(format, nTok, cols);
         act.load(x, 0, cols, nTok, cols);
         // gathered: slot s reads token perm[s] and writes row s
