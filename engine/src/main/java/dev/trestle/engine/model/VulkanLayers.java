@@ -191,7 +191,9 @@ public final class VulkanLayers implements LayerExecutor {
     public void holdOutputHead() {
         if (output == null) {
             output = linear(model.weights().output());
-            logitChunk = Math.min(16, nUb); // rows go through cur, which holds n_ub rows
+            // rows go through cur, which holds n_ub rows; chunks stay on the decode path, which rounds the rows as
+            // the CPU does
+            logitChunk = Math.min(VulkanOps.DOT_MAX_ROWS, nUb);
             logitRows = buffer(4L * logitChunk * c.nVocab());
         }
     }
