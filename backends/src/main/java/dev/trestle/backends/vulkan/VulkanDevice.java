@@ -37,6 +37,7 @@ public final class VulkanDevice implements AutoCloseable {
     private final long descriptorPool;
     private final int deviceType;     // memory type for device buffers
     private final boolean hostVisible;
+    private final boolean float16;    // shaderFloat16 and storageBuffer16BitAccess enabled
     private final int stagingType;    // host-visible memory type for staging
     private final Map<String, Pipeline> pipelines = new HashMap<>();
     private final List<GpuBuffer> live = new ArrayList<>();
@@ -62,6 +63,15 @@ public final class VulkanDevice implements AutoCloseable {
             }
             VkDeviceCreateInfo ci = VkDeviceCreateInfo.calloc(stack).sType$Default().pQueueCreateInfos(qci)
                     .ppEnabledExtensionNames(exts);
+            // the fp16 kernel variants need 16-bit storage loads and float16 arithmetic enabled at creation
+            float16 = info.float16() && info.storage16();
+            if (float16) {
+                VkPhysicalDeviceVulkan12Features f12 = VkPhysicalDeviceVulkan12Features.calloc(stack).sType$Default()
+                        .shaderFloat16(true);
+                VkPhysicalDeviceVulkan11Features f11 = VkPhysicalDeviceVulkan11Features.calloc(stack).sType$Default()
+                        .storageBuffer16BitAccess(true).pNext(f12.address());
+                ci.pNext(f11.address());
+            }
             PointerBuffer pp = stack.mallocPointer(1);
             VulkanCheck.check(vkCreateDevice(pd, ci, null, pp), "vkCreateDevice");
             device = new VkDevice(pp.get(0), pd, ci);
@@ -133,6 +143,11 @@ public final class VulkanDevice implements AutoCloseable {
 
     public VulkanDeviceInfo info() {
         return info;
+    }
+
+    /** True when shaderFloat16 and storageBuffer16BitAccess are enabled (the fp16 kernel variants may run). */
+    public boolean float16() {
+        return float16;
     }
 
     /** Dispatches recorded since the device was opened (for reports). */

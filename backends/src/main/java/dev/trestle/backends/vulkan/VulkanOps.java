@@ -18,6 +18,12 @@ public final class VulkanOps {
     private final VulkanDevice dev;
     private final int maxGroups;
     private final boolean subgroups; // matmul reduces with subgroupAdd (else through shared memory only)
+    private final boolean float16;   // kernels load halves through 16-bit storage
+    private final int tiledK;        // columns per step of the tiled matmul, sized by the shared memory
+    /** Batches of at least this many rows take the shared-memory tiled matmul. */
+    public static final int TILED_MIN_ROWS = 16;
+    private static final int TILED_BM = 64;
+    private static final int TILED_BN = 64;
 
     /** Ops with the kernel variants the device's features allow ({@code -Dtrestle.vulkan.portable=true}: none). */
     public VulkanOps(VulkanDevice dev) {
@@ -29,6 +35,18 @@ public final class VulkanOps {
         this.dev = dev;
         this.maxGroups = Math.min(65535, dev.info().maxWorkgroupCount());
         this.subgroups = !portable && dev.info().subgroupArithmetic();
+        this.float16 = !portable && dev.float16();
+        this.tiledK = tiledK(dev.info().maxSharedMemory());
+    }
+
+    /** The largest step (32 or 16 columns) whose weight and activation tiles, padded, fit in {@code shared} bytes. */
+    static int tiledK(int shared) {
+        return 4 * (TILED_BM + TILED_BN) * (32 + 1) <= shared ? 32 : 16;
+    }
+
+    /** True when the fp16 variants (16-bit storage loads of halves) are in use. */
+    public boolean usesFloat16() {
+        return float16;
     }
 
     /** True when the subgroup-reduction variants are in use. */
@@ -68,6 +86,10 @@ public final class VulkanOps {
     /** Gathered form reading slot pairs from index {@code rowsBase} of {@code rows} on. */
     public void matmul(GpuMatrix w, int expert, GpuBuffer x, int xOff, int xStride, int nSlots, GpuBuffer out,
                        int oOff, int oStride, GpuBuffer rows, int rowsBase) {
+        if (nSlots >= TILED_MIN_ROWS) {
+            matmulTiled(w, expert, x, xOff, xStride, nSlots, out, oOff, oStride, rows, rowsBase);
+            return;
+        }
         VulkanDevice.Pipeline p = dev.pipeline("matmul.comp", matmulDefines(w.type), 4);
         int gx = Math.min(w.rows, maxGroups);
         int gy = (w.rows + gx - 1) / gx;
@@ -77,6 +99,27 @@ public final class VulkanOps {
                     .putInt((int) w.rowBytes).putInt(xOff).putInt(xStride).putInt(oOff).putInt(oStride).putInt(gx)
                     .putInt(rows != null ? 1 : 0).putInt(rowsBase).flip();
             dev.dispatch(p, new GpuBuffer[] {w.buffer, x, out, rows}, pc, gx, gy, (nSlots + TILE - 1) / TILE);
+        }
+    }
+
+    /**
+     * The batch matmul ({@link #matmul} takes it from {@link #TILED_MIN_ROWS} rows on): 64 x 64 output tiles, weight
+     * and activation tiles staged in shared memory, 8 x 8 outputs per invocation. Same arguments as {@link #matmul}.
+     */
+    public void matmulTiled(GpuMatrix w, int expert, GpuBuffer x, int xOff, int xStride, int nSlots, GpuBuffer out,
+                            int oOff, int oStride, GpuBuffer rows, int rowsBase) {
+        List<String> defines = float16 ? List.of("WTYPE_" + w.type.name(), "BK=" + tiledK, "USE_FP16")
+                : List.of("WTYPE_" + w.type.name(), "BK=" + tiledK);
+        VulkanDevice.Pipeline p = dev.pipeline("matmul_tiled.comp", defines, 4);
+        int tiles = (w.rows + TILED_BM - 1) / TILED_BM;
+        int gx = Math.min(tiles, maxGroups);
+        int gy = (tiles + gx - 1) / gx;
+        try (MemoryStack stack = stackPush()) {
+            ByteBuffer pc = VulkanDevice.push(stack, 12);
+            pc.putInt(w.cols).putInt(w.rows).putInt(nSlots).putInt(Math.toIntExact(expert * w.rowBytes * w.rows))
+                    .putInt((int) w.rowBytes).putInt(xOff).putInt(xStride).putInt(oOff).putInt(oStride).putInt(gx)
+                    .putInt(rows != null ? 1 : 0).putInt(rowsBase).flip();
+            dev.dispatch(p, new GpuBuffer[] {w.buffer, x, out, rows}, pc, gx, gy, (nSlots + TILED_BN - 1) / TILED_BN);
         }
     }
 

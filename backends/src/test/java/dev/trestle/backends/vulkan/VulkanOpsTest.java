@@ -197,6 +197,100 @@ class VulkanOpsTest {
         assertTrue(e.getMessage().contains("blk.0.ffn_up.weight") && e.getMessage().contains("iq4_nl"), e.getMessage());
     }
 
+    static Stream<Arguments> tiledCases() {
+        Stream.Builder<Arguments> s = Stream.builder();
+        for (GgmlType t : GpuMatrix.TYPES) {
+            // rows and tokens leave partial 64-tiles; plain columns end mid-chunk and mid-step
+            int cols = t.blockSize() == 1 ? 83 : t.blockSize() == 32 ? 160 : 512;
+            s.add(Arguments.of(t, cols, 101, 70));
+        }
+        s.add(Arguments.of(GgmlType.Q4_K, 256, 37, VulkanOps.TILED_MIN_ROWS));
+        s.add(Arguments.of(GgmlType.F16, 40, 64, 64));
+        return s.build();
+    }
+
+    /** The tiled batch matmul against exact products and the CPU backend, in the device's and portable variants. */
+    @ParameterizedTest(name = "MUL_MAT_TILED(type={0},k={1},m={2},n={3})")
+    @MethodSource("tiledCases")
+    void tiledMatmulMatchesCpu(GgmlType type, int cols, int rows, int nTok) {
+        Random rnd = new Random(cols * 17L + rows + nTok + type.ordinal());
+        int experts = 2;
+        MemorySegment w = randomRows(type, rows * experts, cols, rnd);
+        float[] x = gaussian(nTok * cols, rnd);
+        CpuMatrix cpu = new CpuMatrix("w", type, w, new long[] {cols, rows, experts});
+        int e = 1; // the second expert: a nonzero weight base
+        ActivationRows act = new ActivationRows(cpu.dotType(), nTok, cols);
+        act.load(x, 0, cols, nTok, cols);
+        float[] want = new float[nTok * rows];
+        cpu.matmul(new MatmulJob(pool), act, nTok, want, rows, e);
+        float[] exact = new float[nTok * rows];
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            cpu.getRow(e * rows + r, row, 0);
+            for (int t = 0; t < nTok; t++) {
+                double d = 0;
+                for (int i = 0; i < cols; i++) {
+                    d += (double) row[i] * x[t * cols + i];
+                }
+                exact[t * rows + r] = (float) d;
+            }
+        }
+        for (VulkanOps variant : new VulkanOps[] {ops, new VulkanOps(dev, true)}) {
+            try (GpuMatrix g = new GpuMatrix(dev, "w", type, w, cols, rows, experts);
+                 GpuBuffer xb = upload(x); GpuBuffer ob = dev.allocate(4L * nTok * rows)) {
+                variant.matmulTiled(g, e, xb, 0, cols, nTok, ob, 0, rows, null, 0);
+                float[] got = ob.readFloats(0, nTok * rows);
+                String v = variant.usesFloat16() ? "fp16" : "portable";
+                assertTrue(nmse(exact, got) < 1e-9, v + " vs exact: nmse " + nmse(exact, got));
+                assertTrue(nmse(want, got) < 5e-4, v + " vs CPU backend: nmse " + nmse(want, got));
+            }
+        }
+    }
+
+    @Test
+    void tiledGatheredMatmulWritesRoutedRows() {
+        Random rnd = new Random(11);
+        int cols = 96;
+        int rows = 70;
+        int nSlots = 21;
+        GgmlType type = GgmlType.Q5_1;
+        MemorySegment w = randomRows(type, rows * 2, cols, rnd);
+        float[] x = gaussian(nSlots * cols, rnd);
+        int[] slots = new int[2 * (nSlots + 1)]; // one leading pair skipped through rowsBase
+        for (int s = 0; s < nSlots; s++) {
+            slots[2 * (s + 1)] = (s * 5) % nSlots;           // activation row
+            slots[2 * (s + 1) + 1] = s + 1;                  // output row; row 0 is never written
+        }
+        CpuMatrix cpu = new CpuMatrix("w", type, w, new long[] {cols, rows, 2});
+        try (GpuMatrix g = new GpuMatrix(dev, "w", type, w, cols, rows, 2); GpuBuffer xb = upload(x);
+             GpuBuffer rb = upload(slots); GpuBuffer ob = upload(new float[(nSlots + 1) * rows])) {
+            ops.matmul(g, 1, xb, 0, cols, nSlots, ob, 0, rows, rb, 1); // 16+ slots: the tiled kernel
+            float[] got = ob.readFloats(0, (nSlots + 1) * rows);
+            float[] wr = new float[cols];
+            for (int s = 1; s <= nSlots; s++) {
+                for (int r = 0; r < rows; r++) {
+                    cpu.getRow(rows + r, wr, 0);
+                    double d = 0;
+                    for (int i = 0; i < cols; i++) {
+                        d += (double) wr[i] * x[slots[2 * s] * cols + i];
+                    }
+                    assertEquals(d, got[slots[2 * s + 1] * rows + r], 1e-4 * Math.max(1, Math.abs(d)));
+                }
+            }
+            for (int r = 0; r < rows; r++) {
+                assertEquals(0f, got[r], "row not routed stays untouched");
+            }
+        }
+    }
+
+    @Test
+    void tiledStepFitsTheSharedMemory() {
+        assertEquals(16, VulkanOps.tiledK(16384), "the guaranteed 16 KiB");
+        assertEquals(32, VulkanOps.tiledK(32768), "lavapipe's 32 KiB");
+        assertEquals(dev.info().float16() && dev.info().storage16(), dev.float16());
+        assertEquals(dev.float16(), ops.usesFloat16());
+    }
+
     @Test
     void gatheredMatmulWritesRoutedRows() {
         Random rnd = new Random(7);
