@@ -291,6 +291,55 @@ class VulkanOpsTest {
         assertEquals(dev.float16(), ops.usesFloat16());
     }
 
+    /** A recording re-run sees the buffers' current contents; a host read inside a capture runs it and yields null. */
+    @Test
+    void recordedCommandsRunAgainOnNewInputs() {
+        Random rnd = new Random(5);
+        int cols = 40;
+        int rows = 9;
+        MemorySegment w = randomRows(GgmlType.Q8_0, rows, 64, rnd);
+        CpuMatrix cpu = new CpuMatrix("w", GgmlType.Q8_0, w, new long[] {64, rows, 1});
+        try (GpuMatrix g = new GpuMatrix(dev, "w", GgmlType.Q8_0, w, 64, rows, 1); GpuBuffer xb = dev.allocate(4L * 64);
+             GpuBuffer ob = dev.allocate(4L * rows); GpuBuffer yb = dev.allocate(4L * cols)) {
+            dev.beginRecording();
+            ops.matmul(g, 0, xb, 0, 64, 1, ob, 0, rows);
+            ops.scale(ob, 0, rows, 2f);
+            RecordedCommands rec = dev.endRecording();
+            assertTrue(rec != null && rec.dispatches() == 2, "captured both dispatches");
+            float[] row = new float[64];
+            for (int round = 0; round < 3; round++) {
+                float[] x = gaussian(64, rnd);
+                xb.write(0, x, 0, 64);
+                long before = dev.dispatches();
+                dev.submit(rec);
+                assertEquals(before + 2, dev.dispatches());
+                float[] got = ob.readFloats(0, rows);
+                for (int r = 0; r < rows; r++) {
+                    cpu.getRow(r, row, 0);
+                    double d = 0;
+                    for (int i = 0; i < 64; i++) {
+                        d += (double) row[i] * x[i];
+                    }
+                    assertEquals(2 * d, got[r], 1e-4 * Math.max(1, Math.abs(d)), "round " + round + " row " + r);
+                }
+            }
+            rec.close();
+            // a read inside the capture: the captured work runs first, in order, and nothing is kept
+            float[] y = gaussian(cols, rnd);
+            yb.write(0, y, 0, cols);
+            dev.beginRecording();
+            ops.scale(yb, 0, cols, 3f);
+            float[] mid = yb.readFloats(0, cols);
+            ops.scale(yb, 0, cols, 0.5f);
+            assertEquals(null, dev.endRecording());
+            float[] end = yb.readFloats(0, cols);
+            for (int i = 0; i < cols; i++) {
+                assertEquals(3f * y[i], mid[i], 0f);
+                assertEquals(1.5f * y[i], end[i], 1e-6f);
+            }
+        }
+    }
+
     @Test
     void gatheredMatmulWritesRoutedRows() {
         Random rnd = new Random(7);

@@ -5,13 +5,18 @@ import dev.trestle.backends.cpu.Rope;
 import dev.trestle.backends.type.GgmlType;
 import dev.trestle.backends.vulkan.GpuBuffer;
 import dev.trestle.backends.vulkan.GpuMatrix;
+import dev.trestle.backends.vulkan.RecordedCommands;
 import dev.trestle.backends.vulkan.VulkanDevice;
 import dev.trestle.backends.vulkan.VulkanOps;
 import dev.trestle.backends.vulkan.VulkanOps.Elementwise;
 import dev.trestle.common.TrestleException;
 import dev.trestle.engine.kv.KvCache;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * The layers of a model that live on one Vulkan device, and their execution there: the same steps as
@@ -57,6 +62,16 @@ public final class VulkanLayers implements LayerExecutor {
     private final GpuBuffer scores; // (chunk * n_head, n_cells) attention scratch
     private final int chunk;
     private final int[] metaHost;
+    // Command-buffer reuse: a micro-batch size seen before records its layers once (positions, cells and
+    // visibility live in buffers written by begin, so the commands are the same) and later steps re-submit them.
+    private static final int MAX_RECORDINGS = 8;
+    private final boolean reuse = !Boolean.getBoolean("trestle.vulkan.noReuse");
+    private final Map<Integer, RecordedCommands> recordings = new HashMap<>();
+    private final Set<Integer> seenSizes = new HashSet<>();
+    private final Set<Integer> notReusable = new HashSet<>(); // sizes whose layers read back to the host (MoE routing)
+    private RecordedCommands replay;   // this micro-batch re-submits it at leave
+    private boolean captureNext;       // the first layer of this micro-batch opens a capture
+    private boolean capturing;
 
     /** Device copies of one block's weights plus its KV cache. */
     private record Layer(GpuLinear wq, GpuLinear wk, GpuLinear wv, GpuLinear wqkv, GpuLinear wo, GpuBuffer attnNorm,
@@ -224,6 +239,14 @@ public final class VulkanLayers implements LayerExecutor {
         System.arraycopy(ub.seq(), 0, metaHost, 2 * nCells, n);
         System.arraycopy(ub.pos(), 0, metaHost, 2 * nCells + n, n);
         meta.write(0, metaHost, 0, 2 * nCells + 2 * n);
+        replay = reuse ? recordings.get(n) : null;
+        captureNext = reuse && replay == null && !seenSizes.add(n) && !notReusable.contains(n)
+                && recordings.size() < MAX_RECORDINGS;
+    }
+
+    /** Micro-batch sizes whose layers are recorded for re-submission (for tests and reports). */
+    public Set<Integer> recordedSizes() {
+        return Set.copyOf(recordings.keySet());
     }
 
     /** Hidden state of {@code n} rows from the host. */
@@ -235,6 +258,19 @@ public final class VulkanLayers implements LayerExecutor {
     /** Hidden state of {@code n} rows back to the host (waits for the recorded layers). */
     @Override
     public void leave(float[] hx, int n) {
+        if (replay != null) {
+            dev.submit(replay);
+            replay = null; // a later run of layers on this device in the same micro-batch records as usual
+        } else if (capturing) {
+            capturing = false;
+            RecordedCommands r = dev.endRecording();
+            if (r != null) {
+                recordings.put(n, r);
+                dev.submit(r);
+            } else {
+                notReusable.add(n);
+            }
+        }
         x.read(0, hx, 0, n * c.nEmbd());
     }
 
@@ -245,6 +281,14 @@ public final class VulkanLayers implements LayerExecutor {
      */
     @Override
     public void layer(int il, UBatch ub, ForwardState st) {
+        if (replay != null) {
+            return; // recorded for this micro-batch size; leave() submits it
+        }
+        if (captureNext) {
+            captureNext = false;
+            capturing = true;
+            dev.beginRecording();
+        }
         Layer L = layers[il];
         LayerWeights lw = model.weights().layers()[il];
         int n = ub.n();
@@ -421,6 +465,10 @@ public final class VulkanLayers implements LayerExecutor {
     @Override
     public void close() {
         dev.flush();
+        for (RecordedCommands r : recordings.values()) {
+            r.close();
+        }
+        recordings.clear();
         for (int i = owned.size() - 1; i >= 0; i--) {
             try {
                 owned.get(i).close();
