@@ -228,6 +228,30 @@ public final class VulkanOps {
         }
     }
 
+    /** True when {@link #moeRoute} handles {@code nExp} experts with {@code k} used (its shared-memory bounds). */
+    public static boolean routeSupported(int nExp, int k) {
+        return nExp <= 512 && k <= 32 && k <= nExp;
+    }
+
+    /**
+     * MoE routing of {@code nTok} rows of {@code nExp} router logits (replaced by their probabilities): softmax or
+     * sigmoid gating, the top {@code k} experts (largest first, ties to the lower id) into {@code ids} (uints) and
+     * their weights into {@code weights}, normalized to sum 1 if {@code normalize}, times {@code scale} unless it is
+     * 0 or 1. The CPU path's routing, step for step.
+     */
+    public void moeRoute(GpuBuffer logits, int nExp, int k, int nTok, boolean sigmoid, boolean normalize, float scale,
+                         GpuBuffer ids, GpuBuffer weights) {
+        if (!routeSupported(nExp, k)) {
+            throw new IllegalArgumentException("routing of " + nExp + " experts, " + k + " used, is not supported");
+        }
+        VulkanDevice.Pipeline p = dev.pipeline("moe_route.comp", List.of(), 3);
+        try (MemoryStack stack = stackPush()) {
+            ByteBuffer pc = VulkanDevice.push(stack, 5);
+            pc.putInt(nExp).putInt(k).putInt(sigmoid ? 1 : 0).putInt(normalize ? 1 : 0).putFloat(scale).flip();
+            dev.dispatch(p, new GpuBuffer[] {logits, ids, weights}, pc, nTok, 1, 1);
+        }
+    }
+
     /** Cache types the set_rows and attention shaders store and read (llama.cpp's -ctk/-ctv set). */
     public static final java.util.Set<GgmlType> CACHE_TYPES = java.util.EnumSet.of(GgmlType.F32, GgmlType.F16,
             GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1);

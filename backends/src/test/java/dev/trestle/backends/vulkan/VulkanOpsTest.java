@@ -340,6 +340,64 @@ class VulkanOpsTest {
         }
     }
 
+    static Stream<Arguments> routeCases() {
+        return Stream.of(Arguments.of(false, true, 0f, 130, 4), Arguments.of(true, false, 2.5f, 37, 8),
+                Arguments.of(false, false, 1f, 8, 2), Arguments.of(true, true, 0f, 64, 1));
+    }
+
+    /** GPU routing against the CPU path's steps (CpuOps.softmax or sigmoid, CpuOps.topK, normalization, scale). */
+    @ParameterizedTest(name = "MOE_ROUTE(sigmoid={0},norm={1},scale={2},n_expert={3},k={4})")
+    @MethodSource("routeCases")
+    void moeRouteMatchesCpu(boolean sigmoid, boolean normalize, float scale, int nExp, int k) {
+        Random rnd = new Random(nExp * 7L + k);
+        int nTok = 5;
+        float[] logits = gaussian(nTok * nExp, rnd);
+        logits[nExp + 3] = logits[nExp + 5] = 9f; // a tie in the top pair of token 1: the lower id comes first
+        float[] prob = logits.clone();
+        int[] wantIds = new int[nTok * k];
+        float[] wantW = new float[nTok * k];
+        for (int t = 0; t < nTok; t++) {
+            if (sigmoid) {
+                for (int i = 0; i < nExp; i++) {
+                    prob[t * nExp + i] = (float) (1.0 / (1.0 + Math.exp(-prob[t * nExp + i])));
+                }
+            } else {
+                CpuOps.softmax(prob, t * nExp, nExp);
+            }
+            CpuOps.topK(prob, t * nExp, nExp, k, wantIds, t * k);
+            float sum = 0f;
+            for (int j = 0; j < k; j++) {
+                wantW[t * k + j] = prob[t * nExp + wantIds[t * k + j]];
+                sum += wantW[t * k + j];
+            }
+            for (int j = 0; j < k; j++) {
+                if (normalize) {
+                    wantW[t * k + j] /= Math.max(sum, 6.103515625e-5f);
+                }
+                if (scale != 0f && scale != 1f) {
+                    wantW[t * k + j] *= scale;
+                }
+            }
+        }
+        try (GpuBuffer lb = upload(logits); GpuBuffer ib = dev.allocate(4L * nTok * k);
+             GpuBuffer wb = dev.allocate(4L * nTok * k)) {
+            ops.moeRoute(lb, nExp, k, nTok, sigmoid, normalize, scale, ib, wb);
+            int[] ids = new int[nTok * k];
+            ib.read(0, ids, 0, ids.length);
+            assertEquals(java.util.Arrays.toString(wantIds), java.util.Arrays.toString(ids));
+            if (k > 1) {
+                assertEquals(3, ids[k]);
+                assertEquals(5, ids[k + 1]);
+            }
+            float[] w = wb.readFloats(0, nTok * k);
+            float[] p = lb.readFloats(0, nTok * nExp);
+            for (int i = 0; i < w.length; i++) {
+                assertEquals(wantW[i], w[i], 1e-5f * Math.max(1f, Math.abs(wantW[i])), "weight " + i);
+            }
+            assertTrue(nmse(prob, p) < 1e-10, "probabilities: nmse " + nmse(prob, p));
+        }
+    }
+
     @Test
     void gatheredMatmulWritesRoutedRows() {
         Random rnd = new Random(7);

@@ -23,8 +23,8 @@ import java.util.Set;
  * {@link DecoderModel#forward}'s CPU path (norms, projections with bias and {@code .scale}, q/k norms, rope,
  * device-resident KV cache and attention, sandwich norms, SwiGLU/GeGLU FFN), recorded into the device's command
  * buffer. The hidden state stays on the device between its layers; it crosses to the host only where the
- * next layer lives elsewhere. MoE layers route on the host (the router logits, n x n_expert floats, come back)
- * and run the chosen experts' matmuls on the device over gathered rows; with {@code --n-cpu-moe} (or when a
+ * next layer lives elsewhere. MoE layers route on the device (gating, top-k, weights; the chosen ids come back to
+ * build the gather lists) and run the chosen experts' matmuls on the device over gathered rows; with {@code --n-cpu-moe} (or when a
  * layer has a shared expert or per-expert {@code .scale}) the expert FFN runs on the CPU instead.
  */
 public final class VulkanLayers implements LayerExecutor {
@@ -55,6 +55,7 @@ public final class VulkanLayers implements LayerExecutor {
     private final GpuBuffer slotOut;  // (n_ub * n_used, n_embd) expert outputs per slot
     private final GpuBuffer slotRows; // (2, n_ub * n_used) uint pairs: (token, slot) then (slot, slot), by expert
     private final GpuBuffer slotWeights; // (n_ub * n_used) routing weights
+    private final GpuBuffer routeIds;    // (n_ub * n_used) chosen experts
     private final int[] rowsHost;
     private final GpuBuffer pos;    // (n_ub) int positions
     private final GpuBuffer cells;  // (n_ub) uint cache cells
@@ -127,6 +128,7 @@ public final class VulkanLayers implements LayerExecutor {
         slotOut = c.isMoe() ? buffer(4L * nUb * slots * e) : null;
         slotRows = buffer(4L * 4 * nUb * slots);
         slotWeights = buffer(4L * nUb * slots);
+        routeIds = buffer(4L * nUb * slots);
         rowsHost = new int[4 * nUb * slots];
         pos = buffer(4L * nUb);
         cells = buffer(4L * nUb);
@@ -328,10 +330,18 @@ public final class VulkanLayers implements LayerExecutor {
         int k = c.nExpertUsed();
         int nExp = c.nExpert();
         int ff = L.upExps().rows();
-        // router logits and probabilities
+        // router logits, then routing: on the device where the shader's bounds allow (only the chosen ids come
+        // back, to build the gather lists; the weights stay there), else on the host with the CPU path's code
         project(L.router(), cur, e, n, router);
-        router.read(0, st.router, 0, n * nExp);
-        model.route(n, st);
+        boolean deviceRouting = VulkanOps.routeSupported(nExp, k);
+        if (deviceRouting) {
+            ops.moeRoute(router, nExp, k, n, model.gating() == DecoderModel.Gating.SIGMOID,
+                    model.normalizeExpertWeights(), c.expertWeightsScale(), routeIds, slotWeights);
+            routeIds.read(0, st.selected, 0, n * k);
+        } else {
+            router.read(0, st.router, 0, n * nExp);
+            model.route(n, st);
+        }
         // gather lists, expert by expert: (token, slot) pairs for up/gate, (slot, slot) for down
         int[] start = new int[nExp + 1];
         int total = n * k;
@@ -353,7 +363,9 @@ public final class VulkanLayers implements LayerExecutor {
         }
         start[nExp] = w;
         slotRows.write(0, rowsHost, 0, 4 * total);
-        slotWeights.write(0, st.weights, 0, total);
+        if (!deviceRouting) {
+            slotWeights.write(0, st.weights, 0, total);
+        }
         for (int x = 0; x < nExp; x++) {
             int count = start[x + 1] - start[x];
             if (count == 0) {
