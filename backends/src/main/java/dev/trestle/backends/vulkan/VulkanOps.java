@@ -20,6 +20,7 @@ public final class VulkanOps {
     private final boolean subgroups; // matmul reduces with subgroupAdd (else through shared memory only)
     private final boolean float16;   // kernels load halves through 16-bit storage
     private final int tiledK;        // columns per step of the tiled matmul, sized by the shared memory
+    private final int tiledMin;      // -Dtrestle.vulkan.tiledMinRows (measurements): rows from which matmul tiles
     /** Batches of at least this many rows take the shared-memory tiled matmul. */
     public static final int TILED_MIN_ROWS = 16;
     private static final int TILED_BM = 64;
@@ -37,6 +38,7 @@ public final class VulkanOps {
         this.subgroups = !portable && dev.info().subgroupArithmetic();
         this.float16 = !portable && dev.float16();
         this.tiledK = tiledK(dev.info().maxSharedMemory());
+        this.tiledMin = Integer.getInteger("trestle.vulkan.tiledMinRows", TILED_MIN_ROWS);
     }
 
     /** The largest step (32 or 16 columns) whose weight and activation tiles, padded, fit in {@code shared} bytes. */
@@ -86,7 +88,7 @@ public final class VulkanOps {
     /** Gathered form reading slot pairs from index {@code rowsBase} of {@code rows} on. */
     public void matmul(GpuMatrix w, int expert, GpuBuffer x, int xOff, int xStride, int nSlots, GpuBuffer out,
                        int oOff, int oStride, GpuBuffer rows, int rowsBase) {
-        if (nSlots >= TILED_MIN_ROWS) {
+        if (nSlots >= tiledMin) {
             matmulTiled(w, expert, x, xOff, xStride, nSlots, out, oOff, oStride, rows, rowsBase);
             return;
         }
