@@ -195,13 +195,21 @@ public final class VulkanLayers implements LayerExecutor {
     }
 
     private GpuLinear output;       // the output head when it lives here
+    private GpuBuffer outputNorm;   // its final norm weight
     private GpuBuffer logitRows;    // (logitChunk, n_vocab) logits of a chunk of rows
     private int logitChunk;
+    // Small micro-batches that end on this device's last layer get the final norm and the head recorded into the
+    // layers' own submission (and recording): the logits of every row are ready when the host asks for them.
+    private final boolean fuseHead = !Boolean.getBoolean("trestle.vulkan.noFusedHead");
+    private int lastLayer = -1;     // the last layer recorded (or replayed) in this micro-batch
+    private int logitsReady = -1;   // rows of the current micro-batch whose logits are in logitRows
+    private long fusedHeadSteps;
 
     @Override
     public void holdOutputHead() {
         if (output == null) {
             output = linear(model.weights().output());
+            outputNorm = vector(model.weights().outputNorm());
             logitChunk = Math.min(16, nUb); // rows go through cur, which holds n_ub rows
             logitRows = buffer(4L * logitChunk * c.nVocab());
         }
@@ -211,6 +219,14 @@ public final class VulkanLayers implements LayerExecutor {
     public void logits(float[] hidden, int rows, float[] out) {
         int e = c.nEmbd();
         int v = c.nVocab();
+        if (logitsReady == rows) {
+            // the host asks for every row of the micro-batch, in order: the fused head computed them already
+            logitsReady = -1;
+            logitRows.read(0, out, 0, rows * v);
+            fusedHeadSteps++;
+            return;
+        }
+        logitsReady = -1;
         for (int r0 = 0; r0 < rows; r0 += logitChunk) {
             int m = Math.min(logitChunk, rows - r0);
             cur.write(0, hidden, r0 * e, m * e);
@@ -241,9 +257,16 @@ public final class VulkanLayers implements LayerExecutor {
         System.arraycopy(ub.seq(), 0, metaHost, 2 * nCells, n);
         System.arraycopy(ub.pos(), 0, metaHost, 2 * nCells + n, n);
         meta.write(0, metaHost, 0, 2 * nCells + 2 * n);
+        logitsReady = -1;
+        lastLayer = -1;
         replay = reuse ? recordings.get(n) : null;
         captureNext = reuse && replay == null && !seenSizes.add(n) && !notReusable.contains(n)
                 && recordings.size() < MAX_RECORDINGS;
+    }
+
+    /** Micro-batches whose logits came from the head fused into the layers' submission (for tests and reports). */
+    public long fusedHeadSteps() {
+        return fusedHeadSteps;
     }
 
     /** Micro-batch sizes whose layers are recorded for re-submission (for tests and reports). */
@@ -260,6 +283,15 @@ public final class VulkanLayers implements LayerExecutor {
     /** Hidden state of {@code n} rows back to the host (waits for the recorded layers). */
     @Override
     public void leave(float[] hx, int n) {
+        boolean head = fuseHead && output != null && lastLayer == c.nLayer() - 1 && n <= logitChunk;
+        if (head && replay == null) {
+            // final norm and output head on the device (recorded with the layers when they are being captured)
+            int e = c.nEmbd();
+            ops.elementwise(Elementwise.COPY, cur, 0, e, x, 0, e, e, n, 0f);
+            ops.rmsNorm(cur, 0, e, e, n, c.rmsEps(), outputNorm, 0);
+            project(output, cur, e, n, logitRows);
+        }
+        logitsReady = head ? n : -1;
         if (replay != null) {
             dev.submit(replay);
             replay = null; // a later run of layers on this device in the same micro-batch records as usual
@@ -283,6 +315,7 @@ public final class VulkanLayers implements LayerExecutor {
      */
     @Override
     public void layer(int il, UBatch ub, ForwardState st) {
+        lastLayer = il;
         if (replay != null) {
             return; // recorded for this micro-batch size; leave() submits it
         }

@@ -96,9 +96,9 @@ class VulkanParityTest {
     /**
      * A 37-token prompt with logits for every row: its projections (and the MoE experts' gathered rows) take the
      * shared-memory tiled matmul, which the 8-token references never reach; then decode steps (one row: the
-     * matvec path, and the reused command buffer). Every row's logits stay within {@code tol} of the CPU's: the
-     * bounds are the references' own tolerances for these files (the CPU quantizes activations for quantized
-     * weights, the GPU multiplies them in F32).
+     * matvec path, the reused command buffer, the final norm and head fused into it). Every row's logits stay
+     * within {@code tol} of the CPU's: the bounds are the references' own tolerances for these files (the CPU
+     * quantizes activations for quantized weights, the GPU multiplies them in F32).
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("longPrompts")
@@ -132,10 +132,13 @@ class VulkanParityTest {
             }
             // decode steps repeat the one-row shape: the dense models re-submit its recording; MoE layers read the
             // router logits back mid-layer, so they record every step
-            java.util.Set<Integer> recorded = ((dev.trestle.engine.model.VulkanLayers) gpu.gpuExecutors().getFirst())
-                    .recordedSizes();
+            dev.trestle.engine.model.VulkanLayers layers =
+                    (dev.trestle.engine.model.VulkanLayers) gpu.gpuExecutors().getFirst();
+            java.util.Set<Integer> recorded = layers.recordedSizes();
             assertTrue(recorded.equals(name.contains("moe") ? java.util.Set.of() : java.util.Set.of(1)),
                     "recorded sizes " + recorded);
+            // each one-row step took its logits from the final norm and head run with the layers
+            assertTrue(layers.fusedHeadSteps() == 6, "fused head steps " + layers.fusedHeadSteps());
             System.out.printf("VULKAN LONG PROMPT %-38s max|dlogit| vs CPU: prefill %.3g, with decode %.3g (tol %.3g)%n",
                     name, prefill, worst, tol);
             assertTrue(worst <= tol, name + ": max|dlogit| " + worst + " > " + tol);
