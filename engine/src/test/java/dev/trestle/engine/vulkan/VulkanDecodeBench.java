@@ -10,8 +10,9 @@ import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
- * Per-token decode time on Vulkan ({@code -ngl 99}) with and without command-buffer reuse, alternating in one JVM
- * so both see the same machine load (not a test: run by hand, see docs/vulkan.md). Prints the median and the
+ * Per-token decode time on Vulkan ({@code -ngl 99}) with and without command-buffer reuse ({@code -Dtoggle=} the
+ * properties set in the "off" rounds, default trestle.vulkan.noReuse), alternating in one JVM so both see the same
+ * machine load (not a test: run by hand, see docs/vulkan.md). Prints the median and the
  * fastest step of each round: on a shared machine the fastest steps are the comparable figure.
  * Arguments: model files.
  */
@@ -29,7 +30,9 @@ public final class VulkanDecodeBench {
             }
             for (int round = 0; round < 6; round++) {
                 boolean reuse = round % 2 == 1;
-                System.setProperty("trestle.vulkan.noReuse", Boolean.toString(!reuse));
+                for (String prop : System.getProperty("toggle", "trestle.vulkan.noReuse").split(",")) {
+                    System.setProperty(prop, Boolean.toString(!reuse));
+                }
                 EngineOptions opts = EngineOptions.defaults().withContext(256).withBatch(256, 256).withThreads(2);
                 try (Model m = Model.load(GgufFile.open(Path.of(file)), opts);
                      Context ctx = m.newContext(opts, Offload.layers(m.config().nLayer(), 99, new int[] {0}, null))) {
@@ -37,6 +40,8 @@ public final class VulkanDecodeBench {
                     ctx.decode(Batch.ofPrompt(prompt, 0, 0));
                     long[] ns = new long[steps];
                     long cpu0 = processCpuMillis();
+                    var dev = ((dev.trestle.engine.model.VulkanLayers) ctx.gpuExecutors().getFirst()).device();
+                    long d0 = dev.dispatches();
                     int tok = 1;
                     for (int s = 0; s < steps; s++) {
                         long t0 = System.nanoTime();
@@ -46,12 +51,13 @@ public final class VulkanDecodeBench {
                         tok = argmax(l);
                     }
                     double cpuPerTok = (processCpuMillis() - cpu0) / (double) steps;
+                    double dispatchesPerTok = (dev.dispatches() - d0) / (double) steps;
                     long[] sorted = ns.clone();
                     Arrays.sort(sorted);
-                    System.out.printf("%s reuse=%-5s median %.2f ms (%.1f tok/s), fastest %.2f ms (%.1f tok/s), "
-                                    + "process CPU %.2f ms/token%n", Path.of(file).getFileName(), reuse,
-                            sorted[steps / 2] / 1e6, 1e9 / sorted[steps / 2], sorted[0] / 1e6, 1e9 / sorted[0],
-                            cpuPerTok);
+                    System.out.printf("%s on=%-5s median %.2f ms (%.1f tok/s), fastest %.2f ms (%.1f tok/s), "
+                                    + "process CPU %.2f ms/token, %.0f dispatches/token%n", Path.of(file).getFileName(),
+                            reuse, sorted[steps / 2] / 1e6, 1e9 / sorted[steps / 2], sorted[0] / 1e6,
+                            1e9 / sorted[0], cpuPerTok, dispatchesPerTok);
                 }
             }
         }
