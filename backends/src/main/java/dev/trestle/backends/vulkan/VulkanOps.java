@@ -20,6 +20,13 @@ public final class VulkanOps {
     private final int maxGroups;
     private final boolean subgroups; // matmul reduces with subgroupAdd (else through shared memory only)
     private final boolean integerDot; // matmul_q dots packed bytes with dotPacked4x8EXT
+    private final boolean float16;   // kernels load halves through 16-bit storage
+    private final int tiledK;        // columns per step of the tiled matmul, sized by the shared memory
+    private final int tiledMin;      // -Dtrestle.vulkan.tiledMinRows (measurements): rows from which matmul tiles
+    /** Batches of at least this many rows take the shared-memory tiled matmul. */
+    public static final int TILED_MIN_ROWS = 16;
+    private static final int TILED_BM = 64;
+    private static final int TILED_BN = 64;
 
     /** Ops with the kernel variants the device's features allow ({@code -Dtrestle.vulkan.portable=true}: none). */
     public VulkanOps(VulkanDevice dev) {
@@ -32,6 +39,19 @@ public final class VulkanOps {
         this.maxGroups = Math.min(65535, dev.info().maxWorkgroupCount());
         this.subgroups = !portable && dev.info().subgroupArithmetic();
         this.integerDot = !portable && dev.integerDotEnabled();
+        this.float16 = !portable && dev.float16();
+        this.tiledK = tiledK(dev.info().maxSharedMemory());
+        this.tiledMin = Integer.getInteger("trestle.vulkan.tiledMinRows", TILED_MIN_ROWS);
+    }
+
+    /** The largest step (32 or 16 columns) whose weight and activation tiles, padded, fit in {@code shared} bytes. */
+    static int tiledK(int shared) {
+        return 4 * (TILED_BM + TILED_BN) * (32 + 1) <= shared ? 32 : 16;
+    }
+
+    /** True when the fp16 variants (16-bit storage loads of halves) are in use. */
+    public boolean usesFloat16() {
+        return float16;
     }
 
     /** True when the decode matmuls use the integer dot product instruction (else 32-bit integer arithmetic). */
@@ -76,6 +96,10 @@ public final class VulkanOps {
     /** Gathered form reading slot pairs from index {@code rowsBase} of {@code rows} on. */
     public void matmul(GpuMatrix w, int expert, GpuBuffer x, int xOff, int xStride, int nSlots, GpuBuffer out,
                        int oOff, int oStride, GpuBuffer rows, int rowsBase) {
+        if (nSlots >= tiledMin) {
+            matmulTiled(w, expert, x, xOff, xStride, nSlots, out, oOff, oStride, rows, rowsBase);
+            return;
+        }
         VulkanDevice.Pipeline p = dev.pipeline("matmul.comp", matmulDefines(w.type), 4);
         int gx = Math.min(w.rows, maxGroups);
         int gy = (w.rows + gx - 1) / gx;
@@ -175,6 +199,27 @@ public final class VulkanOps {
                     .putInt((int) w.rowBytes).putInt(dotRowWords(format, w.cols)).putInt(oOff).putInt(oStride)
                     .putInt(gx).putInt(rows != null ? 1 : 0).putInt(rowsBase).flip();
             dev.dispatch(p, new GpuBuffer[] {w.buffer, xq, out, rows}, pc, gx, gy, (nSlots + TILE - 1) / TILE);
+        }
+    }
+
+    /**
+     * The batch matmul ({@link #matmul} takes it from {@link #TILED_MIN_ROWS} rows on): 64 x 64 output tiles, weight
+     * and activation tiles staged in shared memory, 8 x 8 outputs per invocation. Same arguments as {@link #matmul}.
+     */
+    public void matmulTiled(GpuMatrix w, int expert, GpuBuffer x, int xOff, int xStride, int nSlots, GpuBuffer out,
+                            int oOff, int oStride, GpuBuffer rows, int rowsBase) {
+        List<String> defines = float16 ? List.of("WTYPE_" + w.type.name(), "BK=" + tiledK, "USE_FP16")
+                : List.of("WTYPE_" + w.type.name(), "BK=" + tiledK);
+        VulkanDevice.Pipeline p = dev.pipeline("matmul_tiled.comp", defines, 4);
+        int tiles = (w.rows + TILED_BM - 1) / TILED_BM;
+        int gx = Math.min(tiles, maxGroups);
+        int gy = (tiles + gx - 1) / gx;
+        try (MemoryStack stack = stackPush()) {
+            ByteBuffer pc = VulkanDevice.push(stack, 12);
+            pc.putInt(w.cols).putInt(w.rows).putInt(nSlots).putInt(Math.toIntExact(expert * w.rowBytes * w.rows))
+                    .putInt((int) w.rowBytes).putInt(xOff).putInt(xStride).putInt(oOff).putInt(oStride).putInt(gx)
+                    .putInt(rows != null ? 1 : 0).putInt(rowsBase).flip();
+            dev.dispatch(p, new GpuBuffer[] {w.buffer, x, out, rows}, pc, gx, gy, (nSlots + TILED_BN - 1) / TILED_BN);
         }
     }
 
@@ -280,6 +325,30 @@ public final class VulkanOps {
             ByteBuffer pc = VulkanDevice.push(stack, 4);
             pc.putInt(n).putInt(k).putInt(nTok).putInt(gx).flip();
             dev.dispatch(p, new GpuBuffer[] {out, slots, weights}, pc, gx, gy, 1);
+        }
+    }
+
+    /** True when {@link #moeRoute} handles {@code nExp} experts with {@code k} used (its shared-memory bounds). */
+    public static boolean routeSupported(int nExp, int k) {
+        return nExp <= 512 && k <= 32 && k <= nExp;
+    }
+
+    /**
+     * MoE routing of {@code nTok} rows of {@code nExp} router logits (replaced by their probabilities): softmax or
+     * sigmoid gating, the top {@code k} experts (largest first, ties to the lower id) into {@code ids} (uints) and
+     * their weights into {@code weights}, normalized to sum 1 if {@code normalize}, times {@code scale} unless it is
+     * 0 or 1. The CPU path's routing, step for step.
+     */
+    public void moeRoute(GpuBuffer logits, int nExp, int k, int nTok, boolean sigmoid, boolean normalize, float scale,
+                         GpuBuffer ids, GpuBuffer weights) {
+        if (!routeSupported(nExp, k)) {
+            throw new IllegalArgumentException("routing of " + nExp + " experts, " + k + " used, is not supported");
+        }
+        VulkanDevice.Pipeline p = dev.pipeline("moe_route.comp", List.of(), 3);
+        try (MemoryStack stack = stackPush()) {
+            ByteBuffer pc = VulkanDevice.push(stack, 5);
+            pc.putInt(nExp).putInt(k).putInt(sigmoid ? 1 : 0).putInt(normalize ? 1 : 0).putFloat(scale).flip();
+            dev.dispatch(p, new GpuBuffer[] {logits, ids, weights}, pc, nTok, 1, 1);
         }
     }
 
