@@ -66,18 +66,17 @@ public final class VulkanDevice implements AutoCloseable {
             if (available.contains("VK_KHR_portability_subset")) {
                 wanted.add("VK_KHR_portability_subset"); // required on MoltenVK
             }
-            // integer dot product (matmul_q's USE_DOT4): enabled when the device reports the feature
+            // integer dot product (matmul_q's USE_DOT4): enabled when the device reports the feature and lists the
+            // extension (the instance asks for Vulkan 1.2, so 1.3 core alone does not allow it)
             VkPhysicalDeviceShaderIntegerDotProductFeatures dot = null;
-            if (info.integerDotProduct()) {
+            if (available.contains("VK_KHR_shader_integer_dot_product")) {
                 VkPhysicalDeviceShaderIntegerDotProductFeatures q = VkPhysicalDeviceShaderIntegerDotProductFeatures
                         .calloc(stack).sType$Default();
                 VkPhysicalDeviceFeatures2 f2 = VkPhysicalDeviceFeatures2.calloc(stack).sType$Default().pNext(q.address());
                 VK11.vkGetPhysicalDeviceFeatures2(pd, f2);
                 if (q.shaderIntegerDotProduct()) {
                     dot = q;
-                    if (available.contains("VK_KHR_shader_integer_dot_product")) {
-                        wanted.add("VK_KHR_shader_integer_dot_product");
-                    }
+                    wanted.add("VK_KHR_shader_integer_dot_product");
                 }
             }
             integerDot = dot != null;

@@ -296,6 +296,7 @@ class VulkanOpsTest {
         assertEquals(cpu.dotType(), format);
         // the device's variant takes the integer dot product exactly when the device enables it
         assertEquals(dev.integerDotEnabled(), ops.usesIntegerDot());
+        System.out.printf("VULKAN DOT %s: device variant %s%n", type, ops.usesIntegerDot() ? "int-dot" : "int32");
         assertTrue(!new VulkanOps(dev, true).usesIntegerDot());
         ActivationRows act = new ActivationRows(format, nTok, cols);
         act.load(x, 0, cols, nTok, cols);
