@@ -16,6 +16,7 @@ layout(push_constant) uniform P {
     uint kType; uint vType;
 } p;
 #include "cache_types.glsl"
+#include "exact.glsl"
 uint word(bool v, uint i) { return v ? V[i] : K[i]; }
 uint b8(bool v, uint off) { return (word(v, off >> 2) >> ((off & 3u) * 8u)) & 0xffu; }
 uint b16(bool v, uint off) { return b8(v, off) | (b8(v, off + 1u) << 8); }
@@ -62,12 +63,48 @@ void main() {
         if (vis) {
             s = 0.0;
             uint row = 4u * c * p.kRowWords + kHead;
-            for (uint d = 0u; d < p.headDim; d++) { s += Q[q + d] * elem(false, p.kType, row, d); }
+            if (p.kType == T_F16) {
+                // Q meets an F16 K in F16, as the CPU converts it to the K row's dot type
+                for (uint d = 0u; d < p.headDim; d++) { s += roundF16(Q[q + d]) * elem(false, p.kType, row, d); }
+            } else {
+                for (uint d = 0u; d < p.headDim; d++) { s += Q[q + d] * elem(false, p.kType, row, d); }
+            }
             s *= p.scale;
             if (p.softcap != 0.0) { s = p.softcap * tanh(s / p.softcap); }
             mx = max(mx, s);
         }
         SC[sc + c] = s;
+    }
+    if (p.vType == T_F16) {
+        // F16 V: the CPU's flash attention order, cell by cell: online softmax in F32 and the weighted V sum in an
+        // F16 accumulator (every update rounded), rescaled on each new maximum
+        memoryBarrierBuffer();
+        barrier();
+        for (uint d = tid; d < p.headDim; d += 64u) {
+            float m = -1.0 / 0.0;
+            float sum = 0.0;
+            float acc = 0.0;
+            for (uint c = 0u; c < p.nCells; c++) {
+                float s = SC[sc + c];
+                if (s == -1.0 / 0.0) {
+                    continue;
+                }
+                float ms = 1.0;
+                float vs = 1.0;
+                if (s > m) {
+                    ms = exp(m - s);
+                    m = s;
+                    acc = roundF16(acc * ms);
+                } else {
+                    vs = exp(s - m);
+                }
+                precise float upd = fma(elem(true, p.vType, 4u * c * p.vRowWords + vHead, d), vs, acc);
+                acc = roundF16(upd);
+                sum = sum * ms + vs;
+            }
+            O[(p.tokBase + t) * p.qStride + h * p.headDim + d] = acc * (sum == 0.0 ? 0.0 : 1.0 / sum);
+        }
+        return;
     }
     red[tid] = mx;
     barrier();

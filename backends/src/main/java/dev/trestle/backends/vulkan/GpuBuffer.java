@@ -48,6 +48,10 @@ public final class GpuBuffer implements AutoCloseable {
         read(src, MemorySegment.ofArray(dst).asSlice(4L * off, 4L * n));
     }
 
+    public void read(long src, int[] dst, int off, int n) {
+        read(src, MemorySegment.ofArray(dst).asSlice(4L * off, 4L * n));
+    }
+
     /** Reads floats as a convenience for tests. */
     public float[] readFloats(long srcElem, int n) {
         float[] out = new float[n];

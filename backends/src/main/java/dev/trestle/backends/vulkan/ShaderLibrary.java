@@ -30,7 +30,7 @@ public final class ShaderLibrary {
     private ShaderLibrary() {
     }
 
-    /** SPIR-V of {@code name} (e.g. "matmul.comp") with {@code defines} ("WTYPE_Q4_0", "OP_ADD"). */
+    /** SPIR-V of {@code name} (e.g. "matmul.comp") with {@code defines} ("WTYPE_Q4_0", "OP_ADD", "BK=32"). */
     public static byte[] spirv(String name, List<String> defines) {
         String key = name + defines;
         return CACHE.computeIfAbsent(key, k -> compileCached(name, defines));
@@ -40,7 +40,9 @@ public final class ShaderLibrary {
     static String expand(String name, List<String> defines) {
         StringBuilder b = new StringBuilder("#version 450\n");
         for (String d : defines) {
-            b.append("#define ").append(d).append(" 1\n");
+            // "NAME=VALUE" defines a value (tile sizes), a bare NAME a flag
+            int eq = d.indexOf('=');
+            b.append("#define ").append(eq < 0 ? d + " 1" : d.substring(0, eq) + " " + d.substring(eq + 1)).append('\n');
         }
         b.append(inline(name, 0));
         return b.toString();

@@ -37,12 +37,17 @@ public final class VulkanDevice implements AutoCloseable {
     private final long descriptorPool;
     private final int deviceType;     // memory type for device buffers
     private final boolean hostVisible;
+    private final boolean integerDot; // shaderIntegerDotProduct enabled on this device
+    private final boolean float16;    // shaderFloat16 and storageBuffer16BitAccess enabled
     private final int stagingType;    // host-visible memory type for staging
     private final Map<String, Pipeline> pipelines = new HashMap<>();
     private final List<GpuBuffer> live = new ArrayList<>();
     private final GpuBuffer dummy;
     private GpuBuffer staging;
     private boolean recording;
+    private final List<RecordedCommands> recordings = new ArrayList<>();
+    private RecordedCommands capture;  // open capture: dispatches go there instead of cmd
+    private boolean captureFailed;     // the last capture was ended early by a host read, write or flush
     private int setsUsed;
     private long dispatches;
 
@@ -56,12 +61,53 @@ public final class VulkanDevice implements AutoCloseable {
         try (MemoryStack stack = stackPush()) {
             VkDeviceQueueCreateInfo.Buffer qci = VkDeviceQueueCreateInfo.calloc(1, stack);
             qci.get(0).sType$Default().queueFamilyIndex(info.computeQueueFamily()).pQueuePriorities(stack.floats(1f));
+            java.util.Set<String> available = DeviceQuery.extensions(pd);
+            List<String> wanted = new ArrayList<>();
+            if (available.contains("VK_KHR_portability_subset")) {
+                wanted.add("VK_KHR_portability_subset"); // required on MoltenVK
+            }
+            // integer dot product (matmul_q's USE_DOT4): enabled when the device reports the feature and lists the
+            // extension (the instance asks for Vulkan 1.2, so 1.3 core alone does not allow it)
+            VkPhysicalDeviceShaderIntegerDotProductFeatures dot = null;
+            if (available.contains("VK_KHR_shader_integer_dot_product")) {
+                VkPhysicalDeviceShaderIntegerDotProductFeatures q = VkPhysicalDeviceShaderIntegerDotProductFeatures
+                        .calloc(stack).sType$Default();
+                VkPhysicalDeviceFeatures2 f2 = VkPhysicalDeviceFeatures2.calloc(stack).sType$Default().pNext(q.address());
+                VK11.vkGetPhysicalDeviceFeatures2(pd, f2);
+                if (q.shaderIntegerDotProduct()) {
+                    dot = q;
+                    wanted.add("VK_KHR_shader_integer_dot_product");
+                }
+            }
+            integerDot = dot != null;
             PointerBuffer exts = null;
-            if (DeviceQuery.extensions(pd).contains("VK_KHR_portability_subset")) {
-                exts = stack.pointers(stack.UTF8("VK_KHR_portability_subset")); // required on MoltenVK
+            if (!wanted.isEmpty()) {
+                exts = stack.mallocPointer(wanted.size());
+                for (String x : wanted) {
+                    exts.put(stack.UTF8(x));
+                }
+                exts.flip();
             }
             VkDeviceCreateInfo ci = VkDeviceCreateInfo.calloc(stack).sType$Default().pQueueCreateInfos(qci)
                     .ppEnabledExtensionNames(exts);
+            // optional features, chained: integer dot product (matmul_q's USE_DOT4), then the fp16 kernel variants'
+            // 16-bit storage loads and float16 arithmetic
+            long chain = 0;
+            if (dot != null) {
+                dot.pNext(0);
+                chain = dot.address();
+            }
+            float16 = info.float16() && info.storage16();
+            if (float16) {
+                VkPhysicalDeviceVulkan12Features f12 = VkPhysicalDeviceVulkan12Features.calloc(stack).sType$Default()
+                        .shaderFloat16(true).pNext(chain);
+                VkPhysicalDeviceVulkan11Features f11 = VkPhysicalDeviceVulkan11Features.calloc(stack).sType$Default()
+                        .storageBuffer16BitAccess(true).pNext(f12.address());
+                chain = f11.address();
+            }
+            if (chain != 0) {
+                ci.pNext(chain);
+            }
             PointerBuffer pp = stack.mallocPointer(1);
             VulkanCheck.check(vkCreateDevice(pd, ci, null, pp), "vkCreateDevice");
             device = new VkDevice(pp.get(0), pd, ci);
@@ -80,12 +126,7 @@ public final class VulkanDevice implements AutoCloseable {
             VulkanCheck.check(vkCreateFence(device, VkFenceCreateInfo.calloc(stack).sType$Default(), null, lb),
                     "vkCreateFence");
             fence = lb.get(0);
-            VkDescriptorPoolSize.Buffer sizes = VkDescriptorPoolSize.calloc(1, stack);
-            sizes.get(0).type(VK_DESCRIPTOR_TYPE_STORAGE_BUFFER).descriptorCount(SETS_PER_POOL * MAX_BINDINGS);
-            VkDescriptorPoolCreateInfo dpi = VkDescriptorPoolCreateInfo.calloc(stack).sType$Default()
-                    .maxSets(SETS_PER_POOL).pPoolSizes(sizes);
-            VulkanCheck.check(vkCreateDescriptorPool(device, dpi, null, lb), "vkCreateDescriptorPool");
-            descriptorPool = lb.get(0);
+            descriptorPool = newDescriptorPool();
 
             VkPhysicalDeviceMemoryProperties mem = VkPhysicalDeviceMemoryProperties.malloc(stack);
             vkGetPhysicalDeviceMemoryProperties(pd, mem);
@@ -121,6 +162,18 @@ public final class VulkanDevice implements AutoCloseable {
         dummy = allocate(16);
     }
 
+    private long newDescriptorPool() {
+        try (MemoryStack stack = stackPush()) {
+            VkDescriptorPoolSize.Buffer sizes = VkDescriptorPoolSize.calloc(1, stack);
+            sizes.get(0).type(VK_DESCRIPTOR_TYPE_STORAGE_BUFFER).descriptorCount(SETS_PER_POOL * MAX_BINDINGS);
+            VkDescriptorPoolCreateInfo dpi = VkDescriptorPoolCreateInfo.calloc(stack).sType$Default()
+                    .maxSets(SETS_PER_POOL).pPoolSizes(sizes);
+            LongBuffer lb = stack.mallocLong(1);
+            VulkanCheck.check(vkCreateDescriptorPool(device, dpi, null, lb), "vkCreateDescriptorPool");
+            return lb.get(0);
+        }
+    }
+
     /** Opens physical device {@code index} of the shared instance. */
     public static VulkanDevice open(int index) {
         VulkanInstance vi = VulkanInstance.get();
@@ -131,8 +184,18 @@ public final class VulkanDevice implements AutoCloseable {
         return new VulkanDevice(vi, index);
     }
 
+    /** True when shaders may use the integer dot product instructions (GL_EXT_integer_dot_product). */
+    public boolean integerDotEnabled() {
+        return integerDot;
+    }
+
     public VulkanDeviceInfo info() {
         return info;
+    }
+
+    /** True when shaderFloat16 and storageBuffer16BitAccess are enabled (the fp16 kernel variants may run). */
+    public boolean float16() {
+        return float16;
     }
 
     /** Dispatches recorded since the device was opened (for reports). */
@@ -302,17 +365,33 @@ public final class VulkanDevice implements AutoCloseable {
         if (gx == 0 || gy == 0 || gz == 0) {
             return;
         }
-        if (setsUsed == SETS_PER_POOL) {
-            flush();
+        VkCommandBuffer cmd;
+        long pool;
+        if (capture != null) {
+            // a recording keeps its sets for re-submission: pools are its own, added as they fill
+            if (capture.pools.isEmpty() || capture.setsInPool == SETS_PER_POOL) {
+                capture.pools.add(newDescriptorPool());
+                capture.setsInPool = 0;
+            }
+            capture.setsInPool++;
+            capture.dispatches++;
+            cmd = capture.cmd;
+            pool = capture.pools.getLast();
+        } else {
+            if (setsUsed == SETS_PER_POOL) {
+                flush();
+            }
+            begin();
+            setsUsed++;
+            cmd = this.cmd;
+            pool = descriptorPool;
         }
-        begin();
         try (MemoryStack stack = stackPush()) {
             LongBuffer lb = stack.mallocLong(1);
             VulkanCheck.check(vkAllocateDescriptorSets(device, VkDescriptorSetAllocateInfo.calloc(stack).sType$Default()
-                    .descriptorPool(descriptorPool).pSetLayouts(stack.longs(p.setLayout())), lb),
+                    .descriptorPool(pool).pSetLayouts(stack.longs(p.setLayout())), lb),
                     "vkAllocateDescriptorSets");
             long set = lb.get(0);
-            setsUsed++;
             VkWriteDescriptorSet.Buffer writes = VkWriteDescriptorSet.calloc(p.bindings(), stack);
             for (int i = 0; i < p.bindings(); i++) {
                 GpuBuffer g = i < buffers.length && buffers[i] != null ? buffers[i] : dummy;
@@ -331,38 +410,135 @@ public final class VulkanDevice implements AutoCloseable {
                     .dstAccessMask(VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
             vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, mb,
                     null, null);
-            dispatches++;
+            if (capture == null) {
+                dispatches++; // a recording's dispatches count when it runs
+            }
         }
     }
 
     /** Submits recorded work and waits for it. */
     public void flush() {
+        if (capture != null) {
+            abortRecording();
+        }
         if (!recording) {
             return;
         }
+        endCommands(cmd);
+        recording = false;
+        submitAndWait(cmd);
+        VulkanCheck.check(vkResetCommandBuffer(cmd, 0), "vkResetCommandBuffer");
+        VulkanCheck.check(vkResetDescriptorPool(device, descriptorPool, 0), "vkResetDescriptorPool");
+        setsUsed = 0;
+    }
+
+    private void endCommands(VkCommandBuffer cb) {
         try (MemoryStack stack = stackPush()) {
             // make shader and transfer writes visible to host reads after the fence
             VkMemoryBarrier.Buffer mb = VkMemoryBarrier.calloc(1, stack);
             mb.get(0).sType$Default().srcAccessMask(VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT)
                     .dstAccessMask(VK_ACCESS_HOST_READ_BIT);
-            vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+            vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                     VK_PIPELINE_STAGE_HOST_BIT, 0, mb, null, null);
-            VulkanCheck.check(vkEndCommandBuffer(cmd), "vkEndCommandBuffer");
-            recording = false;
-            VkSubmitInfo si = VkSubmitInfo.calloc(stack).sType$Default().pCommandBuffers(stack.pointers(cmd));
+            VulkanCheck.check(vkEndCommandBuffer(cb), "vkEndCommandBuffer");
+        }
+    }
+
+    private void submitAndWait(VkCommandBuffer cb) {
+        try (MemoryStack stack = stackPush()) {
+            VkSubmitInfo si = VkSubmitInfo.calloc(stack).sType$Default().pCommandBuffers(stack.pointers(cb));
             VulkanCheck.check(vkQueueSubmit(queue, si, fence), "vkQueueSubmit");
             VulkanCheck.check(vkWaitForFences(device, fence, true, Long.MAX_VALUE), "vkWaitForFences");
             VulkanCheck.check(vkResetFences(device, fence), "vkResetFences");
-            VulkanCheck.check(vkResetCommandBuffer(cmd, 0), "vkResetCommandBuffer");
-            VulkanCheck.check(vkResetDescriptorPool(device, descriptorPool, 0), "vkResetDescriptorPool");
-            setsUsed = 0;
         }
+    }
+
+    // ---- reusable recordings ----------------------------------------------------------------------------
+
+    /**
+     * Captures the following dispatches into a command buffer of their own that {@link #submit} can run again
+     * (pending work is submitted first). A host read or write, or a flush, before {@link #endRecording} ends the
+     * capture early: what was captured runs then, in order, and the capture yields nothing.
+     */
+    public void beginRecording() {
+        flush();
+        try (MemoryStack stack = stackPush()) {
+            PointerBuffer pp = stack.mallocPointer(1);
+            VkCommandBufferAllocateInfo ai = VkCommandBufferAllocateInfo.calloc(stack).sType$Default()
+                    .commandPool(commandPool).level(VK_COMMAND_BUFFER_LEVEL_PRIMARY).commandBufferCount(1);
+            VulkanCheck.check(vkAllocateCommandBuffers(device, ai, pp), "vkAllocateCommandBuffers");
+            RecordedCommands r = new RecordedCommands(this, new VkCommandBuffer(pp.get(0), device));
+            VulkanCheck.check(vkBeginCommandBuffer(r.cmd, VkCommandBufferBeginInfo.calloc(stack).sType$Default()),
+                    "vkBeginCommandBuffer");
+            recordings.add(r);
+            capture = r;
+            captureFailed = false;
+        }
+    }
+
+    /** True while a capture is open. */
+    public boolean isRecording() {
+        return capture != null;
+    }
+
+    /**
+     * Ends the capture. Returns the recording, not yet run (submit it), or null when the capture was ended early
+     * (its work has run).
+     */
+    public RecordedCommands endRecording() {
+        if (capture == null) {
+            if (!captureFailed) {
+                throw new IllegalStateException("no recording in progress");
+            }
+            captureFailed = false;
+            return null;
+        }
+        RecordedCommands r = capture;
+        capture = null;
+        endCommands(r.cmd);
+        r.ended = true;
+        return r;
+    }
+
+    private void abortRecording() {
+        RecordedCommands r = capture;
+        capture = null;
+        captureFailed = true;
+        endCommands(r.cmd);
+        submitAndWait(r.cmd);
+        dispatches += r.dispatches;
+        release(r);
+    }
+
+    /** Runs a recording again and waits for it (pending work is submitted first). */
+    public void submit(RecordedCommands r) {
+        if (r.device != this || !r.ended) {
+            throw new IllegalArgumentException("not a finished recording of this device");
+        }
+        flush();
+        submitAndWait(r.cmd);
+        dispatches += r.dispatches;
+    }
+
+    void release(RecordedCommands r) {
+        if (!recordings.remove(r)) {
+            return;
+        }
+        // every submission waited for its fence, so the buffer is not in flight
+        vkFreeCommandBuffers(device, commandPool, r.cmd);
+        for (long pool : r.pools) {
+            vkDestroyDescriptorPool(device, pool, null);
+        }
+        r.pools.clear();
     }
 
     @Override
     public void close() {
         flush();
         vkDeviceWaitIdle(device);
+        for (RecordedCommands r : List.copyOf(recordings)) {
+            release(r);
+        }
         for (GpuBuffer b : List.copyOf(live)) {
             b.close();
         }

@@ -5,6 +5,7 @@ import static org.lwjgl.system.MemoryStack.stackPush;
 import dev.trestle.backends.cpu.Rope;
 import dev.trestle.backends.type.GgmlType;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 import org.lwjgl.system.MemoryStack;
 
@@ -18,6 +19,14 @@ public final class VulkanOps {
     private final VulkanDevice dev;
     private final int maxGroups;
     private final boolean subgroups; // matmul reduces with subgroupAdd (else through shared memory only)
+    private final boolean integerDot; // matmul_q dots packed bytes with dotPacked4x8EXT
+    private final boolean float16;   // kernels load halves through 16-bit storage
+    private final int tiledK;        // columns per step of the tiled matmul, sized by the shared memory
+    private final int tiledMin;      // -Dtrestle.vulkan.tiledMinRows (measurements): rows from which matmul tiles
+    /** Batches of at least this many rows take the shared-memory tiled matmul. */
+    public static final int TILED_MIN_ROWS = 16;
+    private static final int TILED_BM = 64;
+    private static final int TILED_BN = 64;
 
     /** Ops with the kernel variants the device's features allow ({@code -Dtrestle.vulkan.portable=true}: none). */
     public VulkanOps(VulkanDevice dev) {
@@ -29,6 +38,25 @@ public final class VulkanOps {
         this.dev = dev;
         this.maxGroups = Math.min(65535, dev.info().maxWorkgroupCount());
         this.subgroups = !portable && dev.info().subgroupArithmetic();
+        this.integerDot = !portable && dev.integerDotEnabled();
+        this.float16 = !portable && dev.float16();
+        this.tiledK = tiledK(dev.info().maxSharedMemory());
+        this.tiledMin = Integer.getInteger("trestle.vulkan.tiledMinRows", TILED_MIN_ROWS);
+    }
+
+    /** The largest step (32 or 16 columns) whose weight and activation tiles, padded, fit in {@code shared} bytes. */
+    static int tiledK(int shared) {
+        return 4 * (TILED_BM + TILED_BN) * (32 + 1) <= shared ? 32 : 16;
+    }
+
+    /** True when the fp16 variants (16-bit storage loads of halves) are in use. */
+    public boolean usesFloat16() {
+        return float16;
+    }
+
+    /** True when the decode matmuls use the integer dot product instruction (else 32-bit integer arithmetic). */
+    public boolean usesIntegerDot() {
+        return integerDot;
     }
 
     /** True when the subgroup-reduction variants are in use. */
@@ -68,6 +96,10 @@ public final class VulkanOps {
     /** Gathered form reading slot pairs from index {@code rowsBase} of {@code rows} on. */
     public void matmul(GpuMatrix w, int expert, GpuBuffer x, int xOff, int xStride, int nSlots, GpuBuffer out,
                        int oOff, int oStride, GpuBuffer rows, int rowsBase) {
+        if (nSlots >= tiledMin) {
+            matmulTiled(w, expert, x, xOff, xStride, nSlots, out, oOff, oStride, rows, rowsBase);
+            return;
+        }
         VulkanDevice.Pipeline p = dev.pipeline("matmul.comp", matmulDefines(w.type), 4);
         int gx = Math.min(w.rows, maxGroups);
         int gy = (w.rows + gx - 1) / gx;
@@ -77,6 +109,117 @@ public final class VulkanOps {
                     .putInt((int) w.rowBytes).putInt(xOff).putInt(xStride).putInt(oOff).putInt(oStride).putInt(gx)
                     .putInt(rows != null ? 1 : 0).putInt(rowsBase).flip();
             dev.dispatch(p, new GpuBuffer[] {w.buffer, x, out, rows}, pc, gx, gy, (nSlots + TILE - 1) / TILE);
+        }
+    }
+
+    /** Activation rows up to this count take the quantized decode path ({@link #matmulDot}), as on the CPU side. */
+    public static final int DOT_MAX_ROWS = 15;
+
+    /**
+     * The format activations are converted to before a dot with weights of type {@code w}, as ggml's CPU
+     * backend converts them (its vec_dot type): Q8_0, Q8_1, Q8_K, F16 or BF16; null for F32 weights, which
+     * use F32 activations as they are.
+     */
+    public static GgmlType dotFormat(GgmlType w) {
+        return switch (w) {
+            case F16 -> GgmlType.F16;
+            case BF16 -> GgmlType.BF16;
+            case Q8_0, Q4_0, Q5_0 -> GgmlType.Q8_0;
+            case Q4_1, Q5_1 -> GgmlType.Q8_1;
+            case Q4_K, Q5_K, Q6_K -> GgmlType.Q8_K;
+            default -> null;
+        };
+    }
+
+    /**
+     * 32-bit words per converted activation row of {@code cols} elements: per 32-element block 9 (Q8_0: quants,
+     * scale) or 10 (Q8_1: plus d * sum) or 16 (F16/BF16, the row zero-padded to 32); per 256-element Q8_K block 81
+     * (quants, scale, sixteen 16-element sums).
+     */
+    public static int dotRowWords(GgmlType format, int cols) {
+        return switch (format) {
+            case Q8_0 -> 9 * ceilDiv(cols, 32);
+            case Q8_1 -> 10 * ceilDiv(cols, 32);
+            case Q8_K -> 81 * ceilDiv(cols, 256);
+            case F16, BF16 -> 16 * ceilDiv(cols, 32);
+            default -> throw new IllegalArgumentException("not a dot format: " + format);
+        };
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    /**
+     * Converts {@code nRows} rows of {@code cols} floats (row r at xOff + r * xStride) into {@code out} in
+     * {@code format} ({@link #dotRowWords} words per row), bit-equal to the CPU backend's ActivationRows.
+     */
+    public void quantize(GgmlType format, GpuBuffer x, int xOff, int xStride, int cols, int nRows, GpuBuffer out) {
+        int block = format == GgmlType.Q8_K ? 256 : 32;
+        if (format != GgmlType.F16 && format != GgmlType.BF16 && cols % block != 0) {
+            throw new IllegalArgumentException(format + " rows of " + cols + " are not whole blocks");
+        }
+        VulkanDevice.Pipeline p = dev.pipeline("quantize.comp", List.of("QTYPE_" + format.name()), 2);
+        long invocations = (long) nRows * ceilDiv(cols, block);
+        long groups = (invocations + 63) / 64;
+        int gx = (int) Math.min(groups, maxGroups);
+        int gy = (int) ((groups + gx - 1) / gx);
+        try (MemoryStack stack = stackPush()) {
+            ByteBuffer pc = VulkanDevice.push(stack, 6);
+            pc.putInt(cols).putInt(nRows).putInt(xOff).putInt(xStride).putInt(dotRowWords(format, cols)).putInt(gx)
+                    .flip();
+            dev.dispatch(p, new GpuBuffer[] {x, out}, pc, gx, gy, 1);
+        }
+    }
+
+    /**
+     * Decode matmul over activations converted by {@link #quantize} to {@code dotFormat(w.type())}: out row
+     * {@code t} (or {@code rows[2s + 1]} when gathered) = W[expert] . converted row {@code t} (or {@code rows[2s]}),
+     * dotting whole blocks in integers and scaling in float as the CPU kernels do.
+     */
+    public void matmulDot(GpuMatrix w, int expert, GpuBuffer xq, int nSlots, GpuBuffer out, int oOff, int oStride,
+                          GpuBuffer rows, int rowsBase) {
+        GgmlType format = dotFormat(w.type);
+        if (format == null) {
+            throw new IllegalArgumentException("F32 weights take matmul, not matmulDot");
+        }
+        List<String> defines = new ArrayList<>(List.of("WTYPE_" + w.type.name()));
+        if (subgroups) {
+            defines.add("USE_SUBGROUP");
+        }
+        if (integerDot) {
+            defines.add("USE_DOT4");
+        }
+        VulkanDevice.Pipeline p = dev.pipeline("matmul_q.comp", defines, 4);
+        int gx = Math.min(w.rows, maxGroups);
+        int gy = (w.rows + gx - 1) / gx;
+        try (MemoryStack stack = stackPush()) {
+            ByteBuffer pc = VulkanDevice.push(stack, 11);
+            pc.putInt(w.cols).putInt(w.rows).putInt(nSlots).putInt(Math.toIntExact(expert * w.rowBytes * w.rows))
+                    .putInt((int) w.rowBytes).putInt(dotRowWords(format, w.cols)).putInt(oOff).putInt(oStride)
+                    .putInt(gx).putInt(rows != null ? 1 : 0).putInt(rowsBase).flip();
+            dev.dispatch(p, new GpuBuffer[] {w.buffer, xq, out, rows}, pc, gx, gy, (nSlots + TILE - 1) / TILE);
+        }
+    }
+
+    /**
+     * The batch matmul ({@link #matmul} takes it from {@link #TILED_MIN_ROWS} rows on): 64 x 64 output tiles, weight
+     * and activation tiles staged in shared memory, 8 x 8 outputs per invocation. Same arguments as {@link #matmul}.
+     */
+    public void matmulTiled(GpuMatrix w, int expert, GpuBuffer x, int xOff, int xStride, int nSlots, GpuBuffer out,
+                            int oOff, int oStride, GpuBuffer rows, int rowsBase) {
+        List<String> defines = float16 ? List.of("WTYPE_" + w.type.name(), "BK=" + tiledK, "USE_FP16")
+                : List.of("WTYPE_" + w.type.name(), "BK=" + tiledK);
+        VulkanDevice.Pipeline p = dev.pipeline("matmul_tiled.comp", defines, 4);
+        int tiles = (w.rows + TILED_BM - 1) / TILED_BM;
+        int gx = Math.min(tiles, maxGroups);
+        int gy = (tiles + gx - 1) / gx;
+        try (MemoryStack stack = stackPush()) {
+            ByteBuffer pc = VulkanDevice.push(stack, 12);
+            pc.putInt(w.cols).putInt(w.rows).putInt(nSlots).putInt(Math.toIntExact(expert * w.rowBytes * w.rows))
+                    .putInt((int) w.rowBytes).putInt(xOff).putInt(xStride).putInt(oOff).putInt(oStride).putInt(gx)
+                    .putInt(rows != null ? 1 : 0).putInt(rowsBase).flip();
+            dev.dispatch(p, new GpuBuffer[] {w.buffer, x, out, rows}, pc, gx, gy, (nSlots + TILED_BN - 1) / TILED_BN);
         }
     }
 
@@ -182,6 +325,30 @@ public final class VulkanOps {
             ByteBuffer pc = VulkanDevice.push(stack, 4);
             pc.putInt(n).putInt(k).putInt(nTok).putInt(gx).flip();
             dev.dispatch(p, new GpuBuffer[] {out, slots, weights}, pc, gx, gy, 1);
+        }
+    }
+
+    /** True when {@link #moeRoute} handles {@code nExp} experts with {@code k} used (its shared-memory bounds). */
+    public static boolean routeSupported(int nExp, int k) {
+        return nExp <= 512 && k <= 32 && k <= nExp;
+    }
+
+    /**
+     * MoE routing of {@code nTok} rows of {@code nExp} router logits (replaced by their probabilities): softmax or
+     * sigmoid gating, the top {@code k} experts (largest first, ties to the lower id) into {@code ids} (uints) and
+     * their weights into {@code weights}, normalized to sum 1 if {@code normalize}, times {@code scale} unless it is
+     * 0 or 1. The CPU path's routing, step for step.
+     */
+    public void moeRoute(GpuBuffer logits, int nExp, int k, int nTok, boolean sigmoid, boolean normalize, float scale,
+                         GpuBuffer ids, GpuBuffer weights) {
+        if (!routeSupported(nExp, k)) {
+            throw new IllegalArgumentException("routing of " + nExp + " experts, " + k + " used, is not supported");
+        }
+        VulkanDevice.Pipeline p = dev.pipeline("moe_route.comp", List.of(), 3);
+        try (MemoryStack stack = stackPush()) {
+            ByteBuffer pc = VulkanDevice.push(stack, 5);
+            pc.putInt(nExp).putInt(k).putInt(sigmoid ? 1 : 0).putInt(normalize ? 1 : 0).putFloat(scale).flip();
+            dev.dispatch(p, new GpuBuffer[] {logits, ids, weights}, pc, nTok, 1, 1);
         }
     }
 

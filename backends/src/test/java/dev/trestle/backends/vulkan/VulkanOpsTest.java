@@ -186,6 +186,166 @@ class VulkanOpsTest {
         }
     }
 
+    /** Rows that exercise every rounding corner of the activation formats. */
+    static float[] quantizeInput(GgmlType format, int rows, int cols, Random rnd) {
+        float[] x = new float[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < cols; i++) {
+                int at = r * cols + i;
+                x[at] = switch (r) {
+                    // exact ties after scaling: amax 127 (Q8_0/Q8_1: id = 1) or max -127 (Q8_K: iscale = 1)
+                    case 0 -> i == 0 ? (format == GgmlType.Q8_K ? -127f : 127f) : (rnd.nextInt(254) - 127) + 0.5f;
+                    // tiny rows: F16 block scales are subnormal
+                    case 1 -> (float) (rnd.nextGaussian() * 1e-4);
+                    // F16/BF16 ties (to even, up and down) and F16 subnormal ties
+                    case 2 -> switch (i % 6) {
+                        case 0 -> 1f + 0x1p-11f;
+                        case 1 -> 1f + 3 * 0x1p-11f;
+                        case 2 -> 1f + 0x1p-8f;
+                        case 3 -> -(1f + 3 * 0x1p-8f);
+                        case 4 -> 3 * 0x1p-25f;
+                        default -> i % 12 == 5 ? 0x1p-25f : 70000f;
+                    };
+                    case 3 -> 0f; // all-zero blocks
+                    default -> (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(7) - 3));
+                };
+            }
+        }
+        return x;
+    }
+
+    @ParameterizedTest(name = "QUANTIZE({0},k={1})")
+    @MethodSource("quantizeCases")
+    void quantizeIsBitEqualToTheCpu(GgmlType format, int cols) {
+        int rows = 6;
+        Random rnd = new Random(cols * 7L + format.ordinal());
+        float[] x = quantizeInput(format, rows, cols, rnd);
+        ActivationRows cpu = new ActivationRows(format, rows, cols);
+        cpu.load(x, 0, cols, rows, cols);
+        int words = VulkanOps.dotRowWords(format, cols);
+        int[] got = new int[rows * words];
+        // an offset and a row stride, as the layers pass them
+        float[] padded = new float[3 + rows * (cols + 5)];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(x, r * cols, padded, 3 + r * (cols + 5), cols);
+        }
+        try (GpuBuffer xb = upload(padded); GpuBuffer qb = dev.allocate(4L * got.length)) {
+            ops.quantize(format, xb, 3, cols + 5, cols, rows, qb);
+            qb.read(0, MemorySegment.ofArray(got));
+        }
+        for (int r = 0; r < rows; r++) {
+            int o = r * words;
+            for (int i = 0; i < cols; i++) {
+                int e = r * cols + i;
+                String at = format + " row " + r + " element " + i + " (x=" + x[e] + ")";
+                switch (format) {
+                    case F16, BF16 -> {
+                        int h = (got[o + i / 2] >>> (16 * (i & 1))) & 0xffff;
+                        assertEquals(cpu.half()[e] & 0xffff, h, at);
+                    }
+                    case Q8_0, Q8_1 -> {
+                        int b = i / 32;
+                        int w = o + b * (format == GgmlType.Q8_0 ? 9 : 10);
+                        assertEquals(cpu.qs()[e], (byte) (got[w + (i % 32) / 4] >> (8 * (i % 4))), at);
+                        assertEquals(Float.floatToRawIntBits(cpu.scales()[e / 32]), got[w + 8], at + " scale");
+                        if (format == GgmlType.Q8_1) {
+                            assertEquals(Float.floatToRawIntBits(cpu.sums()[e / 32]), got[w + 9], at + " sum");
+                        }
+                    }
+                    case Q8_K -> {
+                        int w = o + (i / 256) * 81;
+                        assertEquals(cpu.qs()[e], (byte) (got[w + (i % 256) / 4] >> (8 * (i % 4))), at);
+                        assertEquals(Float.floatToRawIntBits(cpu.scales()[e / 256]), got[w + 64], at + " scale");
+                        assertEquals(cpu.bsums()[e / 16], got[w + 65 + (i % 256) / 16], at + " bsum");
+                    }
+                    default -> throw new IllegalStateException(format.name());
+                }
+            }
+        }
+    }
+
+    static Stream<Arguments> quantizeCases() {
+        return Stream.of(Arguments.of(GgmlType.Q8_0, 96), Arguments.of(GgmlType.Q8_1, 96),
+                Arguments.of(GgmlType.Q8_K, 512), Arguments.of(GgmlType.F16, 83), Arguments.of(GgmlType.BF16, 83));
+    }
+
+    static Stream<Arguments> matmulDotCases() {
+        Stream.Builder<Arguments> s = Stream.builder();
+        for (GgmlType t : GpuMatrix.TYPES) {
+            if (VulkanOps.dotFormat(t) != null) {
+                int cols = t.blockSize() == 1 ? 83 : t.blockSize() == 32 ? 96 : 512;
+                s.add(Arguments.of(t, cols, 37, 11));
+            }
+        }
+        return s.build();
+    }
+
+    /**
+     * The decode matmul on GPU-converted activations: equal to the CPU backend's product up to float summation
+     * order, plain and gathered, in the device's variant and the portable one.
+     */
+    @ParameterizedTest(name = "MUL_MAT_DOT(type={0},k={1},m={2},n={3})")
+    @MethodSource("matmulDotCases")
+    void matmulDotMatchesTheCpuKernels(GgmlType type, int cols, int rows, int nTok) {
+        Random rnd = new Random(cols * 17L + rows + nTok + type.ordinal());
+        int experts = 2;
+        MemorySegment w = randomRows(type, rows * experts, cols, rnd);
+        float[] x = gaussian(nTok * cols, rnd);
+        CpuMatrix cpu = new CpuMatrix("w", type, w, new long[] {cols, rows, experts});
+        GgmlType format = VulkanOps.dotFormat(type);
+        assertEquals(cpu.dotType(), format);
+        // the device's variant takes the integer dot product exactly when the device enables it
+        assertEquals(dev.integerDotEnabled(), ops.usesIntegerDot());
+        System.out.printf("VULKAN DOT %s: device variant %s%n", type, ops.usesIntegerDot() ? "int-dot" : "int32");
+        assertTrue(!new VulkanOps(dev, true).usesIntegerDot());
+        ActivationRows act = new ActivationRows(format, nTok, cols);
+        act.load(x, 0, cols, nTok, cols);
+        // gathered: slot s reads token perm[s] and writes row s
+        int[] pairs = new int[2 * nTok];
+        for (int s = 0; s < nTok; s++) {
+            pairs[2 * s] = (s * 5 + 3) % nTok;
+            pairs[2 * s + 1] = s;
+        }
+        for (int e = 0; e < experts; e++) {
+            float[] want = new float[nTok * rows];
+            cpu.matmul(new MatmulJob(pool), act, nTok, want, rows, e);
+            // exact: dequantized weights times the converted activations, in double
+            float[] exact = new float[nTok * rows];
+            float[] row = new float[cols];
+            for (int r = 0; r < rows; r++) {
+                cpu.getRow(e * rows + r, row, 0);
+                for (int t = 0; t < nTok; t++) {
+                    double d = 0;
+                    for (int i = 0; i < cols; i++) {
+                        d += (double) row[i] * act.value(t * cols + i);
+                    }
+                    exact[t * rows + r] = (float) d;
+                }
+            }
+            float[] wantGathered = new float[nTok * rows];
+            for (int s = 0; s < nTok; s++) {
+                System.arraycopy(want, pairs[2 * s] * rows, wantGathered, s * rows, rows);
+            }
+            for (VulkanOps variant : new VulkanOps[] {ops, new VulkanOps(dev, true)}) {
+                String v = (variant.usesIntegerDot() ? "int-dot" : "int32") + (variant.usesSubgroups() ? "+subgroup" : "");
+                try (GpuMatrix g = new GpuMatrix(dev, "w", type, w, cols, rows, experts);
+                     GpuBuffer xb = upload(x); GpuBuffer qb = dev.allocate(4L * nTok * VulkanOps.dotRowWords(format, cols));
+                     GpuBuffer ob = dev.allocate(4L * nTok * rows); GpuBuffer rb = upload(pairs)) {
+                    variant.quantize(format, xb, 0, cols, cols, nTok, qb);
+                    variant.matmulDot(g, e, qb, nTok, ob, 0, rows, null, 0);
+                    float[] got = ob.readFloats(0, nTok * rows);
+                    // Q8_1's min term uses d * sum(q) rounded to F16, as the CPU does, so it strays from exact
+                    double exactBound = format == GgmlType.Q8_1 ? 1e-8 : 1e-12;
+                    assertTrue(nmse(exact, got) < exactBound, v + " vs exact: nmse " + nmse(exact, got));
+                    assertTrue(nmse(want, got) < 1e-12, v + " vs CPU backend: nmse " + nmse(want, got));
+                    variant.matmulDot(g, e, qb, nTok, ob, 0, rows, rb, 0);
+                    float[] gathered = ob.readFloats(0, nTok * rows);
+                    assertTrue(nmse(wantGathered, gathered) < 1e-12, v + " gathered: nmse " + nmse(wantGathered, gathered));
+                }
+            }
+        }
+    }
+
     @Test
     void backendReportsWhatItRunsAndRefusesTheRest() {
         for (GgmlType t : GgmlType.values()) {
@@ -195,6 +355,207 @@ class VulkanOpsTest {
         TrestleException e = assertThrows(TrestleException.class,
                 () -> new GpuMatrix(dev, "blk.0.ffn_up.weight", GgmlType.IQ4_NL, iq4, 32, 2, 1));
         assertTrue(e.getMessage().contains("blk.0.ffn_up.weight") && e.getMessage().contains("iq4_nl"), e.getMessage());
+    }
+
+    static Stream<Arguments> tiledCases() {
+        Stream.Builder<Arguments> s = Stream.builder();
+        for (GgmlType t : GpuMatrix.TYPES) {
+            // rows and tokens leave partial 64-tiles; plain columns end mid-chunk and mid-step
+            int cols = t.blockSize() == 1 ? 83 : t.blockSize() == 32 ? 160 : 512;
+            s.add(Arguments.of(t, cols, 101, 70));
+        }
+        s.add(Arguments.of(GgmlType.Q4_K, 256, 37, VulkanOps.TILED_MIN_ROWS));
+        s.add(Arguments.of(GgmlType.F16, 40, 64, 64));
+        return s.build();
+    }
+
+    /** The tiled batch matmul against exact products and the CPU backend, in the device's and portable variants. */
+    @ParameterizedTest(name = "MUL_MAT_TILED(type={0},k={1},m={2},n={3})")
+    @MethodSource("tiledCases")
+    void tiledMatmulMatchesCpu(GgmlType type, int cols, int rows, int nTok) {
+        Random rnd = new Random(cols * 17L + rows + nTok + type.ordinal());
+        int experts = 2;
+        MemorySegment w = randomRows(type, rows * experts, cols, rnd);
+        float[] x = gaussian(nTok * cols, rnd);
+        CpuMatrix cpu = new CpuMatrix("w", type, w, new long[] {cols, rows, experts});
+        int e = 1; // the second expert: a nonzero weight base
+        ActivationRows act = new ActivationRows(cpu.dotType(), nTok, cols);
+        act.load(x, 0, cols, nTok, cols);
+        float[] want = new float[nTok * rows];
+        cpu.matmul(new MatmulJob(pool), act, nTok, want, rows, e);
+        float[] exact = new float[nTok * rows];
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            cpu.getRow(e * rows + r, row, 0);
+            for (int t = 0; t < nTok; t++) {
+                double d = 0;
+                for (int i = 0; i < cols; i++) {
+                    d += (double) row[i] * x[t * cols + i];
+                }
+                exact[t * rows + r] = (float) d;
+            }
+        }
+        for (VulkanOps variant : new VulkanOps[] {ops, new VulkanOps(dev, true)}) {
+            try (GpuMatrix g = new GpuMatrix(dev, "w", type, w, cols, rows, experts);
+                 GpuBuffer xb = upload(x); GpuBuffer ob = dev.allocate(4L * nTok * rows)) {
+                variant.matmulTiled(g, e, xb, 0, cols, nTok, ob, 0, rows, null, 0);
+                float[] got = ob.readFloats(0, nTok * rows);
+                String v = variant.usesFloat16() ? "fp16" : "portable";
+                assertTrue(nmse(exact, got) < 1e-9, v + " vs exact: nmse " + nmse(exact, got));
+                assertTrue(nmse(want, got) < 5e-4, v + " vs CPU backend: nmse " + nmse(want, got));
+            }
+        }
+    }
+
+    @Test
+    void tiledGatheredMatmulWritesRoutedRows() {
+        Random rnd = new Random(11);
+        int cols = 96;
+        int rows = 70;
+        int nSlots = 21;
+        GgmlType type = GgmlType.Q5_1;
+        MemorySegment w = randomRows(type, rows * 2, cols, rnd);
+        float[] x = gaussian(nSlots * cols, rnd);
+        int[] slots = new int[2 * (nSlots + 1)]; // one leading pair skipped through rowsBase
+        for (int s = 0; s < nSlots; s++) {
+            slots[2 * (s + 1)] = (s * 5) % nSlots;           // activation row
+            slots[2 * (s + 1) + 1] = s + 1;                  // output row; row 0 is never written
+        }
+        CpuMatrix cpu = new CpuMatrix("w", type, w, new long[] {cols, rows, 2});
+        try (GpuMatrix g = new GpuMatrix(dev, "w", type, w, cols, rows, 2); GpuBuffer xb = upload(x);
+             GpuBuffer rb = upload(slots); GpuBuffer ob = upload(new float[(nSlots + 1) * rows])) {
+            ops.matmul(g, 1, xb, 0, cols, nSlots, ob, 0, rows, rb, 1); // 16+ slots: the tiled kernel
+            float[] got = ob.readFloats(0, (nSlots + 1) * rows);
+            float[] wr = new float[cols];
+            for (int s = 1; s <= nSlots; s++) {
+                for (int r = 0; r < rows; r++) {
+                    cpu.getRow(rows + r, wr, 0);
+                    double d = 0;
+                    for (int i = 0; i < cols; i++) {
+                        d += (double) wr[i] * x[slots[2 * s] * cols + i];
+                    }
+                    assertEquals(d, got[slots[2 * s + 1] * rows + r], 1e-4 * Math.max(1, Math.abs(d)));
+                }
+            }
+            for (int r = 0; r < rows; r++) {
+                assertEquals(0f, got[r], "row not routed stays untouched");
+            }
+        }
+    }
+
+    @Test
+    void tiledStepFitsTheSharedMemory() {
+        assertEquals(16, VulkanOps.tiledK(16384), "the guaranteed 16 KiB");
+        assertEquals(32, VulkanOps.tiledK(32768), "lavapipe's 32 KiB");
+        assertEquals(dev.info().float16() && dev.info().storage16(), dev.float16());
+        assertEquals(dev.float16(), ops.usesFloat16());
+    }
+
+    /** A recording re-run sees the buffers' current contents; a host read inside a capture runs it and yields null. */
+    @Test
+    void recordedCommandsRunAgainOnNewInputs() {
+        Random rnd = new Random(5);
+        int cols = 40;
+        int rows = 9;
+        MemorySegment w = randomRows(GgmlType.Q8_0, rows, 64, rnd);
+        CpuMatrix cpu = new CpuMatrix("w", GgmlType.Q8_0, w, new long[] {64, rows, 1});
+        try (GpuMatrix g = new GpuMatrix(dev, "w", GgmlType.Q8_0, w, 64, rows, 1); GpuBuffer xb = dev.allocate(4L * 64);
+             GpuBuffer ob = dev.allocate(4L * rows); GpuBuffer yb = dev.allocate(4L * cols)) {
+            dev.beginRecording();
+            ops.matmul(g, 0, xb, 0, 64, 1, ob, 0, rows);
+            ops.scale(ob, 0, rows, 2f);
+            RecordedCommands rec = dev.endRecording();
+            assertTrue(rec != null && rec.dispatches() == 2, "captured both dispatches");
+            float[] row = new float[64];
+            for (int round = 0; round < 3; round++) {
+                float[] x = gaussian(64, rnd);
+                xb.write(0, x, 0, 64);
+                long before = dev.dispatches();
+                dev.submit(rec);
+                assertEquals(before + 2, dev.dispatches());
+                float[] got = ob.readFloats(0, rows);
+                for (int r = 0; r < rows; r++) {
+                    cpu.getRow(r, row, 0);
+                    double d = 0;
+                    for (int i = 0; i < 64; i++) {
+                        d += (double) row[i] * x[i];
+                    }
+                    assertEquals(2 * d, got[r], 1e-4 * Math.max(1, Math.abs(d)), "round " + round + " row " + r);
+                }
+            }
+            rec.close();
+            // a read inside the capture: the captured work runs first, in order, and nothing is kept
+            float[] y = gaussian(cols, rnd);
+            yb.write(0, y, 0, cols);
+            dev.beginRecording();
+            ops.scale(yb, 0, cols, 3f);
+            float[] mid = yb.readFloats(0, cols);
+            ops.scale(yb, 0, cols, 0.5f);
+            assertEquals(null, dev.endRecording());
+            float[] end = yb.readFloats(0, cols);
+            for (int i = 0; i < cols; i++) {
+                assertEquals(3f * y[i], mid[i], 0f);
+                assertEquals(1.5f * y[i], end[i], 1e-6f);
+            }
+        }
+    }
+
+    static Stream<Arguments> routeCases() {
+        return Stream.of(Arguments.of(false, true, 0f, 130, 4), Arguments.of(true, false, 2.5f, 37, 8),
+                Arguments.of(false, false, 1f, 8, 2), Arguments.of(true, true, 0f, 64, 1));
+    }
+
+    /** GPU routing against the CPU path's steps (CpuOps.softmax or sigmoid, CpuOps.topK, normalization, scale). */
+    @ParameterizedTest(name = "MOE_ROUTE(sigmoid={0},norm={1},scale={2},n_expert={3},k={4})")
+    @MethodSource("routeCases")
+    void moeRouteMatchesCpu(boolean sigmoid, boolean normalize, float scale, int nExp, int k) {
+        Random rnd = new Random(nExp * 7L + k);
+        int nTok = 5;
+        float[] logits = gaussian(nTok * nExp, rnd);
+        logits[nExp + 3] = logits[nExp + 5] = 9f; // a tie in the top pair of token 1: the lower id comes first
+        float[] prob = logits.clone();
+        int[] wantIds = new int[nTok * k];
+        float[] wantW = new float[nTok * k];
+        for (int t = 0; t < nTok; t++) {
+            if (sigmoid) {
+                for (int i = 0; i < nExp; i++) {
+                    prob[t * nExp + i] = (float) (1.0 / (1.0 + Math.exp(-prob[t * nExp + i])));
+                }
+            } else {
+                CpuOps.softmax(prob, t * nExp, nExp);
+            }
+            CpuOps.topK(prob, t * nExp, nExp, k, wantIds, t * k);
+            float sum = 0f;
+            for (int j = 0; j < k; j++) {
+                wantW[t * k + j] = prob[t * nExp + wantIds[t * k + j]];
+                sum += wantW[t * k + j];
+            }
+            for (int j = 0; j < k; j++) {
+                if (normalize) {
+                    wantW[t * k + j] /= Math.max(sum, 6.103515625e-5f);
+                }
+                if (scale != 0f && scale != 1f) {
+                    wantW[t * k + j] *= scale;
+                }
+            }
+        }
+        try (GpuBuffer lb = upload(logits); GpuBuffer ib = dev.allocate(4L * nTok * k);
+             GpuBuffer wb = dev.allocate(4L * nTok * k)) {
+            ops.moeRoute(lb, nExp, k, nTok, sigmoid, normalize, scale, ib, wb);
+            int[] ids = new int[nTok * k];
+            ib.read(0, ids, 0, ids.length);
+            assertEquals(java.util.Arrays.toString(wantIds), java.util.Arrays.toString(ids));
+            if (k > 1) {
+                assertEquals(3, ids[k]);
+                assertEquals(5, ids[k + 1]);
+            }
+            float[] w = wb.readFloats(0, nTok * k);
+            float[] p = lb.readFloats(0, nTok * nExp);
+            for (int i = 0; i < w.length; i++) {
+                assertEquals(wantW[i], w[i], 1e-5f * Math.max(1f, Math.abs(wantW[i])), "weight " + i);
+            }
+            assertTrue(nmse(prob, p) < 1e-10, "probabilities: nmse " + nmse(prob, p));
+        }
     }
 
     @Test

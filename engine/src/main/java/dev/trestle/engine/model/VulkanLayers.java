@@ -5,21 +5,26 @@ import dev.trestle.backends.cpu.Rope;
 import dev.trestle.backends.type.GgmlType;
 import dev.trestle.backends.vulkan.GpuBuffer;
 import dev.trestle.backends.vulkan.GpuMatrix;
+import dev.trestle.backends.vulkan.RecordedCommands;
 import dev.trestle.backends.vulkan.VulkanDevice;
 import dev.trestle.backends.vulkan.VulkanOps;
 import dev.trestle.backends.vulkan.VulkanOps.Elementwise;
 import dev.trestle.common.TrestleException;
 import dev.trestle.engine.kv.KvCache;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * The layers of a model that live on one Vulkan device, and their execution there: the same steps as
  * {@link DecoderModel#forward}'s CPU path (norms, projections with bias and {@code .scale}, q/k norms, rope,
  * device-resident KV cache and attention, sandwich norms, SwiGLU/GeGLU FFN), recorded into the device's command
  * buffer. The hidden state stays on the device between its layers; it crosses to the host only where the
- * next layer lives elsewhere. MoE layers route on the host (the router logits, n x n_expert floats, come back)
- * and run the chosen experts' matmuls on the device over gathered rows; with {@code --n-cpu-moe} (or when a
+ * next layer lives elsewhere. MoE layers route on the device (gating, top-k, weights; the chosen ids come back to
+ * build the gather lists) and run the chosen experts' matmuls on the device over gathered rows; with {@code --n-cpu-moe} (or when a
  * layer has a shared expert or per-expert {@code .scale}) the expert FFN runs on the CPU instead.
  */
 public final class VulkanLayers implements LayerExecutor {
@@ -50,6 +55,8 @@ public final class VulkanLayers implements LayerExecutor {
     private final GpuBuffer slotOut;  // (n_ub * n_used, n_embd) expert outputs per slot
     private final GpuBuffer slotRows; // (2, n_ub * n_used) uint pairs: (token, slot) then (slot, slot), by expert
     private final GpuBuffer slotWeights; // (n_ub * n_used) routing weights
+    private final GpuBuffer routeIds;    // (n_ub * n_used) chosen experts
+    private final GpuBuffer xq;     // activation rows converted to a weight type's dot format (decode matmuls)
     private final int[] rowsHost;
     private final GpuBuffer pos;    // (n_ub) int positions
     private final GpuBuffer cells;  // (n_ub) uint cache cells
@@ -57,6 +64,16 @@ public final class VulkanLayers implements LayerExecutor {
     private final GpuBuffer scores; // (chunk * n_head, n_cells) attention scratch
     private final int chunk;
     private final int[] metaHost;
+    // Command-buffer reuse: a micro-batch size seen before records its layers once (positions, cells and
+    // visibility live in buffers written by begin, so the commands are the same) and later steps re-submit them.
+    private static final int MAX_RECORDINGS = 8;
+    private final boolean reuse = !Boolean.getBoolean("trestle.vulkan.noReuse");
+    private final Map<Integer, RecordedCommands> recordings = new HashMap<>();
+    private final Set<Integer> seenSizes = new HashSet<>();
+    private final Set<Integer> notReusable = new HashSet<>(); // sizes whose layers read back to the host (MoE routing)
+    private RecordedCommands replay;   // this micro-batch re-submits it at leave
+    private boolean captureNext;       // the first layer of this micro-batch opens a capture
+    private boolean capturing;
 
     /** Device copies of one block's weights plus its KV cache. */
     private record Layer(GpuLinear wq, GpuLinear wk, GpuLinear wv, GpuLinear wqkv, GpuLinear wo, GpuBuffer attnNorm,
@@ -112,7 +129,13 @@ public final class VulkanLayers implements LayerExecutor {
         slotOut = c.isMoe() ? buffer(4L * nUb * slots * e) : null;
         slotRows = buffer(4L * 4 * nUb * slots);
         slotWeights = buffer(4L * nUb * slots);
+        routeIds = buffer(4L * nUb * slots);
         rowsHost = new int[4 * nUb * slots];
+        // decode matmuls (up to DOT_MAX_ROWS rows) and expert matmuls convert their input rows first; F16's 16
+        // words per 32 elements bound every format's row
+        int dotRows = Math.max(Math.min(nUb, VulkanOps.DOT_MAX_ROWS), c.isMoe() ? nUb * slots : 0);
+        int dotCols = Math.max(e, Math.max(qd, ff));
+        xq = buffer(4L * dotRows * VulkanOps.dotRowWords(GgmlType.F16, dotCols));
         pos = buffer(4L * nUb);
         cells = buffer(4L * nUb);
         meta = buffer(4L * (2L * nCells + 2L * nUb));
@@ -178,14 +201,24 @@ public final class VulkanLayers implements LayerExecutor {
     }
 
     private GpuLinear output;       // the output head when it lives here
+    private GpuBuffer outputNorm;   // its final norm weight
     private GpuBuffer logitRows;    // (logitChunk, n_vocab) logits of a chunk of rows
     private int logitChunk;
+    // Small micro-batches that end on this device's last layer get the final norm and the head recorded into the
+    // layers' own submission (and recording): the logits of every row are ready when the host asks for them.
+    private final boolean fuseHead = !Boolean.getBoolean("trestle.vulkan.noFusedHead");
+    private int lastLayer = -1;     // the last layer recorded (or replayed) in this micro-batch
+    private int logitsReady = -1;   // rows of the current micro-batch whose logits are in logitRows
+    private long fusedHeadSteps;
 
     @Override
     public void holdOutputHead() {
         if (output == null) {
             output = linear(model.weights().output());
-            logitChunk = Math.min(16, nUb); // rows go through cur, which holds n_ub rows
+            outputNorm = vector(model.weights().outputNorm());
+            // rows go through cur, which holds n_ub rows; chunks stay on the decode path, which rounds the rows as
+            // the CPU does
+            logitChunk = Math.min(VulkanOps.DOT_MAX_ROWS, nUb);
             logitRows = buffer(4L * logitChunk * c.nVocab());
         }
     }
@@ -194,6 +227,14 @@ public final class VulkanLayers implements LayerExecutor {
     public void logits(float[] hidden, int rows, float[] out) {
         int e = c.nEmbd();
         int v = c.nVocab();
+        if (logitsReady == rows) {
+            // the host asks for every row of the micro-batch, in order: the fused head computed them already
+            logitsReady = -1;
+            logitRows.read(0, out, 0, rows * v);
+            fusedHeadSteps++;
+            return;
+        }
+        logitsReady = -1;
         for (int r0 = 0; r0 < rows; r0 += logitChunk) {
             int m = Math.min(logitChunk, rows - r0);
             cur.write(0, hidden, r0 * e, m * e);
@@ -224,6 +265,21 @@ public final class VulkanLayers implements LayerExecutor {
         System.arraycopy(ub.seq(), 0, metaHost, 2 * nCells, n);
         System.arraycopy(ub.pos(), 0, metaHost, 2 * nCells + n, n);
         meta.write(0, metaHost, 0, 2 * nCells + 2 * n);
+        logitsReady = -1;
+        lastLayer = -1;
+        replay = reuse ? recordings.get(n) : null;
+        captureNext = reuse && replay == null && !seenSizes.add(n) && !notReusable.contains(n)
+                && recordings.size() < MAX_RECORDINGS;
+    }
+
+    /** Micro-batches whose logits came from the head fused into the layers' submission (for tests and reports). */
+    public long fusedHeadSteps() {
+        return fusedHeadSteps;
+    }
+
+    /** Micro-batch sizes whose layers are recorded for re-submission (for tests and reports). */
+    public Set<Integer> recordedSizes() {
+        return Set.copyOf(recordings.keySet());
     }
 
     /** Hidden state of {@code n} rows from the host. */
@@ -235,6 +291,28 @@ public final class VulkanLayers implements LayerExecutor {
     /** Hidden state of {@code n} rows back to the host (waits for the recorded layers). */
     @Override
     public void leave(float[] hx, int n) {
+        boolean head = fuseHead && output != null && lastLayer == c.nLayer() - 1 && n <= logitChunk;
+        if (head && replay == null) {
+            // final norm and output head on the device (recorded with the layers when they are being captured)
+            int e = c.nEmbd();
+            ops.elementwise(Elementwise.COPY, cur, 0, e, x, 0, e, e, n, 0f);
+            ops.rmsNorm(cur, 0, e, e, n, c.rmsEps(), outputNorm, 0);
+            project(output, cur, e, n, logitRows);
+        }
+        logitsReady = head ? n : -1;
+        if (replay != null) {
+            dev.submit(replay);
+            replay = null; // a later run of layers on this device in the same micro-batch records as usual
+        } else if (capturing) {
+            capturing = false;
+            RecordedCommands r = dev.endRecording();
+            if (r != null) {
+                recordings.put(n, r);
+                dev.submit(r);
+            } else {
+                notReusable.add(n);
+            }
+        }
         x.read(0, hx, 0, n * c.nEmbd());
     }
 
@@ -245,6 +323,15 @@ public final class VulkanLayers implements LayerExecutor {
      */
     @Override
     public void layer(int il, UBatch ub, ForwardState st) {
+        lastLayer = il;
+        if (replay != null) {
+            return; // recorded for this micro-batch size; leave() submits it
+        }
+        if (captureNext) {
+            captureNext = false;
+            capturing = true;
+            dev.beginRecording();
+        }
         Layer L = layers[il];
         LayerWeights lw = model.weights().layers()[il];
         int n = ub.n();
@@ -284,10 +371,18 @@ public final class VulkanLayers implements LayerExecutor {
         int k = c.nExpertUsed();
         int nExp = c.nExpert();
         int ff = L.upExps().rows();
-        // router logits and probabilities
+        // router logits, then routing: on the device where the shader's bounds allow (only the chosen ids come
+        // back, to build the gather lists; the weights stay there), else on the host with the CPU path's code
         project(L.router(), cur, e, n, router);
-        router.read(0, st.router, 0, n * nExp);
-        model.route(n, st);
+        boolean deviceRouting = VulkanOps.routeSupported(nExp, k);
+        if (deviceRouting) {
+            ops.moeRoute(router, nExp, k, n, model.gating() == DecoderModel.Gating.SIGMOID,
+                    model.normalizeExpertWeights(), c.expertWeightsScale(), routeIds, slotWeights);
+            routeIds.read(0, st.selected, 0, n * k);
+        } else {
+            router.read(0, st.router, 0, n * nExp);
+            model.route(n, st);
+        }
         // gather lists, expert by expert: (token, slot) pairs for up/gate, (slot, slot) for down
         int[] start = new int[nExp + 1];
         int total = n * k;
@@ -309,24 +404,60 @@ public final class VulkanLayers implements LayerExecutor {
         }
         start[nExp] = w;
         slotRows.write(0, rowsHost, 0, 4 * total);
-        slotWeights.write(0, st.weights, 0, total);
-        for (int x = 0; x < nExp; x++) {
+        if (!deviceRouting) {
+            slotWeights.write(0, st.weights, 0, total);
+        }
+        GgmlType upFormat = VulkanOps.dotFormat(L.upExps().type());
+        boolean sharedInput = upFormat != null && upFormat == VulkanOps.dotFormat(L.gateExps().type());
+        if (sharedInput) {
+            ops.quantize(upFormat, cur, 0, e, e, n, xq);
+        }
+        expertMatmuls(L.upExps(), cur, e, n, slotUp, ff, start, 0, sharedInput);
+        expertMatmuls(L.gateExps(), cur, e, n, slotGate, ff, start, 0, sharedInput);
+        ops.elementwise(Elementwise.SWIGLU, slotGate, 0, ff, slotUp, 0, ff, ff, total, 0f);
+        expertMatmuls(L.downExps(), slotGate, ff, total, slotOut, e, start, total, false);
+        // weighted sum of the experts in slot order
+        ops.moeCombine(proj, slotOut, slotWeights, e, k, n);
+    }
+
+    /**
+     * Every routed expert's matmul of {@code m} over the gathered rows of {@code in} (n rows at stride inStride):
+     * on activations converted to the weight's dot format (already in xq when {@code converted}), or F32.
+     */
+    private void expertMatmuls(GpuMatrix m, GpuBuffer in, int inStride, int n, GpuBuffer out, int outStride, int[] start,
+                         int pairBase, boolean converted) {
+        GgmlType format = VulkanOps.dotFormat(m.type());
+        if (format != null && !converted) {
+            ops.quantize(format, in, 0, inStride, m.cols(), n, xq);
+        }
+        for (int x = 0; x + 1 < start.length; x++) {
             int count = start[x + 1] - start[x];
             if (count == 0) {
                 continue;
             }
-            ops.matmul(L.upExps(), x, cur, 0, e, count, slotUp, 0, ff, slotRows, start[x]);
-            ops.matmul(L.gateExps(), x, cur, 0, e, count, slotGate, 0, ff, slotRows, start[x]);
-        }
-        ops.elementwise(Elementwise.SWIGLU, slotGate, 0, ff, slotUp, 0, ff, ff, total, 0f);
-        for (int x = 0; x < nExp; x++) {
-            int count = start[x + 1] - start[x];
-            if (count > 0) {
-                ops.matmul(L.downExps(), x, slotGate, 0, ff, count, slotOut, 0, e, slotRows, total + start[x]);
+            if (format != null) {
+                ops.matmulDot(m, x, xq, count, out, 0, outStride, slotRows, pairBase + start[x]);
+            } else {
+                ops.matmul(m, x, in, 0, inStride, count, out, 0, outStride, slotRows, pairBase + start[x]);
             }
         }
-        // weighted sum of the experts in slot order
-        ops.moeCombine(proj, slotOut, slotWeights, e, k, n);
+    }
+
+    /** The dot format n rows into {@code m} are converted to, or null when they stay F32 (F32 weights, prefill). */
+    private static GgmlType dotPath(GpuMatrix m, int n) {
+        return n <= VulkanOps.DOT_MAX_ROWS ? VulkanOps.dotFormat(m.type()) : null;
+    }
+
+    /** Converts n rows of in for every listed projection at once when they share a dot format; true if done. */
+    private boolean convertShared(GpuBuffer in, int inStride, int n, GpuLinear... ls) {
+        GgmlType f = dotPath(ls[0].weight(), n);
+        for (GpuLinear l : ls) {
+            if (f == null || dotPath(l.weight(), n) != f || l.weight().cols() != ls[0].weight().cols()) {
+                return false;
+            }
+        }
+        ops.quantize(f, in, 0, inStride, ls[0].weight().cols(), n, xq);
+        return true;
     }
 
     private void norm(GpuBuffer weight, int n) {
@@ -336,9 +467,22 @@ public final class VulkanLayers implements LayerExecutor {
     }
 
     private void project(GpuLinear l, GpuBuffer in, int inStride, int n, GpuBuffer out) {
+        project(l, in, inStride, n, out, false);
+    }
+
+    /** A projection; {@code converted}: xq already holds in's rows in the weight's dot format. */
+    private void project(GpuLinear l, GpuBuffer in, int inStride, int n, GpuBuffer out, boolean converted) {
         GpuMatrix m = l.weight();
         int rows = m.rows();
-        ops.matmul(m, 0, in, 0, inStride, n, out, 0, rows);
+        GgmlType format = dotPath(m, n);
+        if (format != null) {
+            if (!converted) {
+                ops.quantize(format, in, 0, inStride, m.cols(), n, xq);
+            }
+            ops.matmulDot(m, 0, xq, n, out, 0, rows, null, 0);
+        } else {
+            ops.matmul(m, 0, in, 0, inStride, n, out, 0, rows);
+        }
         boolean scaled = l.scale() != 1f;
         if (l.biasFirst() && l.bias() != null) {
             ops.elementwise(Elementwise.ADD, out, 0, rows, l.bias(), 0, 0, rows, n, 0f);
@@ -364,9 +508,10 @@ public final class VulkanLayers implements LayerExecutor {
             ops.elementwise(Elementwise.COPY, k, 0, kvd, qkv, qd, stride, kvd, n, 0f);
             ops.elementwise(Elementwise.COPY, v, 0, kvd, qkv, qd + kvd, stride, kvd, n, 0f);
         } else {
-            project(L.wq(), cur, e, n, q);
-            project(L.wk(), cur, e, n, k);
-            project(L.wv(), cur, e, n, v);
+            boolean shared = convertShared(cur, e, n, L.wq(), L.wk(), L.wv());
+            project(L.wq(), cur, e, n, q, shared);
+            project(L.wk(), cur, e, n, k, shared);
+            project(L.wv(), cur, e, n, v, shared);
         }
         // q/k norms
         if (model.perHeadQkNorm()) {
@@ -409,8 +554,9 @@ public final class VulkanLayers implements LayerExecutor {
                 ops.elementwise(Elementwise.SWIGLU, gate, 0, ff, up, ff, 2 * ff, ff, n, 0f);
             }
             case SWIGLU, GEGLU -> {
-                project(L.up(), cur, e, n, up);
-                project(L.gate(), cur, e, n, gate);
+                boolean shared = convertShared(cur, e, n, L.up(), L.gate());
+                project(L.up(), cur, e, n, up, shared);
+                project(L.gate(), cur, e, n, gate, shared);
                 ops.elementwise(model.ffnKind() == DecoderModel.FfnKind.SWIGLU ? Elementwise.SWIGLU : Elementwise.GEGLU,
                         gate, 0, ff, up, 0, ff, ff, n, 0f);
             }
@@ -421,6 +567,10 @@ public final class VulkanLayers implements LayerExecutor {
     @Override
     public void close() {
         dev.flush();
+        for (RecordedCommands r : recordings.values()) {
+            r.close();
+        }
+        recordings.clear();
         for (int i = owned.size() - 1; i >= 0; i--) {
             try {
                 owned.get(i).close();

@@ -172,6 +172,11 @@ public final class Context implements AutoCloseable {
         state.bindGpu(perLayer);
     }
 
+    /** The executors of the GPU-resident layers (for tests and reports). */
+    public List<LayerExecutor> gpuExecutors() {
+        return List.copyOf(gpu);
+    }
+
     private void closeGpu() {
         for (LayerExecutor g : gpu) {
             g.close();
