@@ -35,12 +35,17 @@ public final class VulkanOps {
 
     /** Ops; {@code portable} forces the variants that need no optional feature. */
     public VulkanOps(VulkanDevice dev, boolean portable) {
+        this(dev, portable, tiledK(dev.info().maxSharedMemory()));
+    }
+
+    /** Ops with the tiled matmul's step forced to {@code tiledK} columns (tests: the small-shared-memory variant). */
+    VulkanOps(VulkanDevice dev, boolean portable, int tiledK) {
         this.dev = dev;
         this.maxGroups = Math.min(65535, dev.info().maxWorkgroupCount());
         this.subgroups = !portable && dev.info().subgroupArithmetic();
         this.integerDot = !portable && dev.integerDotEnabled();
         this.float16 = !portable && dev.float16();
-        this.tiledK = tiledK(dev.info().maxSharedMemory());
+        this.tiledK = tiledK;
         this.tiledMin = Integer.getInteger("trestle.vulkan.tiledMinRows", TILED_MIN_ROWS);
     }
 

@@ -395,12 +395,15 @@ class VulkanOpsTest {
                 exact[t * rows + r] = (float) d;
             }
         }
-        for (VulkanOps variant : new VulkanOps[] {ops, new VulkanOps(dev, true)}) {
+        // the device's variant (BK 32 on lavapipe), the portable one, and the step of devices with 16 KiB
+        VulkanOps[] variants = {ops, new VulkanOps(dev, true), new VulkanOps(dev, true, 16)};
+        for (int vi = 0; vi < variants.length; vi++) {
+            VulkanOps variant = variants[vi];
             try (GpuMatrix g = new GpuMatrix(dev, "w", type, w, cols, rows, experts);
                  GpuBuffer xb = upload(x); GpuBuffer ob = dev.allocate(4L * nTok * rows)) {
                 variant.matmulTiled(g, e, xb, 0, cols, nTok, ob, 0, rows, null, 0);
                 float[] got = ob.readFloats(0, nTok * rows);
-                String v = variant.usesFloat16() ? "fp16" : "portable";
+                String v = (variant.usesFloat16() ? "fp16" : "portable") + (vi == 2 ? " BK 16" : "");
                 assertTrue(nmse(exact, got) < 1e-9, v + " vs exact: nmse " + nmse(exact, got));
                 assertTrue(nmse(want, got) < 5e-4, v + " vs CPU backend: nmse " + nmse(want, got));
             }

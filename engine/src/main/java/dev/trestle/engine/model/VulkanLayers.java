@@ -255,6 +255,15 @@ public final class VulkanLayers implements LayerExecutor {
     /** Uploads the micro-batch's positions, cells and the cache's cell ownership (before any layer runs). */
     @Override
     public void begin(UBatch ub, KvCache kv) {
+        if (capturing) {
+            // a step that failed left its capture open: its work runs, as unrecorded work would, and is not kept
+            capturing = false;
+            RecordedCommands r = dev.endRecording();
+            if (r != null) {
+                dev.submit(r);
+                r.close();
+            }
+        }
         int n = ub.n();
         pos.write(0, ub.pos(), 0, n);
         cells.write(0, ub.cells(), 0, n);
