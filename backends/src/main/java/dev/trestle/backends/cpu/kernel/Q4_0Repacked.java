@@ -63,8 +63,10 @@ public final class Q4_0Repacked implements RepackedKernel {
             for (int r = 0; r < G; r++) {
                 long so = srcOff + r * rowBytes + (long) b * SRC_BLOCK;
                 dst.set(FLOAT, bo + 4L * r, Le.f16(src, so));
-                for (int j = 0; j < 16; j++) {
-                    Le.putU8(dst, bo + SCALES + (long) (j >>> 1) * CHUNK + 2L * r + (j & 1), Le.u8(src, so + 2 + j) ^ 0x88);
+                for (int c = 0; c < 8; c++) {
+                    // stored bytes 2c and 2c + 1 of the row stay one little-endian short
+                    short v = (short) (src.get(Le.SHORT, so + 2 + 2L * c) ^ 0x8888);
+                    dst.set(Le.SHORT, bo + SCALES + (long) c * CHUNK + 2L * r, v);
                 }
             }
         }

@@ -64,8 +64,10 @@ public final class Q8_0Repacked implements RepackedKernel {
             for (int r = 0; r < G; r++) {
                 long so = srcOff + r * rowBytes + (long) b * SRC_BLOCK;
                 dst.set(FLOAT, bo + 4L * r, Le.f16(src, so));
-                for (int j = 0; j < 32; j++) {
-                    Le.putU8(dst, bo + SCALES + (long) (j >>> 1) * CHUNK + 2L * r + (j & 1), Le.u8(src, so + 2 + j));
+                for (int c = 0; c < 16; c++) {
+                    // stored bytes 2c and 2c + 1 of the row stay one little-endian short
+                    short v = src.get(Le.SHORT, so + 2 + 2L * c);
+                    dst.set(Le.SHORT, bo + SCALES + (long) c * CHUNK + 2L * r, v);
                 }
             }
         }
