@@ -7,29 +7,34 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Q4_0 repacked into groups of {@link #G} rows (one short lane per row: 32 on AVX-512). Per 32-element block the
- * group stores its {@code G} weight scales as floats, then 8 chunks of {@code 2G} bytes: chunk {@code c} holds,
- * for every row {@code r}, the stored nibble bytes {@code 2c} and {@code 2c + 1} of that row as one little-endian
- * short, each nibble xor 8 so that it reads as the signed 4-bit value {@code q - 8}. One 16-bit shift pair
- * yields a whole vector of row weights for one element, multiplied by the activation element broadcast.
+ * Q4_0 repacked into groups of {@link #G} rows (32 on AVX-512), two halves of {@link #H} rows. Per 32-element
+ * block the group stores its {@code G} weight scales as floats, then for {@code k = 0..3} and each half a chunk of
+ * {@code H} ints: int {@code i} is stored bytes {@code 4k..4k+3} of row {@code half * H + i}, each nibble xor 8 so
+ * that it reads as the signed 4-bit value {@code q - 8}. Read as shorts, lane {@code 2i} holds the nibbles of
+ * elements {@code 4k, 4k+16, 4k+1, 4k+17} of row {@code i} and lane {@code 2i+1} those of elements
+ * {@code 4k+2, 4k+18, 4k+3, 4k+19}: one shift pair gives a vector that multiplies one 32-bit broadcast of
+ * {@link ActivationRows#pairs()} (elements {@code e, e+2}). Two short lanes per row, summed once per block.
  *
- * <p>Numerics: a block's dot {@code sum((q - 8) * x)} is at most 32 * 8 * 127 = 32512 in magnitude, so the short
- * lanes hold it exactly in any order; each row then adds {@code float(isum) * (d_w * d_x)} with one fma per
- * block in block order ({@link #dotScalar}), the same for every token count and JIT tier.
+ * <p>Numerics: a block's dot {@code sum((q - 8) * x)} is at most 32 * 8 * 127 = 32512 in magnitude, so short
+ * lanes hold every partial sum exactly; each row then adds {@code float(isum) * (d_w * d_x)} with one fma per block
+ * in block order ({@link #dotScalar}), the same for every token count and JIT tier.
  */
 public final class Q4_0Repacked implements RepackedKernel {
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    /** Rows per group: one per short lane. */
+    /** Rows per group: two short lanes per row. */
     static final int G = S.length();
-    private static final int HALF = F.length();
+    /** Rows per half group: one int (and float) lane per row. */
+    static final int H = I.length();
     private static final int SRC_BLOCK = 18;
-    private static final int CHUNK = 2 * G;
+    private static final int CHUNK = 4 * H;
     private static final int SCALES = 4 * G;
     private static final int BLOCK = SCALES + 8 * CHUNK;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -63,10 +68,9 @@ public final class Q4_0Repacked implements RepackedKernel {
             for (int r = 0; r < G; r++) {
                 long so = srcOff + r * rowBytes + (long) b * SRC_BLOCK;
                 dst.set(FLOAT, bo + 4L * r, Le.f16(src, so));
-                for (int c = 0; c < 8; c++) {
-                    // stored bytes 2c and 2c + 1 of the row stay one little-endian short
-                    short v = (short) (src.get(Le.SHORT, so + 2 + 2L * c) ^ 0x8888);
-                    dst.set(Le.SHORT, bo + SCALES + (long) c * CHUNK + 2L * r, v);
+                for (int k = 0; k < 4; k++) {
+                    int v = src.get(Le.INT, so + 2 + 4L * k) ^ 0x88888888;
+                    dst.set(Le.INT, bo + SCALES + (long) (2 * k + r / H) * CHUNK + 4L * (r % H), v);
                 }
             }
         }
@@ -76,11 +80,9 @@ public final class Q4_0Repacked implements RepackedKernel {
     public void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows, int[] outRows,
                          int tokens, float[] out, int outStride, int rowOff) {
         int t = 0;
-        for (; t + 4 <= tokens; t += 4) {
-            multiply4(w, groupOff, cols, a, row(actRows, t), row(actRows, t + 1), row(actRows, t + 2),
-                    row(actRows, t + 3), out, row(outRows, t) * outStride + rowOff,
-                    row(outRows, t + 1) * outStride + rowOff, row(outRows, t + 2) * outStride + rowOff,
-                    row(outRows, t + 3) * outStride + rowOff);
+        for (; t + 3 <= tokens; t += 3) {
+            multiply3(w, groupOff, cols, a, row(actRows, t + 0), row(actRows, t + 1), row(actRows, t + 2), out,
+                    row(outRows, t + 0) * outStride + rowOff, row(outRows, t + 1) * outStride + rowOff, row(outRows, t + 2) * outStride + rowOff);
         }
         for (; t < tokens; t++) {
             multiply1(w, groupOff, cols, a, row(actRows, t), out, row(outRows, t) * outStride + rowOff);
@@ -91,106 +93,155 @@ public final class Q4_0Repacked implements RepackedKernel {
         return rows == null ? t : rows[t];
     }
 
-    /** One activation row: the decode matvec. */
-    private static void multiply1(MemorySegment w, long groupOff, int cols, ActivationRows a, int actRow, float[] out,
-                                  int outOff) {
-        byte[] qs = a.qs();
-        float[] ds = a.scales();
-        int x0 = actRow * cols;
-        int blocks = cols / 32;
-        FloatVector lo = FloatVector.zero(F);
-        FloatVector hi = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++) {
-            long bo = groupOff + (long) b * BLOCK;
-            int xo = x0 + b * 32;
-            ShortVector acc = ShortVector.zero(S);
-            for (int j = 0; j < 16; j += 2) {
-                ShortVector v = ShortVector.fromMemorySegment(S, w, bo + SCALES + (long) j * G, LE);
-                ShortVector e0 = v.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
-                ShortVector e16 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 12);
-                ShortVector e1 = v.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 12);
-                ShortVector e17 = v.lanewise(VectorOperators.ASHR, 12);
-                int i = xo + j;
-                acc = acc.add(e0.mul((short) qs[i]).add(e16.mul((short) qs[i + 16])))
-                        .add(e1.mul((short) qs[i + 1]).add(e17.mul((short) qs[i + 17])));
-            }
-            float dx = ds[x0 / 32 + b];
-            FloatVector dl = FloatVector.fromMemorySegment(F, w, bo, LE);
-            FloatVector dh = FloatVector.fromMemorySegment(F, w, bo + 4L * HALF, LE);
-            lo = ((FloatVector) acc.convertShape(VectorOperators.S2F, F, 0)).fma(dl.mul(dx), lo);
-            hi = ((FloatVector) acc.convertShape(VectorOperators.S2F, F, 1)).fma(dh.mul(dx), hi);
-        }
-        lo.intoArray(out, outOff);
-        hi.intoArray(out, outOff + HALF);
-    }
 
-    /** Four activation rows: each unpacked weight vector feeds four tokens (prefill, routed expert tokens). */
-    private static void multiply4(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, int r1, int r2,
-                                  int r3, float[] out, int o0, int o1, int o2, int o3) {
-        byte[] qs = a.qs();
+    /** One activation row: the decode matvec. */
+    private static void multiply1(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, float[] out,
+                                  int o0) {
+        int[] xp = a.pairs();
         float[] ds = a.scales();
-        int x0 = r0 * cols;
-        int x1 = r1 * cols;
-        int x2 = r2 * cols;
-        int x3 = r3 * cols;
         int blocks = cols / 32;
+        int p0 = r0 * (cols / 2);
+        int d0 = r0 * blocks;
         FloatVector lo0 = FloatVector.zero(F);
         FloatVector hi0 = FloatVector.zero(F);
-        FloatVector lo1 = FloatVector.zero(F);
-        FloatVector hi1 = FloatVector.zero(F);
-        FloatVector lo2 = FloatVector.zero(F);
-        FloatVector hi2 = FloatVector.zero(F);
-        FloatVector lo3 = FloatVector.zero(F);
-        FloatVector hi3 = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long bo = groupOff + (long) b * BLOCK;
-            int xb = b * 32;
-            ShortVector s0 = ShortVector.zero(S);
-            ShortVector s1 = ShortVector.zero(S);
-            ShortVector s2 = ShortVector.zero(S);
-            ShortVector s3 = ShortVector.zero(S);
-            for (int j = 0; j < 16; j += 2) {
-                ShortVector v = ShortVector.fromMemorySegment(S, w, bo + SCALES + (long) j * G, LE);
-                ShortVector e0 = v.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
-                ShortVector e16 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 12);
-                ShortVector e1 = v.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 12);
-                ShortVector e17 = v.lanewise(VectorOperators.ASHR, 12);
-                int i = x0 + xb + j;
-                s0 = s0.add(e0.mul((short) qs[i]).add(e16.mul((short) qs[i + 16])))
-                        .add(e1.mul((short) qs[i + 1]).add(e17.mul((short) qs[i + 17])));
-                i = x1 + xb + j;
-                s1 = s1.add(e0.mul((short) qs[i]).add(e16.mul((short) qs[i + 16])))
-                        .add(e1.mul((short) qs[i + 1]).add(e17.mul((short) qs[i + 17])));
-                i = x2 + xb + j;
-                s2 = s2.add(e0.mul((short) qs[i]).add(e16.mul((short) qs[i + 16])))
-                        .add(e1.mul((short) qs[i + 1]).add(e17.mul((short) qs[i + 17])));
-                i = x3 + xb + j;
-                s3 = s3.add(e0.mul((short) qs[i]).add(e16.mul((short) qs[i + 16])))
-                        .add(e1.mul((short) qs[i + 1]).add(e17.mul((short) qs[i + 17])));
+            int pb = b * 16;
+            ShortVector a0 = ShortVector.zero(S);
+            ShortVector c0 = ShortVector.zero(S);
+            for (int k = 0; k < 4; k++) {
+                long co = bo + SCALES + (long) (2 * k) * CHUNK;
+                ShortVector v = ShortVector.fromMemorySegment(S, w, co, LE);
+                ShortVector u = ShortVector.fromMemorySegment(S, w, co + CHUNK, LE);
+                ShortVector v0 = v.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
+                ShortVector v16 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 12);
+                ShortVector v1 = v.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 12);
+                ShortVector v17 = v.lanewise(VectorOperators.ASHR, 12);
+                ShortVector u0 = u.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
+                ShortVector u16 = u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 12);
+                ShortVector u1 = u.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 12);
+                ShortVector u17 = u.lanewise(VectorOperators.ASHR, 12);
+                int i0 = p0 + pb + 2 * k;
+                ShortVector x0 = IntVector.broadcast(I, xp[i0]).reinterpretAsShorts();
+                ShortVector y0 = IntVector.broadcast(I, xp[i0 + 1]).reinterpretAsShorts();
+                ShortVector z0 = IntVector.broadcast(I, xp[i0 + 8]).reinterpretAsShorts();
+                ShortVector q0 = IntVector.broadcast(I, xp[i0 + 9]).reinterpretAsShorts();
+                a0 = a0.add(v0.mul(x0).add(v16.mul(z0))).add(v1.mul(y0).add(v17.mul(q0)));
+                c0 = c0.add(u0.mul(x0).add(u16.mul(z0))).add(u1.mul(y0).add(u17.mul(q0)));
             }
             FloatVector dl = FloatVector.fromMemorySegment(F, w, bo, LE);
-            FloatVector dh = FloatVector.fromMemorySegment(F, w, bo + 4L * HALF, LE);
-            float d0 = ds[x0 / 32 + b];
-            lo0 = ((FloatVector) s0.convertShape(VectorOperators.S2F, F, 0)).fma(dl.mul(d0), lo0);
-            hi0 = ((FloatVector) s0.convertShape(VectorOperators.S2F, F, 1)).fma(dh.mul(d0), hi0);
-            float d1 = ds[x1 / 32 + b];
-            lo1 = ((FloatVector) s1.convertShape(VectorOperators.S2F, F, 0)).fma(dl.mul(d1), lo1);
-            hi1 = ((FloatVector) s1.convertShape(VectorOperators.S2F, F, 1)).fma(dh.mul(d1), hi1);
-            float d2 = ds[x2 / 32 + b];
-            lo2 = ((FloatVector) s2.convertShape(VectorOperators.S2F, F, 0)).fma(dl.mul(d2), lo2);
-            hi2 = ((FloatVector) s2.convertShape(VectorOperators.S2F, F, 1)).fma(dh.mul(d2), hi2);
-            float d3 = ds[x3 / 32 + b];
-            lo3 = ((FloatVector) s3.convertShape(VectorOperators.S2F, F, 0)).fma(dl.mul(d3), lo3);
-            hi3 = ((FloatVector) s3.convertShape(VectorOperators.S2F, F, 1)).fma(dh.mul(d3), hi3);
+            FloatVector dh = FloatVector.fromMemorySegment(F, w, bo + 4L * H, LE);
+            IntVector f0 = a0.reinterpretAsInts();
+            IntVector g0 = c0.reinterpretAsInts();
+            IntVector sa0 = f0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(f0.lanewise(VectorOperators.ASHR, 16));
+            IntVector sc0 = g0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(g0.lanewise(VectorOperators.ASHR, 16));
+            float e0 = ds[d0 + b];
+            lo0 = ((FloatVector) sa0.convert(VectorOperators.I2F, 0)).fma(dl.mul(e0), lo0);
+            hi0 = ((FloatVector) sc0.convert(VectorOperators.I2F, 0)).fma(dh.mul(e0), hi0);
         }
         lo0.intoArray(out, o0);
-        hi0.intoArray(out, o0 + HALF);
+        hi0.intoArray(out, o0 + H);
+    }
+
+    /** 3 activation rows: each unpacked weight vector feeds 3 tokens (prefill, routed expert tokens). */
+    private static void multiply3(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, int r1, int r2, float[] out,
+                                  int o0, int o1, int o2) {
+        int[] xp = a.pairs();
+        float[] ds = a.scales();
+        int blocks = cols / 32;
+        int p0 = r0 * (cols / 2);
+        int d0 = r0 * blocks;
+        FloatVector lo0 = FloatVector.zero(F);
+        FloatVector hi0 = FloatVector.zero(F);
+        int p1 = r1 * (cols / 2);
+        int d1 = r1 * blocks;
+        FloatVector lo1 = FloatVector.zero(F);
+        FloatVector hi1 = FloatVector.zero(F);
+        int p2 = r2 * (cols / 2);
+        int d2 = r2 * blocks;
+        FloatVector lo2 = FloatVector.zero(F);
+        FloatVector hi2 = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long bo = groupOff + (long) b * BLOCK;
+            int pb = b * 16;
+            ShortVector a0 = ShortVector.zero(S);
+            ShortVector c0 = ShortVector.zero(S);
+            ShortVector a1 = ShortVector.zero(S);
+            ShortVector c1 = ShortVector.zero(S);
+            ShortVector a2 = ShortVector.zero(S);
+            ShortVector c2 = ShortVector.zero(S);
+            for (int k = 0; k < 4; k++) {
+                long co = bo + SCALES + (long) (2 * k) * CHUNK;
+                ShortVector v = ShortVector.fromMemorySegment(S, w, co, LE);
+                ShortVector u = ShortVector.fromMemorySegment(S, w, co + CHUNK, LE);
+                ShortVector v0 = v.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
+                ShortVector v16 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 12);
+                ShortVector v1 = v.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 12);
+                ShortVector v17 = v.lanewise(VectorOperators.ASHR, 12);
+                ShortVector u0 = u.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
+                ShortVector u16 = u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 12);
+                ShortVector u1 = u.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 12);
+                ShortVector u17 = u.lanewise(VectorOperators.ASHR, 12);
+                int i0 = p0 + pb + 2 * k;
+                ShortVector x0 = IntVector.broadcast(I, xp[i0]).reinterpretAsShorts();
+                ShortVector y0 = IntVector.broadcast(I, xp[i0 + 1]).reinterpretAsShorts();
+                ShortVector z0 = IntVector.broadcast(I, xp[i0 + 8]).reinterpretAsShorts();
+                ShortVector q0 = IntVector.broadcast(I, xp[i0 + 9]).reinterpretAsShorts();
+                a0 = a0.add(v0.mul(x0).add(v16.mul(z0))).add(v1.mul(y0).add(v17.mul(q0)));
+                c0 = c0.add(u0.mul(x0).add(u16.mul(z0))).add(u1.mul(y0).add(u17.mul(q0)));
+                int i1 = p1 + pb + 2 * k;
+                ShortVector x1 = IntVector.broadcast(I, xp[i1]).reinterpretAsShorts();
+                ShortVector y1 = IntVector.broadcast(I, xp[i1 + 1]).reinterpretAsShorts();
+                ShortVector z1 = IntVector.broadcast(I, xp[i1 + 8]).reinterpretAsShorts();
+                ShortVector q1 = IntVector.broadcast(I, xp[i1 + 9]).reinterpretAsShorts();
+                a1 = a1.add(v0.mul(x1).add(v16.mul(z1))).add(v1.mul(y1).add(v17.mul(q1)));
+                c1 = c1.add(u0.mul(x1).add(u16.mul(z1))).add(u1.mul(y1).add(u17.mul(q1)));
+                int i2 = p2 + pb + 2 * k;
+                ShortVector x2 = IntVector.broadcast(I, xp[i2]).reinterpretAsShorts();
+                ShortVector y2 = IntVector.broadcast(I, xp[i2 + 1]).reinterpretAsShorts();
+                ShortVector z2 = IntVector.broadcast(I, xp[i2 + 8]).reinterpretAsShorts();
+                ShortVector q2 = IntVector.broadcast(I, xp[i2 + 9]).reinterpretAsShorts();
+                a2 = a2.add(v0.mul(x2).add(v16.mul(z2))).add(v1.mul(y2).add(v17.mul(q2)));
+                c2 = c2.add(u0.mul(x2).add(u16.mul(z2))).add(u1.mul(y2).add(u17.mul(q2)));
+            }
+            FloatVector dl = FloatVector.fromMemorySegment(F, w, bo, LE);
+            FloatVector dh = FloatVector.fromMemorySegment(F, w, bo + 4L * H, LE);
+            IntVector f0 = a0.reinterpretAsInts();
+            IntVector g0 = c0.reinterpretAsInts();
+            IntVector sa0 = f0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(f0.lanewise(VectorOperators.ASHR, 16));
+            IntVector sc0 = g0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(g0.lanewise(VectorOperators.ASHR, 16));
+            float e0 = ds[d0 + b];
+            lo0 = ((FloatVector) sa0.convert(VectorOperators.I2F, 0)).fma(dl.mul(e0), lo0);
+            hi0 = ((FloatVector) sc0.convert(VectorOperators.I2F, 0)).fma(dh.mul(e0), hi0);
+            IntVector f1 = a1.reinterpretAsInts();
+            IntVector g1 = c1.reinterpretAsInts();
+            IntVector sa1 = f1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(f1.lanewise(VectorOperators.ASHR, 16));
+            IntVector sc1 = g1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(g1.lanewise(VectorOperators.ASHR, 16));
+            float e1 = ds[d1 + b];
+            lo1 = ((FloatVector) sa1.convert(VectorOperators.I2F, 0)).fma(dl.mul(e1), lo1);
+            hi1 = ((FloatVector) sc1.convert(VectorOperators.I2F, 0)).fma(dh.mul(e1), hi1);
+            IntVector f2 = a2.reinterpretAsInts();
+            IntVector g2 = c2.reinterpretAsInts();
+            IntVector sa2 = f2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(f2.lanewise(VectorOperators.ASHR, 16));
+            IntVector sc2 = g2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(g2.lanewise(VectorOperators.ASHR, 16));
+            float e2 = ds[d2 + b];
+            lo2 = ((FloatVector) sa2.convert(VectorOperators.I2F, 0)).fma(dl.mul(e2), lo2);
+            hi2 = ((FloatVector) sc2.convert(VectorOperators.I2F, 0)).fma(dh.mul(e2), hi2);
+        }
+        lo0.intoArray(out, o0);
+        hi0.intoArray(out, o0 + H);
         lo1.intoArray(out, o1);
-        hi1.intoArray(out, o1 + HALF);
+        hi1.intoArray(out, o1 + H);
         lo2.intoArray(out, o2);
-        hi2.intoArray(out, o2 + HALF);
-        lo3.intoArray(out, o3);
-        hi3.intoArray(out, o3 + HALF);
+        hi2.intoArray(out, o2 + H);
     }
 
     /**

@@ -13,24 +13,27 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Q8_0 repacked into groups of {@link #G} rows (one short lane per row: 32 on AVX-512). Per 32-element block the
- * group stores its {@code G} weight scales as floats, then 16 chunks of {@code 2G} bytes: chunk {@code c} holds,
- * for every row, quants {@code 2c} and {@code 2c + 1} of that row as one little-endian short.
+ * Q8_0 repacked into groups of {@link #G} rows (32 on AVX-512), two halves of {@link #H} rows. Per 32-element
+ * block the group stores its {@code G} weight scales as floats, then for {@code m = 0..7} and each half a chunk of
+ * {@code H} ints: int {@code i} is quants {@code 4m..4m+3} of row {@code half * H + i}. Read as shorts and split
+ * into low and high bytes, lane {@code 2i} holds elements {@code 4m, 4m+1} and lane {@code 2i+1} elements
+ * {@code 4m+2, 4m+3}, multiplied by 32-bit broadcasts of {@link ActivationRows#pairs()}.
  *
- * <p>Numerics: one product is at most 128 * 127 = 16256 in magnitude, so the sum of the two products of a chunk
- * fits a short exactly; those pair sums are widened to int lanes and summed into the block's exact integer dot,
- * then each row adds {@code float(isum) * (d_w * d_x)} with one fma per block in block order
- * ({@link #dotScalar}), the same for every token count and JIT tier.
+ * <p>Numerics: one product is at most 128 * 127 = 16256 in magnitude, so the two products of a short lane sum
+ * exactly in 16 bits; the two lanes of a row are added in int lanes into the block's exact integer dot, then each
+ * row adds {@code float(isum) * (d_w * d_x)} with one fma per block in block order ({@link #dotScalar}), the same
+ * for every token count and JIT tier.
  */
 public final class Q8_0Repacked implements RepackedKernel {
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    /** Rows per group: one per short lane. */
+    /** Rows per group: two short lanes per row. */
     static final int G = S.length();
-    private static final int HALF = F.length();
+    /** Rows per half group: one int (and float) lane per row. */
+    static final int H = I.length();
     private static final int SRC_BLOCK = 34;
-    private static final int CHUNK = 2 * G;
+    private static final int CHUNK = 4 * H;
     private static final int SCALES = 4 * G;
     private static final int BLOCK = SCALES + 16 * CHUNK;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -64,10 +67,9 @@ public final class Q8_0Repacked implements RepackedKernel {
             for (int r = 0; r < G; r++) {
                 long so = srcOff + r * rowBytes + (long) b * SRC_BLOCK;
                 dst.set(FLOAT, bo + 4L * r, Le.f16(src, so));
-                for (int c = 0; c < 16; c++) {
-                    // stored bytes 2c and 2c + 1 of the row stay one little-endian short
-                    short v = src.get(Le.SHORT, so + 2 + 2L * c);
-                    dst.set(Le.SHORT, bo + SCALES + (long) c * CHUNK + 2L * r, v);
+                for (int k = 0; k < 8; k++) {
+                    int v = src.get(Le.INT, so + 2 + 4L * k);
+                    dst.set(Le.INT, bo + SCALES + (long) (2 * k + r / H) * CHUNK + 4L * (r % H), v);
                 }
             }
         }
@@ -77,11 +79,9 @@ public final class Q8_0Repacked implements RepackedKernel {
     public void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows, int[] outRows,
                          int tokens, float[] out, int outStride, int rowOff) {
         int t = 0;
-        for (; t + 4 <= tokens; t += 4) {
-            multiply4(w, groupOff, cols, a, row(actRows, t), row(actRows, t + 1), row(actRows, t + 2),
-                    row(actRows, t + 3), out, row(outRows, t) * outStride + rowOff,
-                    row(outRows, t + 1) * outStride + rowOff, row(outRows, t + 2) * outStride + rowOff,
-                    row(outRows, t + 3) * outStride + rowOff);
+        for (; t + 3 <= tokens; t += 3) {
+            multiply3(w, groupOff, cols, a, row(actRows, t + 0), row(actRows, t + 1), row(actRows, t + 2), out,
+                    row(outRows, t + 0) * outStride + rowOff, row(outRows, t + 1) * outStride + rowOff, row(outRows, t + 2) * outStride + rowOff);
         }
         for (; t < tokens; t++) {
             multiply1(w, groupOff, cols, a, row(actRows, t), out, row(outRows, t) * outStride + rowOff);
@@ -92,111 +92,131 @@ public final class Q8_0Repacked implements RepackedKernel {
         return rows == null ? t : rows[t];
     }
 
-    /** One activation row: the decode matvec. */
-    private static void multiply1(MemorySegment w, long groupOff, int cols, ActivationRows a, int actRow, float[] out,
-                                  int outOff) {
-        byte[] qs = a.qs();
-        float[] ds = a.scales();
-        int x0 = actRow * cols;
-        int blocks = cols / 32;
-        FloatVector lo = FloatVector.zero(F);
-        FloatVector hi = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++) {
-            long bo = groupOff + (long) b * BLOCK;
-            int xo = x0 + b * 32;
-            IntVector il = IntVector.zero(I);
-            IntVector ih = IntVector.zero(I);
-            for (int j = 0; j < 32; j += 2) {
-                ShortVector v = ShortVector.fromMemorySegment(S, w, bo + SCALES + (long) j * G, LE);
-                ShortVector even = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
-                ShortVector odd = v.lanewise(VectorOperators.ASHR, 8);
-                ShortVector p = even.mul((short) qs[xo + j]).add(odd.mul((short) qs[xo + j + 1]));
-                il = il.add((IntVector) p.convertShape(VectorOperators.S2I, I, 0));
-                ih = ih.add((IntVector) p.convertShape(VectorOperators.S2I, I, 1));
-            }
-            float dx = ds[x0 / 32 + b];
-            FloatVector dl = FloatVector.fromMemorySegment(F, w, bo, LE);
-            FloatVector dh = FloatVector.fromMemorySegment(F, w, bo + 4L * HALF, LE);
-            lo = ((FloatVector) il.convert(VectorOperators.I2F, 0)).fma(dl.mul(dx), lo);
-            hi = ((FloatVector) ih.convert(VectorOperators.I2F, 0)).fma(dh.mul(dx), hi);
-        }
-        lo.intoArray(out, outOff);
-        hi.intoArray(out, outOff + HALF);
-    }
 
-    /** Four activation rows: each unpacked weight vector feeds four tokens (prefill, routed expert tokens). */
-    private static void multiply4(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, int r1, int r2,
-                                  int r3, float[] out, int o0, int o1, int o2, int o3) {
-        byte[] qs = a.qs();
+    /** One activation row: the decode matvec. */
+    private static void multiply1(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, float[] out,
+                                  int o0) {
+        int[] xp = a.pairs();
         float[] ds = a.scales();
-        int x0 = r0 * cols;
-        int x1 = r1 * cols;
-        int x2 = r2 * cols;
-        int x3 = r3 * cols;
         int blocks = cols / 32;
+        int p0 = r0 * (cols / 2);
+        int d0 = r0 * blocks;
         FloatVector lo0 = FloatVector.zero(F);
         FloatVector hi0 = FloatVector.zero(F);
-        FloatVector lo1 = FloatVector.zero(F);
-        FloatVector hi1 = FloatVector.zero(F);
-        FloatVector lo2 = FloatVector.zero(F);
-        FloatVector hi2 = FloatVector.zero(F);
-        FloatVector lo3 = FloatVector.zero(F);
-        FloatVector hi3 = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long bo = groupOff + (long) b * BLOCK;
-            int xb = b * 32;
-            IntVector il0 = IntVector.zero(I);
-            IntVector ih0 = IntVector.zero(I);
-            IntVector il1 = IntVector.zero(I);
-            IntVector ih1 = IntVector.zero(I);
-            IntVector il2 = IntVector.zero(I);
-            IntVector ih2 = IntVector.zero(I);
-            IntVector il3 = IntVector.zero(I);
-            IntVector ih3 = IntVector.zero(I);
-            for (int j = 0; j < 32; j += 2) {
-                ShortVector v = ShortVector.fromMemorySegment(S, w, bo + SCALES + (long) j * G, LE);
-                ShortVector even = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
-                ShortVector odd = v.lanewise(VectorOperators.ASHR, 8);
-                int i = x0 + xb + j;
-                ShortVector p = even.mul((short) qs[i]).add(odd.mul((short) qs[i + 1]));
-                il0 = il0.add((IntVector) p.convertShape(VectorOperators.S2I, I, 0));
-                ih0 = ih0.add((IntVector) p.convertShape(VectorOperators.S2I, I, 1));
-                i = x1 + xb + j;
-                p = even.mul((short) qs[i]).add(odd.mul((short) qs[i + 1]));
-                il1 = il1.add((IntVector) p.convertShape(VectorOperators.S2I, I, 0));
-                ih1 = ih1.add((IntVector) p.convertShape(VectorOperators.S2I, I, 1));
-                i = x2 + xb + j;
-                p = even.mul((short) qs[i]).add(odd.mul((short) qs[i + 1]));
-                il2 = il2.add((IntVector) p.convertShape(VectorOperators.S2I, I, 0));
-                ih2 = ih2.add((IntVector) p.convertShape(VectorOperators.S2I, I, 1));
-                i = x3 + xb + j;
-                p = even.mul((short) qs[i]).add(odd.mul((short) qs[i + 1]));
-                il3 = il3.add((IntVector) p.convertShape(VectorOperators.S2I, I, 0));
-                ih3 = ih3.add((IntVector) p.convertShape(VectorOperators.S2I, I, 1));
+            int pb = b * 16;
+            IntVector a0 = IntVector.zero(I);
+            IntVector c0 = IntVector.zero(I);
+            for (int m = 0; m < 8; m++) {
+                long co = bo + SCALES + (long) (2 * m) * CHUNK;
+                ShortVector v = ShortVector.fromMemorySegment(S, w, co, LE);
+                ShortVector u = ShortVector.fromMemorySegment(S, w, co + CHUNK, LE);
+                ShortVector ve = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
+                ShortVector vo = v.lanewise(VectorOperators.ASHR, 8);
+                ShortVector ue = u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
+                ShortVector uo = u.lanewise(VectorOperators.ASHR, 8);
+                int i0 = p0 + pb + 2 * m;
+                ShortVector x0 = IntVector.broadcast(I, xp[i0]).reinterpretAsShorts();
+                ShortVector y0 = IntVector.broadcast(I, xp[i0 + 1]).reinterpretAsShorts();
+                IntVector f0 = ve.mul(x0).add(vo.mul(y0)).reinterpretAsInts();
+                IntVector g0 = ue.mul(x0).add(uo.mul(y0)).reinterpretAsInts();
+                a0 = a0.add(f0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .add(f0.lanewise(VectorOperators.ASHR, 16));
+                c0 = c0.add(g0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .add(g0.lanewise(VectorOperators.ASHR, 16));
             }
             FloatVector dl = FloatVector.fromMemorySegment(F, w, bo, LE);
-            FloatVector dh = FloatVector.fromMemorySegment(F, w, bo + 4L * HALF, LE);
-            float d0 = ds[x0 / 32 + b];
-            lo0 = ((FloatVector) il0.convert(VectorOperators.I2F, 0)).fma(dl.mul(d0), lo0);
-            hi0 = ((FloatVector) ih0.convert(VectorOperators.I2F, 0)).fma(dh.mul(d0), hi0);
-            float d1 = ds[x1 / 32 + b];
-            lo1 = ((FloatVector) il1.convert(VectorOperators.I2F, 0)).fma(dl.mul(d1), lo1);
-            hi1 = ((FloatVector) ih1.convert(VectorOperators.I2F, 0)).fma(dh.mul(d1), hi1);
-            float d2 = ds[x2 / 32 + b];
-            lo2 = ((FloatVector) il2.convert(VectorOperators.I2F, 0)).fma(dl.mul(d2), lo2);
-            hi2 = ((FloatVector) ih2.convert(VectorOperators.I2F, 0)).fma(dh.mul(d2), hi2);
-            float d3 = ds[x3 / 32 + b];
-            lo3 = ((FloatVector) il3.convert(VectorOperators.I2F, 0)).fma(dl.mul(d3), lo3);
-            hi3 = ((FloatVector) ih3.convert(VectorOperators.I2F, 0)).fma(dh.mul(d3), hi3);
+            FloatVector dh = FloatVector.fromMemorySegment(F, w, bo + 4L * H, LE);
+            float e0 = ds[d0 + b];
+            lo0 = ((FloatVector) a0.convert(VectorOperators.I2F, 0)).fma(dl.mul(e0), lo0);
+            hi0 = ((FloatVector) c0.convert(VectorOperators.I2F, 0)).fma(dh.mul(e0), hi0);
         }
         lo0.intoArray(out, o0);
-        hi0.intoArray(out, o0 + HALF);
+        hi0.intoArray(out, o0 + H);
+    }
+
+    /** 3 activation rows: each unpacked weight vector feeds 3 tokens (prefill, routed expert tokens). */
+    private static void multiply3(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, int r1, int r2, float[] out,
+                                  int o0, int o1, int o2) {
+        int[] xp = a.pairs();
+        float[] ds = a.scales();
+        int blocks = cols / 32;
+        int p0 = r0 * (cols / 2);
+        int d0 = r0 * blocks;
+        FloatVector lo0 = FloatVector.zero(F);
+        FloatVector hi0 = FloatVector.zero(F);
+        int p1 = r1 * (cols / 2);
+        int d1 = r1 * blocks;
+        FloatVector lo1 = FloatVector.zero(F);
+        FloatVector hi1 = FloatVector.zero(F);
+        int p2 = r2 * (cols / 2);
+        int d2 = r2 * blocks;
+        FloatVector lo2 = FloatVector.zero(F);
+        FloatVector hi2 = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long bo = groupOff + (long) b * BLOCK;
+            int pb = b * 16;
+            IntVector a0 = IntVector.zero(I);
+            IntVector c0 = IntVector.zero(I);
+            IntVector a1 = IntVector.zero(I);
+            IntVector c1 = IntVector.zero(I);
+            IntVector a2 = IntVector.zero(I);
+            IntVector c2 = IntVector.zero(I);
+            for (int m = 0; m < 8; m++) {
+                long co = bo + SCALES + (long) (2 * m) * CHUNK;
+                ShortVector v = ShortVector.fromMemorySegment(S, w, co, LE);
+                ShortVector u = ShortVector.fromMemorySegment(S, w, co + CHUNK, LE);
+                ShortVector ve = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
+                ShortVector vo = v.lanewise(VectorOperators.ASHR, 8);
+                ShortVector ue = u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
+                ShortVector uo = u.lanewise(VectorOperators.ASHR, 8);
+                int i0 = p0 + pb + 2 * m;
+                ShortVector x0 = IntVector.broadcast(I, xp[i0]).reinterpretAsShorts();
+                ShortVector y0 = IntVector.broadcast(I, xp[i0 + 1]).reinterpretAsShorts();
+                IntVector f0 = ve.mul(x0).add(vo.mul(y0)).reinterpretAsInts();
+                IntVector g0 = ue.mul(x0).add(uo.mul(y0)).reinterpretAsInts();
+                a0 = a0.add(f0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .add(f0.lanewise(VectorOperators.ASHR, 16));
+                c0 = c0.add(g0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .add(g0.lanewise(VectorOperators.ASHR, 16));
+                int i1 = p1 + pb + 2 * m;
+                ShortVector x1 = IntVector.broadcast(I, xp[i1]).reinterpretAsShorts();
+                ShortVector y1 = IntVector.broadcast(I, xp[i1 + 1]).reinterpretAsShorts();
+                IntVector f1 = ve.mul(x1).add(vo.mul(y1)).reinterpretAsInts();
+                IntVector g1 = ue.mul(x1).add(uo.mul(y1)).reinterpretAsInts();
+                a1 = a1.add(f1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .add(f1.lanewise(VectorOperators.ASHR, 16));
+                c1 = c1.add(g1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .add(g1.lanewise(VectorOperators.ASHR, 16));
+                int i2 = p2 + pb + 2 * m;
+                ShortVector x2 = IntVector.broadcast(I, xp[i2]).reinterpretAsShorts();
+                ShortVector y2 = IntVector.broadcast(I, xp[i2 + 1]).reinterpretAsShorts();
+                IntVector f2 = ve.mul(x2).add(vo.mul(y2)).reinterpretAsInts();
+                IntVector g2 = ue.mul(x2).add(uo.mul(y2)).reinterpretAsInts();
+                a2 = a2.add(f2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .add(f2.lanewise(VectorOperators.ASHR, 16));
+                c2 = c2.add(g2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .add(g2.lanewise(VectorOperators.ASHR, 16));
+            }
+            FloatVector dl = FloatVector.fromMemorySegment(F, w, bo, LE);
+            FloatVector dh = FloatVector.fromMemorySegment(F, w, bo + 4L * H, LE);
+            float e0 = ds[d0 + b];
+            lo0 = ((FloatVector) a0.convert(VectorOperators.I2F, 0)).fma(dl.mul(e0), lo0);
+            hi0 = ((FloatVector) c0.convert(VectorOperators.I2F, 0)).fma(dh.mul(e0), hi0);
+            float e1 = ds[d1 + b];
+            lo1 = ((FloatVector) a1.convert(VectorOperators.I2F, 0)).fma(dl.mul(e1), lo1);
+            hi1 = ((FloatVector) c1.convert(VectorOperators.I2F, 0)).fma(dh.mul(e1), hi1);
+            float e2 = ds[d2 + b];
+            lo2 = ((FloatVector) a2.convert(VectorOperators.I2F, 0)).fma(dl.mul(e2), lo2);
+            hi2 = ((FloatVector) c2.convert(VectorOperators.I2F, 0)).fma(dh.mul(e2), hi2);
+        }
+        lo0.intoArray(out, o0);
+        hi0.intoArray(out, o0 + H);
         lo1.intoArray(out, o1);
-        hi1.intoArray(out, o1 + HALF);
+        hi1.intoArray(out, o1 + H);
         lo2.intoArray(out, o2);
-        hi2.intoArray(out, o2 + HALF);
-        lo3.intoArray(out, o3);
-        hi3.intoArray(out, o3 + HALF);
+        hi2.intoArray(out, o2 + H);
     }
 
     /**
