@@ -5,7 +5,6 @@ import dev.trestle.backends.cpu.kernel.RowKernel;
 import dev.trestle.backends.cpu.kernel.RowKernels;
 import dev.trestle.backends.type.GgmlType;
 import dev.trestle.common.TrestleException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -29,6 +28,7 @@ public final class CpuMatrix {
     private final int groupRows;
     private final long groupBytes;
     private volatile MemorySegment packed;
+    private volatile boolean repackFailed;
     private static final int TOKEN_TILE = 32;
     /** {@code TILE_ROWS[k][i] = k * TOKEN_TILE + i}: the token indices of tile k, grown on demand. */
     private static volatile int[][] tileRows = new int[0][];
@@ -134,15 +134,20 @@ public final class CpuMatrix {
      * Called before a matmul's chunks run (never from inside one: the pool is not reentrant).
      */
     void prepare(CpuThreadPool pool) {
-        if (repacked == null || packed != null) {
+        if (repacked == null || packed != null || repackFailed) {
             return;
         }
         synchronized (this) {
-            if (packed != null) {
+            if (packed != null || repackFailed) {
                 return;
             }
             int groups = rows / groupRows;
-            MemorySegment dst = Arena.ofAuto().allocate(groupBytes * groups * experts, 64);
+            MemorySegment dst = OffHeap.allocate(groupBytes * groups * experts);
+            if (dst == null) {
+                // out of native memory: this matrix keeps the plain kernels (same results within the tolerances)
+                repackFailed = true;
+                return;
+            }
             pool.parallelFor(groups * experts, (from, to) -> {
                 for (int i = from; i < to; i++) {
                     int e = i / groups;
