@@ -130,8 +130,9 @@ public final class CpuMatrix {
     }
 
     /**
-     * Makes the repacked copy if this matrix has a layout and none yet, splitting the groups across {@code pool}.
-     * Called before a matmul's chunks run (never from inside one: the pool is not reentrant).
+     * Makes the repacked copy if this matrix has a layout and none yet, splitting the groups across {@code pool}
+     * (or on the calling thread when {@code pool} is null). Called before a matmul's chunks run: from inside a
+     * chunk, only with a null pool (the pool is not reentrant).
      */
     void prepare(CpuThreadPool pool) {
         if (repacked == null || packed != null || repackFailed) {
@@ -148,21 +149,36 @@ public final class CpuMatrix {
                 repackFailed = true;
                 return;
             }
-            pool.parallelFor(groups * experts, (from, to) -> {
+            CpuThreadPool.RangeBody body = (from, to) -> {
                 for (int i = from; i < to; i++) {
                     int e = i / groups;
                     int g = i % groups;
                     repacked.repack(data, ((long) e * rows + (long) g * groupRows) * rowBytes, rowBytes, cols, dst,
                             (long) i * groupBytes);
                 }
-            });
+            };
+            if (pool == null) {
+                body.run(0, groups * experts);
+            } else {
+                pool.parallelFor(groups * experts, body);
+            }
             packed = dst;
         }
     }
 
+    /** The repacked copy, made here on first use when no matmul call prepared it (e.g. a fused dispatch). */
+    private MemorySegment packed() {
+        MemorySegment p = packed;
+        if (p == null && repacked != null && !repackFailed) {
+            prepare(null);
+            p = packed;
+        }
+        return p;
+    }
+
     /** Rows {@code [from, to)} of a dense product (see {@link #matmul}); the pool's chunk body. */
     void denseRows(int from, int to, ActivationRows act, int nTokens, float[] out, int outStride, int expert) {
-        MemorySegment p = packed;
+        MemorySegment p = packed();
         int g0 = p == null ? to : (from + groupRows - 1) / groupRows;
         int g1 = p == null ? to : to / groupRows;
         if (g0 >= g1) {
@@ -232,7 +248,7 @@ public final class CpuMatrix {
     /** Rows {@code [from, to)} of a gathered product (see {@link #matmulRows}). */
     void gatherRows(int from, int to, ActivationRows act, int[] actRows, int[] outRows, int count, float[] out,
                     int outStride, int expert) {
-        MemorySegment p = packed;
+        MemorySegment p = packed();
         int g0 = p == null ? to : (from + groupRows - 1) / groupRows;
         int g1 = p == null ? to : to / groupRows;
         if (g0 >= g1) {

@@ -294,6 +294,33 @@ class KernelTest {
     }
 
     @Test
+    void chunkBodiesRepackOnFirstUseWhenNoMatmulPrepared() {
+        Random rnd = new Random(13);
+        RepackedKernel k = new Q4_0Repacked();
+        int rows = 2 * k.groupRows() + 3;
+        int cols = 64;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment w = randomRows(GgmlType.Q4_0, rows, cols, rnd, arena);
+            CpuMatrix m = new CpuMatrix("w", GgmlType.Q4_0, w, new long[] {cols, rows}, k);
+            float[] x = new float[cols];
+            for (int i = 0; i < cols; i++) {
+                x[i] = (float) rnd.nextGaussian();
+            }
+            ActivationRows a = new ActivationRows(GgmlType.Q8_0, 1, cols);
+            a.load(x, 0, cols, 1, cols);
+            float[] out = new float[rows];
+            // a range that starts inside the first group: its head rows take the plain kernel
+            m.denseRows(5, rows, a, 1, out, rows, 0);
+            long rb = GgmlType.Q4_0.bytesFor(cols);
+            for (int r = 5; r < rows; r++) {
+                boolean grouped = r >= k.groupRows() && r < 2 * k.groupRows();
+                float want = grouped ? Q4_0Repacked.dotScalar(w, r * rb, a, 0, cols) : m.kernel().dot(w, r * rb, a, 0, cols);
+                assertEquals(want, out[r], 0f, "row " + r);
+            }
+        }
+    }
+
+    @Test
     void repackedScalarReferencesMatchTheDequantizedDot() {
         Random rnd = new Random(12);
         int n = 256;
