@@ -225,7 +225,8 @@ class KernelTest {
 
     /** The repacked layouts' scalar references (read from the stored rows), per type. */
     private static float repackedScalar(GgmlType t, MemorySegment w, long off, ActivationRows a, int aOff, int n) {
-        return t == GgmlType.Q4_0 ? Q4_0Repacked.dotScalar(w, off, a, aOff, n) : Q8_0Repacked.dotScalar(w, off, a, aOff, n);
+        return t == GgmlType.Q4_0 ? Q4_0Repacked.dotScalar(w, off, a, aOff, n)
+                : Q8_0Repacked.dotScalar(w, off, a, aOff, n);
     }
 
     @Test
@@ -314,7 +315,8 @@ class KernelTest {
             long rb = GgmlType.Q4_0.bytesFor(cols);
             for (int r = 5; r < rows; r++) {
                 boolean grouped = r >= k.groupRows() && r < 2 * k.groupRows();
-                float want = grouped ? Q4_0Repacked.dotScalar(w, r * rb, a, 0, cols) : m.kernel().dot(w, r * rb, a, 0, cols);
+                float want = grouped ? Q4_0Repacked.dotScalar(w, r * rb, a, 0, cols)
+                        : m.kernel().dot(w, r * rb, a, 0, cols);
                 assertEquals(want, out[r], 0f, "row " + r);
             }
         }

@@ -80,8 +80,9 @@ public final class Q8_0Repacked implements RepackedKernel {
                          int tokens, float[] out, int outStride, int rowOff) {
         int t = 0;
         for (; t + 3 <= tokens; t += 3) {
-            multiply3(w, groupOff, cols, a, row(actRows, t + 0), row(actRows, t + 1), row(actRows, t + 2), out,
-                    row(outRows, t + 0) * outStride + rowOff, row(outRows, t + 1) * outStride + rowOff, row(outRows, t + 2) * outStride + rowOff);
+            multiply3(w, groupOff, cols, a, row(actRows, t), row(actRows, t + 1), row(actRows, t + 2), out,
+                    row(outRows, t) * outStride + rowOff, row(outRows, t + 1) * outStride + rowOff,
+                    row(outRows, t + 2) * outStride + rowOff);
         }
         for (; t < tokens; t++) {
             multiply1(w, groupOff, cols, a, row(actRows, t), out, row(outRows, t) * outStride + rowOff);
@@ -91,7 +92,6 @@ public final class Q8_0Repacked implements RepackedKernel {
     private static int row(int[] rows, int t) {
         return rows == null ? t : rows[t];
     }
-
 
     /** One activation row: the decode matvec. */
     private static void multiply1(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, float[] out,
@@ -136,9 +136,9 @@ public final class Q8_0Repacked implements RepackedKernel {
         hi0.intoArray(out, o0 + H);
     }
 
-    /** 3 activation rows: each unpacked weight vector feeds 3 tokens (prefill, routed expert tokens). */
-    private static void multiply3(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, int r1, int r2, float[] out,
-                                  int o0, int o1, int o2) {
+    /** Three activation rows: each unpacked weight vector feeds three tokens (prefill, routed expert tokens). */
+    private static void multiply3(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, int r1, int r2,
+                                  float[] out, int o0, int o1, int o2) {
         int[] xp = a.pairs();
         float[] ds = a.scales();
         int blocks = cols / 32;
