@@ -1,5 +1,6 @@
 package dev.trestle.backends.cpu;
 
+import dev.trestle.backends.cpu.kernel.RepackedKernel;
 import dev.trestle.backends.cpu.kernel.RowKernel;
 import dev.trestle.backends.cpu.kernel.RowKernels;
 import dev.trestle.backends.type.GgmlType;
@@ -9,6 +10,10 @@ import java.lang.foreign.MemorySegment;
 /**
  * A weight matrix (or a stack of expert matrices) in its storage type, read in place from the mapped file.
  * Shape in ggml order: {@code cols} (row length) x {@code rows} x {@code experts}.
+ *
+ * <p>Types with a {@link RepackedKernel} get a second, row-interleaved copy of their whole row groups, made once
+ * on the first CPU matmul (so a weight that lives on a GPU never pays for it); the trailing rows and
+ * {@link #data()} stay the stored bytes.
  */
 public final class CpuMatrix {
     private final String name;
@@ -19,10 +24,22 @@ public final class CpuMatrix {
     private final int experts;
     private final long rowBytes;
     private final RowKernel kernel;
+    private final RepackedKernel repacked;
+    private final int groupRows;
+    private final long groupBytes;
+    private volatile MemorySegment packed;
+    private volatile boolean repackFailed;
     private static final int TOKEN_TILE = 32;
+    /** {@code TILE_ROWS[k][i] = k * TOKEN_TILE + i}: the token indices of tile k, grown on demand. */
+    private static volatile int[][] tileRows = new int[0][];
 
     /** Wraps {@code data}; fails when the CPU backend has no kernel for the type or the shape is not storable. */
     public CpuMatrix(String name, GgmlType type, MemorySegment data, long[] shape) {
+        this(name, type, data, shape, RowKernels.repackedFor(type));
+    }
+
+    /** As above with an explicit repacked layout ({@code null}: plain kernel only). */
+    CpuMatrix(String name, GgmlType type, MemorySegment data, long[] shape, RepackedKernel repacked) {
         this.name = name;
         this.type = type;
         this.data = data;
@@ -38,6 +55,11 @@ public final class CpuMatrix {
             throw new TrestleException("tensor " + name + ": data is shorter than its shape", "the model file is corrupt");
         }
         this.kernel = RowKernels.forType(type, name);
+        boolean usable = repacked != null && repacked.weightType() == type && repacked.dotType() == kernel.dotType()
+                && rows >= repacked.groupRows();
+        this.repacked = usable ? repacked : null;
+        this.groupRows = usable ? repacked.groupRows() : 1;
+        this.groupBytes = usable ? repacked.groupBytes(cols) : 0;
     }
 
     public String name() {
@@ -102,8 +124,88 @@ public final class CpuMatrix {
         job.gather(this, act, actRows, outRows, count, out, outStride, expert);
     }
 
+    /** Rows per unit of work: the repacked group size, so pool chunks never split a group. */
+    int splitUnit() {
+        return groupRows;
+    }
+
+    /**
+     * Makes the repacked copy if this matrix has a layout and none yet, splitting the groups across {@code pool}
+     * (or on the calling thread when {@code pool} is null). Called before a matmul's chunks run: from inside a
+     * chunk, only with a null pool (the pool is not reentrant).
+     */
+    void prepare(CpuThreadPool pool) {
+        if (repacked == null || packed != null || repackFailed) {
+            return;
+        }
+        synchronized (this) {
+            if (packed != null || repackFailed) {
+                return;
+            }
+            int groups = rows / groupRows;
+            MemorySegment dst = OffHeap.allocate(groupBytes * groups * experts);
+            if (dst == null) {
+                // out of native memory: this matrix keeps the plain kernels (same results within the tolerances)
+                repackFailed = true;
+                return;
+            }
+            CpuThreadPool.RangeBody body = (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    int e = i / groups;
+                    int g = i % groups;
+                    repacked.repack(data, ((long) e * rows + (long) g * groupRows) * rowBytes, rowBytes, cols, dst,
+                            (long) i * groupBytes);
+                }
+            };
+            if (pool == null) {
+                body.run(0, groups * experts);
+            } else {
+                pool.parallelFor(groups * experts, body);
+            }
+            packed = dst;
+        }
+    }
+
+    /** The repacked copy, made here on first use when no matmul call prepared it (e.g. a fused dispatch). */
+    private MemorySegment packed() {
+        MemorySegment p = packed;
+        if (p == null && repacked != null && !repackFailed) {
+            prepare(null);
+            p = packed;
+        }
+        return p;
+    }
+
     /** Rows {@code [from, to)} of a dense product (see {@link #matmul}); the pool's chunk body. */
     void denseRows(int from, int to, ActivationRows act, int nTokens, float[] out, int outStride, int expert) {
+        MemorySegment p = packed();
+        int g0 = p == null ? to : (from + groupRows - 1) / groupRows;
+        int g1 = p == null ? to : to / groupRows;
+        if (g0 >= g1) {
+            plainRows(from, to, act, nTokens, out, outStride, expert);
+            return;
+        }
+        plainRows(from, g0 * groupRows, act, nTokens, out, outStride, expert);
+        long base = (long) expert * (rows / groupRows) * groupBytes;
+        if (nTokens == 1) {
+            for (int g = g0; g < g1; g++) {
+                repacked.multiply(p, base + g * groupBytes, cols, act, null, null, 1, out, outStride, g * groupRows);
+            }
+        } else {
+            // token tiles keep the activations of a tile in L1/L2 while every group of the chunk streams past them
+            for (int t0 = 0; t0 < nTokens; t0 += TOKEN_TILE) {
+                int tn = Math.min(TOKEN_TILE, nTokens - t0);
+                int[] idx = t0 == 0 ? null : tile(t0 / TOKEN_TILE);
+                for (int g = g0; g < g1; g++) {
+                    repacked.multiply(p, base + g * groupBytes, cols, act, idx, idx, tn, out, outStride,
+                            g * groupRows);
+                }
+            }
+        }
+        plainRows(g1 * groupRows, to, act, nTokens, out, outStride, expert);
+    }
+
+    private void plainRows(int from, int to, ActivationRows act, int nTokens, float[] out, int outStride, int expert) {
         long base = (long) expert * rows * rowBytes;
         int n = cols;
         if (nTokens == 1) {
@@ -112,7 +214,6 @@ public final class CpuMatrix {
             }
             return;
         }
-        // token tiles keep the activations of a tile in L1/L2 while every row of the chunk streams past them
         for (int t0 = 0; t0 < nTokens; t0 += TOKEN_TILE) {
             int tn = Math.min(TOKEN_TILE, nTokens - t0);
             for (int r = from; r < to; r++) {
@@ -121,9 +222,50 @@ public final class CpuMatrix {
         }
     }
 
+    /** Token indices {@code k * TOKEN_TILE ..} for tile {@code k}; allocated once per tile index, then shared. */
+    private static int[] tile(int k) {
+        int[][] t = tileRows;
+        if (k < t.length) {
+            return t[k];
+        }
+        synchronized (CpuMatrix.class) {
+            t = tileRows;
+            if (k >= t.length) {
+                int[][] grown = java.util.Arrays.copyOf(t, Math.max(k + 1, 2 * t.length));
+                for (int i = t.length; i < grown.length; i++) {
+                    grown[i] = new int[TOKEN_TILE];
+                    for (int j = 0; j < TOKEN_TILE; j++) {
+                        grown[i][j] = i * TOKEN_TILE + j;
+                    }
+                }
+                tileRows = grown;
+                t = grown;
+            }
+            return t[k];
+        }
+    }
+
     /** Rows {@code [from, to)} of a gathered product (see {@link #matmulRows}). */
     void gatherRows(int from, int to, ActivationRows act, int[] actRows, int[] outRows, int count, float[] out,
                     int outStride, int expert) {
+        MemorySegment p = packed();
+        int g0 = p == null ? to : (from + groupRows - 1) / groupRows;
+        int g1 = p == null ? to : to / groupRows;
+        if (g0 >= g1) {
+            plainGather(from, to, act, actRows, outRows, count, out, outStride, expert);
+            return;
+        }
+        plainGather(from, g0 * groupRows, act, actRows, outRows, count, out, outStride, expert);
+        long base = (long) expert * (rows / groupRows) * groupBytes;
+        for (int g = g0; g < g1; g++) {
+            repacked.multiply(p, base + g * groupBytes, cols, act, actRows, outRows, count, out, outStride,
+                    g * groupRows);
+        }
+        plainGather(g1 * groupRows, to, act, actRows, outRows, count, out, outStride, expert);
+    }
+
+    private void plainGather(int from, int to, ActivationRows act, int[] actRows, int[] outRows, int count,
+                             float[] out, int outStride, int expert) {
         long base = (long) expert * rows * rowBytes;
         int n = cols;
         for (int r = from; r < to; r++) {

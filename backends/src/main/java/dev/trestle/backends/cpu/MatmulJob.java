@@ -15,6 +15,7 @@ public final class MatmulJob implements CpuThreadPool.RangeBody {
     private int[] actRows;
     private int[] outRows;
     private int count;
+    private int unit;
 
     public MatmulJob(CpuThreadPool pool) {
         this.pool = pool;
@@ -50,7 +51,10 @@ public final class MatmulJob implements CpuThreadPool.RangeBody {
 
     private void run() {
         try {
-            pool.parallelFor(m.rows(), this);
+            m.prepare(pool);
+            // chunks on whole repacked groups: no two threads write the out columns of one group
+            unit = m.splitUnit();
+            pool.parallelFor((m.rows() + unit - 1) / unit, this);
         } finally {
             m = null;
             act = null;
@@ -61,7 +65,9 @@ public final class MatmulJob implements CpuThreadPool.RangeBody {
     }
 
     @Override
-    public void run(int from, int to) {
+    public void run(int fromUnit, int toUnit) {
+        int from = fromUnit * unit;
+        int to = Math.min(toUnit * unit, m.rows());
         if (actRows == null) {
             m.denseRows(from, to, act, nTokens, out, outStride, expert);
         } else {

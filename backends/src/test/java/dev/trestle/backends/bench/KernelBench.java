@@ -31,7 +31,8 @@ import org.openjdk.jmh.annotations.TearDown;
  *
  * <p>{@code matvec}: one token through a Llama-1B FFN matrix (2048 x 8192), the decode case; divide the weight
  * bytes printed at setup by the time per op for GB/s and compare with the machine's copy bandwidth.
- * {@code matmul}: 64 tokens, the prefill case. {@code attention}: one token's 32 heads over a 4096-cell F16
+ * {@code matmul}: 64 tokens, the prefill case. {@code repack=false} measures the plain in-place kernels of types
+ * that have a repacked layout (Q4_0, Q8_0), for an A/B in one run. {@code attention}: one token's 32 heads over a 4096-cell F16
  * cache. {@code rmsNorm}/{@code rope}: one 2048-wide row.
  */
 @State(Scope.Benchmark)
@@ -47,6 +48,10 @@ public class KernelBench {
 
     @Param({"2"})
     public int threads;
+
+    /** Load-time repacked layout where the type has one (the engine's default) or the plain kernel. */
+    @Param({"true", "false"})
+    public boolean repack;
 
     private Arena arena;
     private CpuThreadPool pool;
@@ -68,6 +73,7 @@ public class KernelBench {
     @Setup(Level.Trial)
     public void setup() {
         GgmlType t = GgmlType.valueOf(type);
+        System.setProperty("trestle.cpu.repack", Boolean.toString(repack)); // read when the matrix is built
         arena = Arena.ofShared();
         pool = new CpuThreadPool(threads);
         job = new MatmulJob(pool);

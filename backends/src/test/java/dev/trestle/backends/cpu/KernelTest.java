@@ -7,9 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.trestle.backends.cpu.kernel.F16Kernel;
 import dev.trestle.backends.cpu.kernel.F32Kernel;
 import dev.trestle.backends.cpu.kernel.Q4_0Kernel;
+import dev.trestle.backends.cpu.kernel.Q4_0Repacked;
 import dev.trestle.backends.cpu.kernel.Q4_KKernel;
 import dev.trestle.backends.cpu.kernel.Q6_KKernel;
 import dev.trestle.backends.cpu.kernel.Q8_0Kernel;
+import dev.trestle.backends.cpu.kernel.Q8_0Repacked;
+import dev.trestle.backends.cpu.kernel.RepackedKernel;
 import dev.trestle.backends.cpu.kernel.RowKernel;
 import dev.trestle.backends.cpu.kernel.RowKernels;
 import dev.trestle.backends.type.GgmlType;
@@ -200,7 +203,7 @@ class KernelTest {
           for (int tokens : new int[] {3, 9}) {
             for (GgmlType t : new GgmlType[] {GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0}) {
                 MemorySegment w = randomRows(t, rows, cols, rnd, arena);
-                CpuMatrix m = new CpuMatrix("w", t, w, new long[] {cols, rows});
+                CpuMatrix m = new CpuMatrix("w", t, w, new long[] {cols, rows}, null);
                 float[] x = new float[tokens * cols];
                 for (int i = 0; i < x.length; i++) {
                     x[i] = (float) rnd.nextGaussian();
@@ -217,6 +220,130 @@ class KernelTest {
                 }
             }
           }
+        }
+    }
+
+    /** The repacked layouts' scalar references (read from the stored rows), per type. */
+    private static float repackedScalar(GgmlType t, MemorySegment w, long off, ActivationRows a, int aOff, int n) {
+        return t == GgmlType.Q4_0 ? Q4_0Repacked.dotScalar(w, off, a, aOff, n)
+                : Q8_0Repacked.dotScalar(w, off, a, aOff, n);
+    }
+
+    @Test
+    void repackedMatmulsEqualTheirScalarReferenceBitForBit() {
+        Random rnd = new Random(11);
+        int cols = 96;
+        int experts = 2;
+        try (Arena arena = Arena.ofShared(); CpuThreadPool pool = new CpuThreadPool(3)) {
+            MatmulJob job = new MatmulJob(pool);
+            for (RepackedKernel k : new RepackedKernel[] {new Q4_0Repacked(), new Q8_0Repacked()}) {
+                GgmlType t = k.weightType();
+                int g = k.groupRows();
+                // several groups and a tail; exactly one group; too few rows for a group (plain kernel only)
+                for (int rows : new int[] {3 * g + 5, g, g - 1}) {
+                    MemorySegment w = randomRows(t, rows * experts, cols, rnd, arena);
+                    CpuMatrix m = new CpuMatrix("w", t, w, new long[] {cols, rows, experts}, k);
+                    RowKernel plain = m.kernel();
+                    long rowBytes = t.bytesFor(cols);
+                    int maxTokens = 37; // beyond one 32-token tile
+                    float[] x = new float[maxTokens * cols];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = (float) rnd.nextGaussian() * (i % 7 == 0 ? 8f : 1f);
+                    }
+                    ActivationRows a = new ActivationRows(GgmlType.Q8_0, maxTokens, cols);
+                    a.load(x, 0, cols, maxTokens, cols);
+                    for (int expert = 0; expert < experts; expert++) {
+                        long base = (long) expert * rows * rowBytes;
+                        for (int tokens : new int[] {1, 3, 4, 9, 37}) {
+                            float[] out = new float[tokens * rows];
+                            m.matmul(job, a, tokens, out, rows, expert);
+                            for (int tok = 0; tok < tokens; tok++) {
+                                for (int r = 0; r < rows; r++) {
+                                    float want = r < rows / g * g
+                                            ? repackedScalar(t, w, base + r * rowBytes, a, tok * cols, cols)
+                                            : plain.dot(w, base + r * rowBytes, a, tok * cols, cols);
+                                    assertEquals(want, out[tok * rows + r], 0f,
+                                            t + " rows " + rows + " expert " + expert + " tokens " + tokens
+                                                    + " token " + tok + " row " + r);
+                                }
+                            }
+                        }
+                        // tokens routed to one expert: gathered, out of order, into other output rows
+                        for (int count : new int[] {1, 2, 5, 8}) {
+                            int[] actRows = new int[count];
+                            int[] outRows = new int[count];
+                            for (int i = 0; i < count; i++) {
+                                actRows[i] = (i * 7 + 3) % maxTokens;
+                                outRows[i] = count - 1 - i;
+                            }
+                            float[] out = new float[count * rows];
+                            m.matmulRows(job, a, actRows, outRows, count, out, rows, expert);
+                            for (int i = 0; i < count; i++) {
+                                for (int r = 0; r < rows; r++) {
+                                    float want = r < rows / g * g
+                                            ? repackedScalar(t, w, base + r * rowBytes, a, actRows[i] * cols, cols)
+                                            : plain.vecDot(w, base + r * rowBytes, a, actRows[i] * cols, cols);
+                                    assertEquals(want, out[outRows[i] * rows + r], 0f,
+                                            t + " gathered rows " + rows + " count " + count + " row " + r);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void chunkBodiesRepackOnFirstUseWhenNoMatmulPrepared() {
+        Random rnd = new Random(13);
+        RepackedKernel k = new Q4_0Repacked();
+        int rows = 2 * k.groupRows() + 3;
+        int cols = 64;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment w = randomRows(GgmlType.Q4_0, rows, cols, rnd, arena);
+            CpuMatrix m = new CpuMatrix("w", GgmlType.Q4_0, w, new long[] {cols, rows}, k);
+            float[] x = new float[cols];
+            for (int i = 0; i < cols; i++) {
+                x[i] = (float) rnd.nextGaussian();
+            }
+            ActivationRows a = new ActivationRows(GgmlType.Q8_0, 1, cols);
+            a.load(x, 0, cols, 1, cols);
+            float[] out = new float[rows];
+            // a range that starts inside the first group: its head rows take the plain kernel
+            m.denseRows(5, rows, a, 1, out, rows, 0);
+            long rb = GgmlType.Q4_0.bytesFor(cols);
+            for (int r = 5; r < rows; r++) {
+                boolean grouped = r >= k.groupRows() && r < 2 * k.groupRows();
+                float want = grouped ? Q4_0Repacked.dotScalar(w, r * rb, a, 0, cols)
+                        : m.kernel().dot(w, r * rb, a, 0, cols);
+                assertEquals(want, out[r], 0f, "row " + r);
+            }
+        }
+    }
+
+    @Test
+    void repackedScalarReferencesMatchTheDequantizedDot() {
+        Random rnd = new Random(12);
+        int n = 256;
+        try (Arena arena = Arena.ofConfined()) {
+            float[] x = new float[n];
+            for (int i = 0; i < n; i++) {
+                x[i] = (float) rnd.nextGaussian();
+            }
+            ActivationRows a = new ActivationRows(GgmlType.Q8_0, 1, n);
+            a.load(x, 0, n, 1, n);
+            for (GgmlType t : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q8_0}) {
+                MemorySegment w = randomRows(t, 1, n, rnd, arena);
+                float[] deq = new float[n];
+                RowKernels.forType(t, "w").dequantize(w, 0, deq, 0, n);
+                double want = 0;
+                for (int i = 0; i < n; i++) {
+                    want += (double) deq[i] * a.value(i);
+                }
+                float got = repackedScalar(t, w, 0, a, 0, n);
+                assertEquals(want, got, 1e-5 * Math.max(1, Math.abs(want)), t.toString());
+            }
         }
     }
 

@@ -1,0 +1,267 @@
+package dev.trestle.backends.cpu.kernel;
+
+import dev.trestle.backends.bytes.Le;
+import dev.trestle.backends.cpu.ActivationRows;
+import dev.trestle.backends.type.GgmlType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Q4_0 repacked into groups of {@link #G} rows (32 on AVX-512), two halves of {@link #H} rows. Per 32-element
+ * block the group stores its {@code G} weight scales as floats, then for {@code k = 0..3} and each half a chunk of
+ * {@code H} ints: int {@code i} is stored bytes {@code 4k..4k+3} of row {@code half * H + i}, each nibble xor 8 so
+ * that it reads as the signed 4-bit value {@code q - 8}. Read as shorts, lane {@code 2i} holds the nibbles of
+ * elements {@code 4k, 4k+16, 4k+1, 4k+17} of row {@code i} and lane {@code 2i+1} those of elements
+ * {@code 4k+2, 4k+18, 4k+3, 4k+19}: one shift pair gives a vector that multiplies one 32-bit broadcast of
+ * {@link ActivationRows#pairs()} (elements {@code e, e+2}). Two short lanes per row, summed once per block.
+ *
+ * <p>Numerics: a block's dot {@code sum((q - 8) * x)} is at most 32 * 8 * 127 = 32512 in magnitude, so short
+ * lanes hold every partial sum exactly; each row then adds {@code float(isum) * (d_w * d_x)} with one fma per block
+ * in block order ({@link #dotScalar}), the same for every token count and JIT tier.
+ */
+public final class Q4_0Repacked implements RepackedKernel {
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** Rows per group: two short lanes per row. */
+    static final int G = S.length();
+    /** Rows per half group: one int (and float) lane per row. */
+    static final int H = I.length();
+    private static final int SRC_BLOCK = 18;
+    private static final int CHUNK = 4 * H;
+    private static final int SCALES = 4 * G;
+    private static final int BLOCK = SCALES + 8 * CHUNK;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+
+    @Override
+    public GgmlType weightType() {
+        return GgmlType.Q4_0;
+    }
+
+    @Override
+    public GgmlType dotType() {
+        return GgmlType.Q8_0;
+    }
+
+    @Override
+    public int groupRows() {
+        return G;
+    }
+
+    @Override
+    public long groupBytes(int cols) {
+        return (long) (cols / 32) * BLOCK;
+    }
+
+    @Override
+    public void repack(MemorySegment src, long srcOff, long rowBytes, int cols, MemorySegment dst, long dstOff) {
+        int blocks = cols / 32;
+        for (int b = 0; b < blocks; b++) {
+            long bo = dstOff + (long) b * BLOCK;
+            for (int r = 0; r < G; r++) {
+                long so = srcOff + r * rowBytes + (long) b * SRC_BLOCK;
+                dst.set(FLOAT, bo + 4L * r, Le.f16(src, so));
+                for (int k = 0; k < 4; k++) {
+                    int v = src.get(Le.INT, so + 2 + 4L * k) ^ 0x88888888;
+                    dst.set(Le.INT, bo + SCALES + (long) (2 * k + r / H) * CHUNK + 4L * (r % H), v);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows, int[] outRows,
+                         int tokens, float[] out, int outStride, int rowOff) {
+        int t = 0;
+        for (; t + 3 <= tokens; t += 3) {
+            multiply3(w, groupOff, cols, a, row(actRows, t), row(actRows, t + 1), row(actRows, t + 2), out,
+                    row(outRows, t) * outStride + rowOff, row(outRows, t + 1) * outStride + rowOff,
+                    row(outRows, t + 2) * outStride + rowOff);
+        }
+        for (; t < tokens; t++) {
+            multiply1(w, groupOff, cols, a, row(actRows, t), out, row(outRows, t) * outStride + rowOff);
+        }
+    }
+
+    private static int row(int[] rows, int t) {
+        return rows == null ? t : rows[t];
+    }
+
+    /** One activation row: the decode matvec. */
+    private static void multiply1(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, float[] out,
+                                  int o0) {
+        int[] xp = a.pairs();
+        float[] ds = a.scales();
+        int blocks = cols / 32;
+        int p0 = r0 * (cols / 2);
+        int d0 = r0 * blocks;
+        FloatVector lo0 = FloatVector.zero(F);
+        FloatVector hi0 = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long bo = groupOff + (long) b * BLOCK;
+            int pb = b * 16;
+            ShortVector a0 = ShortVector.zero(S);
+            ShortVector c0 = ShortVector.zero(S);
+            for (int k = 0; k < 4; k++) {
+                long co = bo + SCALES + (long) (2 * k) * CHUNK;
+                ShortVector v = ShortVector.fromMemorySegment(S, w, co, LE);
+                ShortVector u = ShortVector.fromMemorySegment(S, w, co + CHUNK, LE);
+                ShortVector v0 = v.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
+                ShortVector v16 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 12);
+                ShortVector v1 = v.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 12);
+                ShortVector v17 = v.lanewise(VectorOperators.ASHR, 12);
+                ShortVector u0 = u.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
+                ShortVector u16 = u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 12);
+                ShortVector u1 = u.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 12);
+                ShortVector u17 = u.lanewise(VectorOperators.ASHR, 12);
+                int i0 = p0 + pb + 2 * k;
+                ShortVector x0 = IntVector.broadcast(I, xp[i0]).reinterpretAsShorts();
+                ShortVector y0 = IntVector.broadcast(I, xp[i0 + 1]).reinterpretAsShorts();
+                ShortVector z0 = IntVector.broadcast(I, xp[i0 + 8]).reinterpretAsShorts();
+                ShortVector q0 = IntVector.broadcast(I, xp[i0 + 9]).reinterpretAsShorts();
+                a0 = a0.add(v0.mul(x0).add(v16.mul(z0))).add(v1.mul(y0).add(v17.mul(q0)));
+                c0 = c0.add(u0.mul(x0).add(u16.mul(z0))).add(u1.mul(y0).add(u17.mul(q0)));
+            }
+            FloatVector dl = FloatVector.fromMemorySegment(F, w, bo, LE);
+            FloatVector dh = FloatVector.fromMemorySegment(F, w, bo + 4L * H, LE);
+            IntVector f0 = a0.reinterpretAsInts();
+            IntVector g0 = c0.reinterpretAsInts();
+            IntVector sa0 = f0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(f0.lanewise(VectorOperators.ASHR, 16));
+            IntVector sc0 = g0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(g0.lanewise(VectorOperators.ASHR, 16));
+            float e0 = ds[d0 + b];
+            lo0 = ((FloatVector) sa0.convert(VectorOperators.I2F, 0)).fma(dl.mul(e0), lo0);
+            hi0 = ((FloatVector) sc0.convert(VectorOperators.I2F, 0)).fma(dh.mul(e0), hi0);
+        }
+        lo0.intoArray(out, o0);
+        hi0.intoArray(out, o0 + H);
+    }
+
+    /** Three activation rows: each unpacked weight vector feeds three tokens (prefill, routed expert tokens). */
+    private static void multiply3(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, int r1, int r2,
+                                  float[] out, int o0, int o1, int o2) {
+        int[] xp = a.pairs();
+        float[] ds = a.scales();
+        int blocks = cols / 32;
+        int p0 = r0 * (cols / 2);
+        int d0 = r0 * blocks;
+        FloatVector lo0 = FloatVector.zero(F);
+        FloatVector hi0 = FloatVector.zero(F);
+        int p1 = r1 * (cols / 2);
+        int d1 = r1 * blocks;
+        FloatVector lo1 = FloatVector.zero(F);
+        FloatVector hi1 = FloatVector.zero(F);
+        int p2 = r2 * (cols / 2);
+        int d2 = r2 * blocks;
+        FloatVector lo2 = FloatVector.zero(F);
+        FloatVector hi2 = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long bo = groupOff + (long) b * BLOCK;
+            int pb = b * 16;
+            ShortVector a0 = ShortVector.zero(S);
+            ShortVector c0 = ShortVector.zero(S);
+            ShortVector a1 = ShortVector.zero(S);
+            ShortVector c1 = ShortVector.zero(S);
+            ShortVector a2 = ShortVector.zero(S);
+            ShortVector c2 = ShortVector.zero(S);
+            for (int k = 0; k < 4; k++) {
+                long co = bo + SCALES + (long) (2 * k) * CHUNK;
+                ShortVector v = ShortVector.fromMemorySegment(S, w, co, LE);
+                ShortVector u = ShortVector.fromMemorySegment(S, w, co + CHUNK, LE);
+                ShortVector v0 = v.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
+                ShortVector v16 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 12);
+                ShortVector v1 = v.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 12);
+                ShortVector v17 = v.lanewise(VectorOperators.ASHR, 12);
+                ShortVector u0 = u.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
+                ShortVector u16 = u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 12);
+                ShortVector u1 = u.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 12);
+                ShortVector u17 = u.lanewise(VectorOperators.ASHR, 12);
+                int i0 = p0 + pb + 2 * k;
+                ShortVector x0 = IntVector.broadcast(I, xp[i0]).reinterpretAsShorts();
+                ShortVector y0 = IntVector.broadcast(I, xp[i0 + 1]).reinterpretAsShorts();
+                ShortVector z0 = IntVector.broadcast(I, xp[i0 + 8]).reinterpretAsShorts();
+                ShortVector q0 = IntVector.broadcast(I, xp[i0 + 9]).reinterpretAsShorts();
+                a0 = a0.add(v0.mul(x0).add(v16.mul(z0))).add(v1.mul(y0).add(v17.mul(q0)));
+                c0 = c0.add(u0.mul(x0).add(u16.mul(z0))).add(u1.mul(y0).add(u17.mul(q0)));
+                int i1 = p1 + pb + 2 * k;
+                ShortVector x1 = IntVector.broadcast(I, xp[i1]).reinterpretAsShorts();
+                ShortVector y1 = IntVector.broadcast(I, xp[i1 + 1]).reinterpretAsShorts();
+                ShortVector z1 = IntVector.broadcast(I, xp[i1 + 8]).reinterpretAsShorts();
+                ShortVector q1 = IntVector.broadcast(I, xp[i1 + 9]).reinterpretAsShorts();
+                a1 = a1.add(v0.mul(x1).add(v16.mul(z1))).add(v1.mul(y1).add(v17.mul(q1)));
+                c1 = c1.add(u0.mul(x1).add(u16.mul(z1))).add(u1.mul(y1).add(u17.mul(q1)));
+                int i2 = p2 + pb + 2 * k;
+                ShortVector x2 = IntVector.broadcast(I, xp[i2]).reinterpretAsShorts();
+                ShortVector y2 = IntVector.broadcast(I, xp[i2 + 1]).reinterpretAsShorts();
+                ShortVector z2 = IntVector.broadcast(I, xp[i2 + 8]).reinterpretAsShorts();
+                ShortVector q2 = IntVector.broadcast(I, xp[i2 + 9]).reinterpretAsShorts();
+                a2 = a2.add(v0.mul(x2).add(v16.mul(z2))).add(v1.mul(y2).add(v17.mul(q2)));
+                c2 = c2.add(u0.mul(x2).add(u16.mul(z2))).add(u1.mul(y2).add(u17.mul(q2)));
+            }
+            FloatVector dl = FloatVector.fromMemorySegment(F, w, bo, LE);
+            FloatVector dh = FloatVector.fromMemorySegment(F, w, bo + 4L * H, LE);
+            IntVector f0 = a0.reinterpretAsInts();
+            IntVector g0 = c0.reinterpretAsInts();
+            IntVector sa0 = f0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(f0.lanewise(VectorOperators.ASHR, 16));
+            IntVector sc0 = g0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(g0.lanewise(VectorOperators.ASHR, 16));
+            float e0 = ds[d0 + b];
+            lo0 = ((FloatVector) sa0.convert(VectorOperators.I2F, 0)).fma(dl.mul(e0), lo0);
+            hi0 = ((FloatVector) sc0.convert(VectorOperators.I2F, 0)).fma(dh.mul(e0), hi0);
+            IntVector f1 = a1.reinterpretAsInts();
+            IntVector g1 = c1.reinterpretAsInts();
+            IntVector sa1 = f1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(f1.lanewise(VectorOperators.ASHR, 16));
+            IntVector sc1 = g1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(g1.lanewise(VectorOperators.ASHR, 16));
+            float e1 = ds[d1 + b];
+            lo1 = ((FloatVector) sa1.convert(VectorOperators.I2F, 0)).fma(dl.mul(e1), lo1);
+            hi1 = ((FloatVector) sc1.convert(VectorOperators.I2F, 0)).fma(dh.mul(e1), hi1);
+            IntVector f2 = a2.reinterpretAsInts();
+            IntVector g2 = c2.reinterpretAsInts();
+            IntVector sa2 = f2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(f2.lanewise(VectorOperators.ASHR, 16));
+            IntVector sc2 = g2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(g2.lanewise(VectorOperators.ASHR, 16));
+            float e2 = ds[d2 + b];
+            lo2 = ((FloatVector) sa2.convert(VectorOperators.I2F, 0)).fma(dl.mul(e2), lo2);
+            hi2 = ((FloatVector) sc2.convert(VectorOperators.I2F, 0)).fma(dh.mul(e2), hi2);
+        }
+        lo0.intoArray(out, o0);
+        hi0.intoArray(out, o0 + H);
+        lo1.intoArray(out, o1);
+        hi1.intoArray(out, o1 + H);
+        lo2.intoArray(out, o2);
+        hi2.intoArray(out, o2 + H);
+    }
+
+    /**
+     * Scalar reference of one row of {@link #multiply}, read from the stored (not repacked) row: exact integer
+     * block dots, one fma per block in block order.
+     */
+    public static float dotScalar(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        float acc = 0f;
+        for (int b = 0; b < n / 32; b++) {
+            long bo = wOff + (long) b * SRC_BLOCK;
+            int ao = aOff + b * 32;
+            int isum = 0;
+            for (int j = 0; j < 16; j++) {
+                int q = Le.u8(w, bo + 2 + j);
+                isum += ((q & 0xf) - 8) * qs[ao + j] + ((q >>> 4) - 8) * qs[ao + j + 16];
+            }
+            acc = Math.fma((float) isum, Le.f16(w, bo) * ds[ao / 32], acc);
+        }
+        return acc;
+    }
+}
