@@ -21,7 +21,10 @@ public final class RowKernels {
 
     static {
         // one line per repacked layout (types without one multiply their stored rows in place)
-        for (RepackedKernel k : new RepackedKernel[] {}) {
+        for (RepackedKernel k : new RepackedKernel[] {
+                new Q4_KRepacked(),
+                new Q6_KRepacked(),
+        }) {
             REPACKED.put(k.weightType(), k);
         }
     }
