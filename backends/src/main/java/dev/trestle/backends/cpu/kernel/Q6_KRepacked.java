@@ -16,10 +16,11 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Q6_K repacked in groups of {@code 2 * LANES} rows (32 on AVX-512), one short lane per row, against Q8_K.
  *
- * <p>Layout of one super-block (256 columns) of a group of {@code G} rows: per element, {@code G} signed bytes
- * {@code q6 - 32} (one byte per weight instead of 6.5 bits: a single sign-extending load per element and row
- * lane, no bit assembly); then the 16 int8 scales ({@code 16 x G} bytes, row order) and d as floats ({@code G},
- * row order). Byte lane {@code L} holds row {@code L/2 + (L%2) * LANES} (see {@link Q4_KRepacked}).
+ * <p>Layout of one super-block (256 columns) of a group of {@code G} rows: {@code q6 - 32} as one signed byte per
+ * weight (8 bits instead of 6.5: two shifts per element and row lane, no bit assembly), 128 words of {@code G}
+ * little-endian shorts, word {@code 8i + k} of sub-block {@code i} holding elements {@code 16i + k} (low byte)
+ * and {@code 16i + k + 8} (high byte); then the 16 int8 scales ({@code 16 x G} bytes, row order) and d as floats
+ * ({@code G}, row order). Short lane {@code L} holds row {@code L/2 + (L%2) * LANES} (see {@link Q4_KRepacked}).
  *
  * <p>Numerics: per row and super-block {@code isum = sum_i scale_i * dot_i} is an exact integer (8 products of
  * {@code q6 - 32} and a Q8_K quant fit a short: 8 * 32 * 127 < 2^15), accumulated as {@code fma(isum, d * dy, acc)}
@@ -30,7 +31,6 @@ public final class Q6_KRepacked implements RepackedKernel {
     /** Rows per group: one short lane per row. */
     static final int G = 2 * LANES;
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_64.withShape(VectorShape.forBitSize(G * 16));
-    private static final VectorSpecies<Byte> BG = ByteVector.SPECIES_64.withShape(VectorShape.forBitSize(G * 8));
     private static final VectorSpecies<Integer> I = VectorShapes.I;
     private static final VectorSpecies<Float> FI = VectorShapes.FI;
     private static final VectorSpecies<Byte> B = VectorShapes.B;
@@ -69,7 +69,9 @@ public final class Q6_KRepacked implements RepackedKernel {
                 long bo = srcOff + r * rowBytes + (long) b * BLOCK_BYTES;
                 int lane = Q4_KRepacked.laneOf(r);
                 for (int e = 0; e < 256; e++) {
-                    Le.putU8(dst, so + (long) e * G + lane, q6(src, bo, e) & 0xff);
+                    // element 16i + k + 8h (k < 8) in byte h of short lane `lane` of word 8i + k
+                    long word = 8L * (e / 16) + e % 8;
+                    Le.putU8(dst, so + word * 2 * G + 2L * lane + (e % 16) / 8, q6(src, bo, e) & 0xff);
                 }
                 for (int i = 0; i < 16; i++) {
                     Le.putU8(dst, so + SCALES + (long) i * G + r, Le.u8(src, bo + 192 + i));
@@ -125,10 +127,9 @@ public final class Q6_KRepacked implements RepackedKernel {
                 int x = xo + 16 * i;
                 long wo = so + 16L * i * G;
                 for (int k = 0; k < 8; k++) {
-                    ShortVector v0 = (ShortVector) ByteVector.fromMemorySegment(BG, w, wo + (long) k * G, LE)
-                            .convertShape(VectorOperators.B2S, S, 0);
-                    ShortVector v1 = (ShortVector) ByteVector.fromMemorySegment(BG, w, wo + (long) (k + 8) * G, LE)
-                            .convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) k * 2 * G, LE);
+                    ShortVector v0 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
+                    ShortVector v1 = v.lanewise(VectorOperators.ASHR, 8);
                     s0 = s0.add(v0.mul((short) qs[x + k]));
                     s1 = s1.add(v1.mul((short) qs[x + k + 8]));
                 }
@@ -179,10 +180,9 @@ public final class Q6_KRepacked implements RepackedKernel {
                 int y = yo + 16 * i;
                 long wo = so + 16L * i * G;
                 for (int k = 0; k < 8; k++) {
-                    ShortVector v0 = (ShortVector) ByteVector.fromMemorySegment(BG, w, wo + (long) k * G, LE)
-                            .convertShape(VectorOperators.B2S, S, 0);
-                    ShortVector v1 = (ShortVector) ByteVector.fromMemorySegment(BG, w, wo + (long) (k + 8) * G, LE)
-                            .convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) k * 2 * G, LE);
+                    ShortVector v0 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
+                    ShortVector v1 = v.lanewise(VectorOperators.ASHR, 8);
                     s0 = s0.add(v0.mul((short) qs[x + k]));
                     s1 = s1.add(v1.mul((short) qs[x + k + 8]));
                     t0 = t0.add(v0.mul((short) qs[y + k]));
