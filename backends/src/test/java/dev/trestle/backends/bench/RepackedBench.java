@@ -37,7 +37,7 @@ public class RepackedBench {
     private static final int PREFILL = 64;
     private static final int TOKEN_TILE = 32;
 
-    @Param({"Q4_K", "Q6_K"})
+    @Param({"Q4_K", "Q5_K", "Q6_K"})
     public String type;
 
     @Param({"plain", "repacked"})

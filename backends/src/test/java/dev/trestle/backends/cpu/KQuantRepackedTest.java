@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.trestle.backends.cpu.kernel.Q4_KRepacked;
+import dev.trestle.backends.cpu.kernel.Q5_KRepacked;
 import dev.trestle.backends.cpu.kernel.Q6_KRepacked;
 import dev.trestle.backends.cpu.kernel.RepackedKernel;
 import dev.trestle.backends.cpu.kernel.RowKernel;
@@ -31,24 +32,33 @@ class KQuantRepackedTest {
     }
 
     static Stream<Arguments> cases() {
-        return Stream.of(GgmlType.Q4_K, GgmlType.Q6_K).flatMap(t -> Stream.of(
+        return types().flatMap(t -> Stream.of(
                 Arguments.of(t, 1, 256), Arguments.of(t, 3, 768), Arguments.of(t, 2, 512)));
     }
 
     private static RepackedKernel kernel(GgmlType t) {
-        return t == GgmlType.Q4_K ? new Q4_KRepacked() : new Q6_KRepacked();
+        return switch (t) {
+            case Q4_K -> new Q4_KRepacked();
+            case Q5_K -> new Q5_KRepacked();
+            default -> new Q6_KRepacked();
+        };
     }
 
     @org.junit.jupiter.api.Test
-    void registryRepacksQ4_KAndQ6_K() {
+    void registryRepacksTheKQuants() {
         if (Boolean.parseBoolean(System.getProperty("trestle.cpu.repack", "true"))) {
             assertTrue(RowKernels.repackedFor(GgmlType.Q4_K) instanceof Q4_KRepacked);
             assertTrue(RowKernels.repackedFor(GgmlType.Q6_K) instanceof Q6_KRepacked);
+            assertTrue(RowKernels.repackedFor(GgmlType.Q5_K) instanceof Q5_KRepacked);
         }
     }
 
     private static Reference reference(GgmlType t) {
-        return t == GgmlType.Q4_K ? Q4_KRepacked::dotReference : Q6_KRepacked::dotReference;
+        return switch (t) {
+            case Q4_K -> Q4_KRepacked::dotReference;
+            case Q5_K -> Q5_KRepacked::dotReference;
+            default -> Q6_KRepacked::dotReference;
+        };
     }
 
     /** Repacks all groups of {@code w} ({@code groups * G} rows) into one segment, group after group. */
@@ -146,9 +156,11 @@ class KQuantRepackedTest {
                 MemorySegment w = arena.allocate(rowBytes * g, 16);
                 w.fill((byte) fill);
                 for (long bo = 0; bo < w.byteSize(); bo += type.bytesPerBlock()) {
-                    if (type == GgmlType.Q4_K) {
+                    if (type != GgmlType.Q6_K) {
                         w.set(SHORT, bo, Half.fromFloat(0.01f));
                         w.set(SHORT, bo + 2, Half.fromFloat(0.02f));
+                        // all scales and mins 63, so that all-zero quants are weighed too
+                        w.asSlice(bo + 4, 12).fill((byte) 0xff);
                     } else {
                         w.set(SHORT, bo + 208, Half.fromFloat(0.01f));
                         for (int i = 0; i < 16; i++) {
@@ -180,6 +192,6 @@ class KQuantRepackedTest {
     }
 
     static Stream<GgmlType> types() {
-        return Stream.of(GgmlType.Q4_K, GgmlType.Q6_K);
+        return Stream.of(GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K);
     }
 }
