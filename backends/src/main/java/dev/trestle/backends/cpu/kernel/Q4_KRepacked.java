@@ -4,6 +4,7 @@ import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -73,17 +74,24 @@ public final class Q4_KRepacked implements RepackedKernel {
 
     @Override
     public void repack(MemorySegment src, long srcOff, long rowBytes, int cols, MemorySegment dst, long dstOff) {
+        byte[] qs = new byte[128];
+        int[] q = new int[256];
         for (int b = 0; b < cols / 256; b++) {
             long so = dstOff + (long) b * SUPER;
             for (int r = 0; r < G; r++) {
                 long bo = srcOff + r * rowBytes + (long) b * BLOCK_BYTES;
                 int lane = laneOf(r);
+                // the block's nibbles read once (load time matters: this runs over every Q4_K weight)
+                MemorySegment.copy(src, ValueLayout.JAVA_BYTE, bo + 16, qs, 0, 128);
+                for (int e = 0; e < 256; e++) {
+                    int j = e / 32;
+                    int v = qs[32 * (j / 2) + e % 32];
+                    q[e] = (j & 1) == 0 ? v & 0xf : (v >>> 4) & 0xf;
+                }
                 for (int j = 0; j < 8; j++) {
                     for (int k = 0; k < 8; k++) {
-                        int word = 0;
-                        for (int q = 0; q < 4; q++) {
-                            word |= nibble(src, bo, 32 * j + k + 8 * q) << (4 * q);
-                        }
+                        int e = 32 * j + k;
+                        int word = q[e] | q[e + 8] << 4 | q[e + 16] << 8 | q[e + 24] << 12;
                         Le.putI16(dst, so + (8L * j + k) * WORD_STEP + 2L * lane, (short) word);
                     }
                     Le.putU8(dst, so + SCALES + (long) j * G + r, KQuant.scale(src, bo + 4, j));

@@ -4,6 +4,7 @@ import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -66,16 +67,20 @@ public final class Q5_KRepacked implements RepackedKernel {
 
     @Override
     public void repack(MemorySegment src, long srcOff, long rowBytes, int cols, MemorySegment dst, long dstOff) {
+        byte[] blk = new byte[BLOCK_BYTES];
         for (int b = 0; b < cols / 256; b++) {
             long so = dstOff + (long) b * SUPER;
             for (int r = 0; r < G; r++) {
                 long bo = srcOff + r * rowBytes + (long) b * BLOCK_BYTES;
                 int lane = Q4_KRepacked.laneOf(r);
-                for (int e = 0; e < 256; e++) {
-                    long word = 16L * (e / 32) + e % 16;
-                    Le.putU8(dst, so + word * 2 * G + 2L * lane + (e % 32) / 16, (q5(src, bo, e) - 16) & 0xff);
-                }
+                // the block read once (load time matters: this runs over every Q5_K weight)
+                MemorySegment.copy(src, ValueLayout.JAVA_BYTE, bo, blk, 0, BLOCK_BYTES);
                 for (int j = 0; j < 8; j++) {
+                    for (int k = 0; k < 16; k++) {
+                        int e = 32 * j + k;
+                        int word = ((q5(blk, e) - 16) & 0xff) | ((q5(blk, e + 16) - 16) & 0xff) << 8;
+                        Le.putI16(dst, so + (16L * j + k) * 2 * G + 2L * lane, (short) word);
+                    }
                     Le.putU8(dst, so + SCALES + (long) j * G + r, KQuant.scale(src, bo + 4, j));
                     Le.putU8(dst, so + MINS + (long) j * G + r, KQuant.min(src, bo + 4, j));
                 }
@@ -83,6 +88,16 @@ public final class Q5_KRepacked implements RepackedKernel {
                 Le.putF32(dst, so + DMINS + 4L * r, -Le.f16(src, bo + 2));
             }
         }
+    }
+
+    /** Element {@code e} (0..255, value 0..31) of a stored Q5_K block copied into {@code blk}. */
+    private static int q5(byte[] blk, int e) {
+        int j = e / 32;
+        int l = e % 32;
+        int q = blk[48 + 32 * (j / 2) + l] & 0xff;
+        int low = (j & 1) == 0 ? q & 0xf : q >>> 4;
+        int high = ((blk[16 + l] & 0xff) >>> j) & 1;
+        return low | high << 4;
     }
 
     /** Element {@code e} (0..255, value 0..31) of the stored Q5_K block at {@code bo}. */

@@ -4,6 +4,7 @@ import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -63,18 +64,34 @@ public final class Q6_KRepacked implements RepackedKernel {
 
     @Override
     public void repack(MemorySegment src, long srcOff, long rowBytes, int cols, MemorySegment dst, long dstOff) {
+        byte[] blk = new byte[BLOCK_BYTES];
+        int[] q = new int[256];
         for (int b = 0; b < cols / 256; b++) {
             long so = dstOff + (long) b * SUPER;
             for (int r = 0; r < G; r++) {
                 long bo = srcOff + r * rowBytes + (long) b * BLOCK_BYTES;
                 int lane = Q4_KRepacked.laneOf(r);
-                for (int e = 0; e < 256; e++) {
-                    // element 16i + k + 8h (k < 8) in byte h of short lane `lane` of word 8i + k
-                    long word = 8L * (e / 16) + e % 8;
-                    Le.putU8(dst, so + word * 2 * G + 2L * lane + (e % 16) / 8, q6(src, bo, e) & 0xff);
+                // the block read and decoded once (load time matters: this runs over every Q6_K weight)
+                MemorySegment.copy(src, ValueLayout.JAVA_BYTE, bo, blk, 0, BLOCK_BYTES);
+                for (int half = 0; half < 2; half++) {
+                    for (int l = 0; l < 32; l++) {
+                        int lq = blk[64 * half + l] & 0xff;
+                        int lq2 = blk[64 * half + l + 32] & 0xff;
+                        int h = blk[128 + 32 * half + l] & 0xff;
+                        int e = 128 * half + l;
+                        q[e] = ((lq & 0xf) | (h & 3) << 4) - 32;
+                        q[e + 32] = ((lq2 & 0xf) | (h >>> 2 & 3) << 4) - 32;
+                        q[e + 64] = ((lq >>> 4) | (h >>> 4 & 3) << 4) - 32;
+                        q[e + 96] = ((lq2 >>> 4) | (h >>> 6 & 3) << 4) - 32;
+                    }
                 }
                 for (int i = 0; i < 16; i++) {
-                    Le.putU8(dst, so + SCALES + (long) i * G + r, Le.u8(src, bo + 192 + i));
+                    for (int k = 0; k < 8; k++) {
+                        int e = 16 * i + k;
+                        int word = (q[e] & 0xff) | (q[e + 8] & 0xff) << 8;
+                        Le.putI16(dst, so + (8L * i + k) * 2 * G + 2L * lane, (short) word);
+                    }
+                    Le.putU8(dst, so + SCALES + (long) i * G + r, blk[192 + i]);
                 }
                 Le.putF32(dst, so + DS + 4L * r, Le.f16(src, bo + 208));
             }
