@@ -84,7 +84,7 @@ class KQuantRepackedTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment w = KernelTest.randomRows(type, rows, cols, rnd, arena);
             MemorySegment packed = repackAll(k, w, groups, cols, arena);
-            int actCount = 7;
+            int actCount = 9;
             float[] x = new float[actCount * cols];
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) rnd.nextGaussian() * (i % 97 == 0 ? 20 : 1);
@@ -95,7 +95,7 @@ class KQuantRepackedTest {
             for (int r = 0; r < rows; r++) {
                 plain.dequantize(w, r * rowBytes, deq, r * cols, cols);
             }
-            for (int tokens : new int[] {1, 2, 3, 5}) {
+            for (int tokens : new int[] {1, 2, 3, 5, 7}) {
                 for (boolean gathered : new boolean[] {false, true}) {
                     int[] actRows = gathered ? new int[tokens] : null;
                     int[] outRows = gathered ? new int[tokens] : null;
