@@ -9,7 +9,10 @@ import dev.trestle.backends.cpu.kernel.F32Kernel;
 import dev.trestle.backends.cpu.kernel.Q4_0Kernel;
 import dev.trestle.backends.cpu.kernel.Q4_0Repacked;
 import dev.trestle.backends.cpu.kernel.Q4_KKernel;
+import dev.trestle.backends.cpu.kernel.Q4_KRepacked;
+import dev.trestle.backends.cpu.kernel.Q5_KRepacked;
 import dev.trestle.backends.cpu.kernel.Q6_KKernel;
+import dev.trestle.backends.cpu.kernel.Q6_KRepacked;
 import dev.trestle.backends.cpu.kernel.Q8_0Kernel;
 import dev.trestle.backends.cpu.kernel.Q8_0Repacked;
 import dev.trestle.backends.cpu.kernel.RepackedKernel;
@@ -225,19 +228,26 @@ class KernelTest {
 
     /** The repacked layouts' scalar references (read from the stored rows), per type. */
     private static float repackedScalar(GgmlType t, MemorySegment w, long off, ActivationRows a, int aOff, int n) {
-        return t == GgmlType.Q4_0 ? Q4_0Repacked.dotScalar(w, off, a, aOff, n)
-                : Q8_0Repacked.dotScalar(w, off, a, aOff, n);
+        return switch (t) {
+            case Q4_0 -> Q4_0Repacked.dotScalar(w, off, a, aOff, n);
+            case Q8_0 -> Q8_0Repacked.dotScalar(w, off, a, aOff, n);
+            case Q4_K -> Q4_KRepacked.dotReference(w, off, a, aOff, n);
+            case Q5_K -> Q5_KRepacked.dotReference(w, off, a, aOff, n);
+            case Q6_K -> Q6_KRepacked.dotReference(w, off, a, aOff, n);
+            default -> throw new IllegalArgumentException("no repacked layout for " + t);
+        };
     }
 
     @Test
     void repackedMatmulsEqualTheirScalarReferenceBitForBit() {
         Random rnd = new Random(11);
-        int cols = 96;
         int experts = 2;
         try (Arena arena = Arena.ofShared(); CpuThreadPool pool = new CpuThreadPool(3)) {
             MatmulJob job = new MatmulJob(pool);
-            for (RepackedKernel k : new RepackedKernel[] {new Q4_0Repacked(), new Q8_0Repacked()}) {
+            for (RepackedKernel k : new RepackedKernel[] {new Q4_0Repacked(), new Q8_0Repacked(), new Q4_KRepacked(),
+                    new Q5_KRepacked(), new Q6_KRepacked()}) {
                 GgmlType t = k.weightType();
+                int cols = t.blockSize() == 256 ? 512 : 96;
                 int g = k.groupRows();
                 // several groups and a tail; exactly one group; too few rows for a group (plain kernel only)
                 for (int rows : new int[] {3 * g + 5, g, g - 1}) {
@@ -250,7 +260,7 @@ class KernelTest {
                     for (int i = 0; i < x.length; i++) {
                         x[i] = (float) rnd.nextGaussian() * (i % 7 == 0 ? 8f : 1f);
                     }
-                    ActivationRows a = new ActivationRows(GgmlType.Q8_0, maxTokens, cols);
+                    ActivationRows a = new ActivationRows(k.dotType(), maxTokens, cols);
                     a.load(x, 0, cols, maxTokens, cols);
                     for (int expert = 0; expert < experts; expert++) {
                         long base = (long) expert * rows * rowBytes;

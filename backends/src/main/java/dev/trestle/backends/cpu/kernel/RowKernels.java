@@ -24,6 +24,9 @@ public final class RowKernels {
         for (RepackedKernel k : new RepackedKernel[] {
                 new Q4_0Repacked(),
                 new Q8_0Repacked(),
+                new Q4_KRepacked(),
+                new Q6_KRepacked(),
+                new Q5_KRepacked(),
         }) {
             REPACKED.put(k.weightType(), k);
         }

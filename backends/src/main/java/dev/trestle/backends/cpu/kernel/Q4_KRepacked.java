@@ -1,0 +1,316 @@
+package dev.trestle.backends.cpu.kernel;
+
+import dev.trestle.backends.bytes.Le;
+import dev.trestle.backends.cpu.ActivationRows;
+import dev.trestle.backends.type.GgmlType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Q4_K repacked in groups of {@code 2 * LANES} rows (32 on AVX-512), one short lane per row, against Q8_K.
+ *
+ * <p>Layout of one super-block (256 columns) of a group, {@code G} rows: 64 words of {@code G} little-endian shorts,
+ * word {@code 8j + k} of sub-block {@code j} holding, per row, the nibbles of elements {@code 32j + k},
+ * {@code +8}, {@code +16}, {@code +24} (bits 0, 4, 8, 12); then the 6-bit scales ({@code 8 x G} bytes, row order),
+ * the 6-bit mins (likewise), d as floats and -dmin as floats ({@code G} each, row order). Short lane {@code L}
+ * holds row {@code L/2 + (L%2) * LANES}, so a short vector read as ints splits into rows {@code 0..LANES-1}
+ * (low halves) and {@code LANES..G-1} (high halves) with two shifts, no lane shuffles.
+ *
+ * <p>Numerics: per row and super-block, {@code isum = sum_j scale_j * dot_j} and {@code msum = sum_j min_j *
+ * bsum_j} are exact integers (16 products of a nibble and a Q8_K quant fit a short: 16 * 15 * 127 < 2^15); the row
+ * accumulates {@code fma(isum, d * dy, acc)} then {@code fma(msum, -dmin * dy, acc)} in super-block order, as
+ * {@link #dotReference} does.
+ */
+public final class Q4_KRepacked implements RepackedKernel {
+    private static final int LANES = VectorShapes.LANES;
+    /** Rows per group: one short lane per row. */
+    static final int G = 2 * LANES;
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_64.withShape(VectorShape.forBitSize(G * 16));
+    private static final VectorSpecies<Integer> I = VectorShapes.I;
+    private static final VectorSpecies<Float> FI = VectorShapes.FI;
+    private static final VectorSpecies<Byte> B = VectorShapes.B;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final int BLOCK_BYTES = 144;
+    private static final int WORD_STEP = 2 * G;
+    private static final int SCALES = 64 * WORD_STEP;
+    private static final int MINS = SCALES + 8 * G;
+    private static final int DS = MINS + 8 * G;
+    private static final int DMINS = DS + 4 * G;
+    /** Bytes of one repacked super-block of a group. */
+    private static final int SUPER = DMINS + 4 * G;
+
+    @Override
+    public GgmlType weightType() {
+        return GgmlType.Q4_K;
+    }
+
+    @Override
+    public GgmlType dotType() {
+        return GgmlType.Q8_K;
+    }
+
+    @Override
+    public int groupRows() {
+        return G;
+    }
+
+    @Override
+    public long groupBytes(int cols) {
+        return (long) (cols / 256) * SUPER;
+    }
+
+    /** The short lane that holds row {@code r} of a group. */
+    static int laneOf(int r) {
+        return r < LANES ? 2 * r : 2 * (r - LANES) + 1;
+    }
+
+    @Override
+    public void repack(MemorySegment src, long srcOff, long rowBytes, int cols, MemorySegment dst, long dstOff) {
+        byte[] qs = new byte[128];
+        int[] q = new int[256];
+        for (int b = 0; b < cols / 256; b++) {
+            long so = dstOff + (long) b * SUPER;
+            for (int r = 0; r < G; r++) {
+                long bo = srcOff + r * rowBytes + (long) b * BLOCK_BYTES;
+                int lane = laneOf(r);
+                // the block's nibbles read once (load time matters: this runs over every Q4_K weight)
+                MemorySegment.copy(src, ValueLayout.JAVA_BYTE, bo + 16, qs, 0, 128);
+                for (int e = 0; e < 256; e++) {
+                    int j = e / 32;
+                    int v = qs[32 * (j / 2) + e % 32];
+                    q[e] = (j & 1) == 0 ? v & 0xf : (v >>> 4) & 0xf;
+                }
+                for (int j = 0; j < 8; j++) {
+                    for (int k = 0; k < 8; k++) {
+                        int e = 32 * j + k;
+                        int word = q[e] | q[e + 8] << 4 | q[e + 16] << 8 | q[e + 24] << 12;
+                        Le.putI16(dst, so + (8L * j + k) * WORD_STEP + 2L * lane, (short) word);
+                    }
+                    Le.putU8(dst, so + SCALES + (long) j * G + r, KQuant.scale(src, bo + 4, j));
+                    Le.putU8(dst, so + MINS + (long) j * G + r, KQuant.min(src, bo + 4, j));
+                }
+                Le.putF32(dst, so + DS + 4L * r, Le.f16(src, bo));
+                Le.putF32(dst, so + DMINS + 4L * r, -Le.f16(src, bo + 2));
+            }
+        }
+    }
+
+    /** Element {@code e} (0..255) of the stored Q4_K block at {@code bo}. */
+    private static int nibble(MemorySegment w, long bo, int e) {
+        int j = e / 32;
+        int q = Le.u8(w, bo + 16 + 32L * (j / 2) + e % 32);
+        return (j & 1) == 0 ? q & 0xf : q >>> 4;
+    }
+
+    @Override
+    public void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows, int[] outRows,
+                         int tokens, float[] out, int outStride, int rowOff) {
+        int t = 0;
+        for (; t + 2 <= tokens; t += 2) {
+            int a0 = actRows == null ? t : actRows[t];
+            int a1 = actRows == null ? t + 1 : actRows[t + 1];
+            int o0 = (outRows == null ? t : outRows[t]) * outStride + rowOff;
+            int o1 = (outRows == null ? t + 1 : outRows[t + 1]) * outStride + rowOff;
+            two(w, groupOff, cols, a, a0 * cols, a1 * cols, out, o0, o1);
+        }
+        if (t < tokens) {
+            int a0 = actRows == null ? t : actRows[t];
+            int o0 = (outRows == null ? t : outRows[t]) * outStride + rowOff;
+            one(w, groupOff, cols, a, a0 * cols, out, o0);
+        }
+    }
+
+    /** One activation row (decode): the group's {@code G} dots into {@code out[o..o+G)}. */
+    private static void one(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, float[] out, int o) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        short[] bs = a.bsums();
+        FloatVector accLo = FloatVector.zero(FI);
+        FloatVector accHi = FloatVector.zero(FI);
+        for (int b = 0; b < cols / 256; b++) {
+            long so = groupOff + (long) b * SUPER;
+            int xo = ao + 256 * b;
+            int bso = xo / 16;
+            IntVector isLo = IntVector.zero(I);
+            IntVector isHi = IntVector.zero(I);
+            IntVector msLo = IntVector.zero(I);
+            IntVector msHi = IntVector.zero(I);
+            for (int j = 0; j < 8; j++) {
+                ShortVector s0 = ShortVector.zero(S);
+                ShortVector s1 = ShortVector.zero(S);
+                int x = xo + 32 * j;
+                long wo = so + 8L * j * WORD_STEP;
+                for (int k = 0; k < 8; k++) {
+                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) k * WORD_STEP, LE);
+                    ShortVector n0 = v.and((short) 0xf);
+                    ShortVector n1 = v.lanewise(VectorOperators.LSHR, 4).and((short) 0xf);
+                    ShortVector n2 = v.lanewise(VectorOperators.LSHR, 8).and((short) 0xf);
+                    ShortVector n3 = v.lanewise(VectorOperators.LSHR, 12);
+                    s0 = s0.add(n0.mul((short) qs[x + k])).add(n1.mul((short) qs[x + k + 8]));
+                    s1 = s1.add(n2.mul((short) qs[x + k + 16])).add(n3.mul((short) qs[x + k + 24]));
+                }
+                IntVector i0 = s0.reinterpretAsInts();
+                IntVector i1 = s1.reinterpretAsInts();
+                IntVector lo = i0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                IntVector hi = i0.lanewise(VectorOperators.ASHR, 16).add(i1.lanewise(VectorOperators.ASHR, 16));
+                long sc = so + SCALES + (long) j * G;
+                long mn = so + MINS + (long) j * G;
+                isLo = isLo.add(lo.mul((IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
+                        .convertShape(VectorOperators.B2I, I, 0)));
+                isHi = isHi.add(hi.mul((IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
+                        .convertShape(VectorOperators.B2I, I, 0)));
+                int bsum = bs[bso + 2 * j] + bs[bso + 2 * j + 1];
+                msLo = msLo.add(((IntVector) ByteVector.fromMemorySegment(B, w, mn, LE)
+                        .convertShape(VectorOperators.B2I, I, 0)).mul(bsum));
+                msHi = msHi.add(((IntVector) ByteVector.fromMemorySegment(B, w, mn + LANES, LE)
+                        .convertShape(VectorOperators.B2I, I, 0)).mul(bsum));
+            }
+            float dy = ds[xo / 256];
+            FloatVector dLo = FloatVector.fromMemorySegment(FI, w, so + DS, LE).mul(dy);
+            FloatVector dHi = FloatVector.fromMemorySegment(FI, w, so + DS + 4L * LANES, LE).mul(dy);
+            FloatVector mLo = FloatVector.fromMemorySegment(FI, w, so + DMINS, LE).mul(dy);
+            FloatVector mHi = FloatVector.fromMemorySegment(FI, w, so + DMINS + 4L * LANES, LE).mul(dy);
+            accLo = ((FloatVector) isLo.convert(VectorOperators.I2F, 0)).fma(dLo, accLo);
+            accHi = ((FloatVector) isHi.convert(VectorOperators.I2F, 0)).fma(dHi, accHi);
+            accLo = ((FloatVector) msLo.convert(VectorOperators.I2F, 0)).fma(mLo, accLo);
+            accHi = ((FloatVector) msHi.convert(VectorOperators.I2F, 0)).fma(mHi, accHi);
+        }
+        accLo.intoArray(out, o);
+        accHi.intoArray(out, o + LANES);
+    }
+
+    /** Two activation rows (prefill): each weight word is unpacked once for both. */
+    private static void two(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, int ap, float[] out,
+                            int o, int p) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        short[] bs = a.bsums();
+        FloatVector accLo = FloatVector.zero(FI);
+        FloatVector accHi = FloatVector.zero(FI);
+        FloatVector bccLo = FloatVector.zero(FI);
+        FloatVector bccHi = FloatVector.zero(FI);
+        for (int b = 0; b < cols / 256; b++) {
+            long so = groupOff + (long) b * SUPER;
+            int xo = ao + 256 * b;
+            int yo = ap + 256 * b;
+            IntVector isLo = IntVector.zero(I);
+            IntVector isHi = IntVector.zero(I);
+            IntVector jsLo = IntVector.zero(I);
+            IntVector jsHi = IntVector.zero(I);
+            for (int j = 0; j < 8; j++) {
+                ShortVector s0 = ShortVector.zero(S);
+                ShortVector s1 = ShortVector.zero(S);
+                ShortVector t0 = ShortVector.zero(S);
+                ShortVector t1 = ShortVector.zero(S);
+                int x = xo + 32 * j;
+                int y = yo + 32 * j;
+                long wo = so + 8L * j * WORD_STEP;
+                for (int k = 0; k < 8; k++) {
+                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) k * WORD_STEP, LE);
+                    ShortVector n0 = v.and((short) 0xf);
+                    ShortVector n1 = v.lanewise(VectorOperators.LSHR, 4).and((short) 0xf);
+                    ShortVector n2 = v.lanewise(VectorOperators.LSHR, 8).and((short) 0xf);
+                    ShortVector n3 = v.lanewise(VectorOperators.LSHR, 12);
+                    s0 = s0.add(n0.mul((short) qs[x + k])).add(n1.mul((short) qs[x + k + 8]));
+                    s1 = s1.add(n2.mul((short) qs[x + k + 16])).add(n3.mul((short) qs[x + k + 24]));
+                    t0 = t0.add(n0.mul((short) qs[y + k])).add(n1.mul((short) qs[y + k + 8]));
+                    t1 = t1.add(n2.mul((short) qs[y + k + 16])).add(n3.mul((short) qs[y + k + 24]));
+                }
+                long sc = so + SCALES + (long) j * G;
+                IntVector scLo = (IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                IntVector scHi = (IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                IntVector i0 = s0.reinterpretAsInts();
+                IntVector i1 = s1.reinterpretAsInts();
+                isLo = isLo.add(i0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).mul(scLo));
+                isHi = isHi.add(i0.lanewise(VectorOperators.ASHR, 16).add(i1.lanewise(VectorOperators.ASHR, 16))
+                        .mul(scHi));
+                IntVector u0 = t0.reinterpretAsInts();
+                IntVector u1 = t1.reinterpretAsInts();
+                jsLo = jsLo.add(u0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(u1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).mul(scLo));
+                jsHi = jsHi.add(u0.lanewise(VectorOperators.ASHR, 16).add(u1.lanewise(VectorOperators.ASHR, 16))
+                        .mul(scHi));
+            }
+            // the min terms after the quants, so their vectors do not compete for registers with the loop above
+            IntVector msLo = IntVector.zero(I);
+            IntVector msHi = IntVector.zero(I);
+            IntVector nsLo = IntVector.zero(I);
+            IntVector nsHi = IntVector.zero(I);
+            int bx = xo / 16;
+            int by = yo / 16;
+            for (int j = 0; j < 8; j++) {
+                long mn = so + MINS + (long) j * G;
+                IntVector mLo = (IntVector) ByteVector.fromMemorySegment(B, w, mn, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                IntVector mHi = (IntVector) ByteVector.fromMemorySegment(B, w, mn + LANES, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                int sx = bs[bx + 2 * j] + bs[bx + 2 * j + 1];
+                int sy = bs[by + 2 * j] + bs[by + 2 * j + 1];
+                msLo = msLo.add(mLo.mul(sx));
+                msHi = msHi.add(mHi.mul(sx));
+                nsLo = nsLo.add(mLo.mul(sy));
+                nsHi = nsHi.add(mHi.mul(sy));
+            }
+            float dx = ds[xo / 256];
+            float dyy = ds[yo / 256];
+            FloatVector dLo = FloatVector.fromMemorySegment(FI, w, so + DS, LE);
+            FloatVector dHi = FloatVector.fromMemorySegment(FI, w, so + DS + 4L * LANES, LE);
+            FloatVector mLo = FloatVector.fromMemorySegment(FI, w, so + DMINS, LE);
+            FloatVector mHi = FloatVector.fromMemorySegment(FI, w, so + DMINS + 4L * LANES, LE);
+            accLo = ((FloatVector) isLo.convert(VectorOperators.I2F, 0)).fma(dLo.mul(dx), accLo);
+            accHi = ((FloatVector) isHi.convert(VectorOperators.I2F, 0)).fma(dHi.mul(dx), accHi);
+            accLo = ((FloatVector) msLo.convert(VectorOperators.I2F, 0)).fma(mLo.mul(dx), accLo);
+            accHi = ((FloatVector) msHi.convert(VectorOperators.I2F, 0)).fma(mHi.mul(dx), accHi);
+            bccLo = ((FloatVector) jsLo.convert(VectorOperators.I2F, 0)).fma(dLo.mul(dyy), bccLo);
+            bccHi = ((FloatVector) jsHi.convert(VectorOperators.I2F, 0)).fma(dHi.mul(dyy), bccHi);
+            bccLo = ((FloatVector) nsLo.convert(VectorOperators.I2F, 0)).fma(mLo.mul(dyy), bccLo);
+            bccHi = ((FloatVector) nsHi.convert(VectorOperators.I2F, 0)).fma(mHi.mul(dyy), bccHi);
+        }
+        accLo.intoArray(out, o);
+        accHi.intoArray(out, o + LANES);
+        bccLo.intoArray(out, p);
+        bccHi.intoArray(out, p + LANES);
+    }
+
+    /**
+     * Scalar reference over the stored (not repacked) row at {@code wOff}, in the order the repacked kernel
+     * accumulates: per super-block exact integer sums, then {@code fma(isum, d * dy, acc)} and
+     * {@code fma(msum, -dmin * dy, acc)}.
+     */
+    public static float dotReference(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        short[] bs = a.bsums();
+        float acc = 0f;
+        for (int b = 0; b < n / 256; b++) {
+            long bo = wOff + (long) b * BLOCK_BYTES;
+            int ao = aOff + b * 256;
+            int isum = 0;
+            int msum = 0;
+            for (int j = 0; j < 8; j++) {
+                int dot = 0;
+                for (int l = 0; l < 32; l++) {
+                    dot += nibble(w, bo, 32 * j + l) * qs[ao + 32 * j + l];
+                }
+                isum += KQuant.scale(w, bo + 4, j) * dot;
+                msum += KQuant.min(w, bo + 4, j) * (bs[ao / 16 + 2 * j] + bs[ao / 16 + 2 * j + 1]);
+            }
+            float dy = ds[ao / 256];
+            acc = Math.fma((float) isum, Le.f16(w, bo) * dy, acc);
+            acc = Math.fma((float) msum, -Le.f16(w, bo + 2) * dy, acc);
+        }
+        return acc;
+    }
+}

@@ -1,0 +1,317 @@
+package dev.trestle.backends.cpu.kernel;
+
+import dev.trestle.backends.bytes.Le;
+import dev.trestle.backends.cpu.ActivationRows;
+import dev.trestle.backends.type.GgmlType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Q5_K repacked in groups of {@code 2 * LANES} rows (32 on AVX-512), one short lane per row, against Q8_K.
+ *
+ * <p>Layout of one super-block (256 columns) of a group of {@code G} rows: {@code q5 - 16} as one signed byte per
+ * weight (8 bits instead of 5.5: two shifts per element and row lane), 128 words of {@code G} little-endian shorts,
+ * word {@code 16j + k} of sub-block {@code j} holding elements {@code 32j + k} (low byte) and {@code 32j + k + 16}
+ * (high byte); then the 6-bit scales and mins ({@code 8 x G} bytes each, row order), d and -dmin as floats
+ * ({@code G} each). Short lane {@code L} holds row {@code L/2 + (L%2) * LANES} (see {@link Q4_KRepacked}).
+ *
+ * <p>Numerics: centring the quants keeps 16 products in a short (16 * 16 * 127 < 2^15); the sub-block dot of the
+ * stored quants is then {@code dot(q5 - 16, x) + 16 * bsum}, exact. Per row and super-block {@code isum} and
+ * {@code msum} are exact integers, accumulated as {@code fma(isum, d * dy, acc)} then
+ * {@code fma(msum, -dmin * dy, acc)} in super-block order, as {@link #dotReference} does.
+ */
+public final class Q5_KRepacked implements RepackedKernel {
+    private static final int LANES = VectorShapes.LANES;
+    /** Rows per group: one short lane per row. */
+    static final int G = 2 * LANES;
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_64.withShape(VectorShape.forBitSize(G * 16));
+    private static final VectorSpecies<Integer> I = VectorShapes.I;
+    private static final VectorSpecies<Float> FI = VectorShapes.FI;
+    private static final VectorSpecies<Byte> B = VectorShapes.B;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final int BLOCK_BYTES = 176;
+    private static final int SCALES = 256 * G;
+    private static final int MINS = SCALES + 8 * G;
+    private static final int DS = MINS + 8 * G;
+    private static final int DMINS = DS + 4 * G;
+    /** Bytes of one repacked super-block of a group. */
+    private static final int SUPER = DMINS + 4 * G;
+
+    @Override
+    public GgmlType weightType() {
+        return GgmlType.Q5_K;
+    }
+
+    @Override
+    public GgmlType dotType() {
+        return GgmlType.Q8_K;
+    }
+
+    @Override
+    public int groupRows() {
+        return G;
+    }
+
+    @Override
+    public long groupBytes(int cols) {
+        return (long) (cols / 256) * SUPER;
+    }
+
+    @Override
+    public void repack(MemorySegment src, long srcOff, long rowBytes, int cols, MemorySegment dst, long dstOff) {
+        byte[] blk = new byte[BLOCK_BYTES];
+        for (int b = 0; b < cols / 256; b++) {
+            long so = dstOff + (long) b * SUPER;
+            for (int r = 0; r < G; r++) {
+                long bo = srcOff + r * rowBytes + (long) b * BLOCK_BYTES;
+                int lane = Q4_KRepacked.laneOf(r);
+                // the block read once (load time matters: this runs over every Q5_K weight)
+                MemorySegment.copy(src, ValueLayout.JAVA_BYTE, bo, blk, 0, BLOCK_BYTES);
+                for (int j = 0; j < 8; j++) {
+                    for (int k = 0; k < 16; k++) {
+                        int e = 32 * j + k;
+                        int word = ((q5(blk, e) - 16) & 0xff) | ((q5(blk, e + 16) - 16) & 0xff) << 8;
+                        Le.putI16(dst, so + (16L * j + k) * 2 * G + 2L * lane, (short) word);
+                    }
+                    Le.putU8(dst, so + SCALES + (long) j * G + r, KQuant.scale(src, bo + 4, j));
+                    Le.putU8(dst, so + MINS + (long) j * G + r, KQuant.min(src, bo + 4, j));
+                }
+                Le.putF32(dst, so + DS + 4L * r, Le.f16(src, bo));
+                Le.putF32(dst, so + DMINS + 4L * r, -Le.f16(src, bo + 2));
+            }
+        }
+    }
+
+    /** Element {@code e} (0..255, value 0..31) of a stored Q5_K block copied into {@code blk}. */
+    private static int q5(byte[] blk, int e) {
+        int j = e / 32;
+        int l = e % 32;
+        int q = blk[48 + 32 * (j / 2) + l] & 0xff;
+        int low = (j & 1) == 0 ? q & 0xf : q >>> 4;
+        int high = ((blk[16 + l] & 0xff) >>> j) & 1;
+        return low | high << 4;
+    }
+
+    /** Element {@code e} (0..255, value 0..31) of the stored Q5_K block at {@code bo}. */
+    private static int q5(MemorySegment w, long bo, int e) {
+        int j = e / 32;
+        int l = e % 32;
+        int q = Le.u8(w, bo + 48 + 32L * (j / 2) + l);
+        int low = (j & 1) == 0 ? q & 0xf : q >>> 4;
+        int high = (Le.u8(w, bo + 16 + l) >>> j) & 1;
+        return low | high << 4;
+    }
+
+    @Override
+    public void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows, int[] outRows,
+                         int tokens, float[] out, int outStride, int rowOff) {
+        int t = 0;
+        for (; t + 2 <= tokens; t += 2) {
+            int a0 = actRows == null ? t : actRows[t];
+            int a1 = actRows == null ? t + 1 : actRows[t + 1];
+            int o0 = (outRows == null ? t : outRows[t]) * outStride + rowOff;
+            int o1 = (outRows == null ? t + 1 : outRows[t + 1]) * outStride + rowOff;
+            two(w, groupOff, cols, a, a0 * cols, a1 * cols, out, o0, o1);
+        }
+        if (t < tokens) {
+            int a0 = actRows == null ? t : actRows[t];
+            int o0 = (outRows == null ? t : outRows[t]) * outStride + rowOff;
+            one(w, groupOff, cols, a, a0 * cols, out, o0);
+        }
+    }
+
+    /** One activation row (decode): the group's {@code G} dots into {@code out[o..o+G)}. */
+    private static void one(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, float[] out, int o) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        short[] bs = a.bsums();
+        FloatVector accLo = FloatVector.zero(FI);
+        FloatVector accHi = FloatVector.zero(FI);
+        for (int b = 0; b < cols / 256; b++) {
+            long so = groupOff + (long) b * SUPER;
+            int xo = ao + 256 * b;
+            int bso = xo / 16;
+            IntVector isLo = IntVector.zero(I);
+            IntVector isHi = IntVector.zero(I);
+            IntVector msLo = IntVector.zero(I);
+            IntVector msHi = IntVector.zero(I);
+            for (int j = 0; j < 8; j++) {
+                ShortVector s0 = ShortVector.zero(S);
+                ShortVector s1 = ShortVector.zero(S);
+                int x = xo + 32 * j;
+                long wo = so + 32L * j * G;
+                for (int k = 0; k < 16; k++) {
+                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) k * 2 * G, LE);
+                    ShortVector v0 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
+                    ShortVector v1 = v.lanewise(VectorOperators.ASHR, 8);
+                    s0 = s0.add(v0.mul((short) qs[x + k]));
+                    s1 = s1.add(v1.mul((short) qs[x + k + 16]));
+                }
+                int bsum = bs[bso + 2 * j] + bs[bso + 2 * j + 1];
+                IntVector i0 = s0.reinterpretAsInts();
+                IntVector i1 = s1.reinterpretAsInts();
+                IntVector lo = i0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(16 * bsum);
+                IntVector hi = i0.lanewise(VectorOperators.ASHR, 16).add(i1.lanewise(VectorOperators.ASHR, 16))
+                        .add(16 * bsum);
+                long sc = so + SCALES + (long) j * G;
+                long mn = so + MINS + (long) j * G;
+                isLo = isLo.add(lo.mul((IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
+                        .convertShape(VectorOperators.B2I, I, 0)));
+                isHi = isHi.add(hi.mul((IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
+                        .convertShape(VectorOperators.B2I, I, 0)));
+                msLo = msLo.add(((IntVector) ByteVector.fromMemorySegment(B, w, mn, LE)
+                        .convertShape(VectorOperators.B2I, I, 0)).mul(bsum));
+                msHi = msHi.add(((IntVector) ByteVector.fromMemorySegment(B, w, mn + LANES, LE)
+                        .convertShape(VectorOperators.B2I, I, 0)).mul(bsum));
+            }
+            float dy = ds[xo / 256];
+            FloatVector dLo = FloatVector.fromMemorySegment(FI, w, so + DS, LE).mul(dy);
+            FloatVector dHi = FloatVector.fromMemorySegment(FI, w, so + DS + 4L * LANES, LE).mul(dy);
+            FloatVector mLo = FloatVector.fromMemorySegment(FI, w, so + DMINS, LE).mul(dy);
+            FloatVector mHi = FloatVector.fromMemorySegment(FI, w, so + DMINS + 4L * LANES, LE).mul(dy);
+            accLo = ((FloatVector) isLo.convert(VectorOperators.I2F, 0)).fma(dLo, accLo);
+            accHi = ((FloatVector) isHi.convert(VectorOperators.I2F, 0)).fma(dHi, accHi);
+            accLo = ((FloatVector) msLo.convert(VectorOperators.I2F, 0)).fma(mLo, accLo);
+            accHi = ((FloatVector) msHi.convert(VectorOperators.I2F, 0)).fma(mHi, accHi);
+        }
+        accLo.intoArray(out, o);
+        accHi.intoArray(out, o + LANES);
+    }
+
+    /** Two activation rows (prefill): each weight word is loaded and split once for both. */
+    private static void two(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, int ap, float[] out,
+                            int o, int p) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        short[] bs = a.bsums();
+        FloatVector accLo = FloatVector.zero(FI);
+        FloatVector accHi = FloatVector.zero(FI);
+        FloatVector bccLo = FloatVector.zero(FI);
+        FloatVector bccHi = FloatVector.zero(FI);
+        for (int b = 0; b < cols / 256; b++) {
+            long so = groupOff + (long) b * SUPER;
+            int xo = ao + 256 * b;
+            int yo = ap + 256 * b;
+            int bx = xo / 16;
+            int by = yo / 16;
+            IntVector isLo = IntVector.zero(I);
+            IntVector isHi = IntVector.zero(I);
+            IntVector jsLo = IntVector.zero(I);
+            IntVector jsHi = IntVector.zero(I);
+            for (int j = 0; j < 8; j++) {
+                ShortVector s0 = ShortVector.zero(S);
+                ShortVector s1 = ShortVector.zero(S);
+                ShortVector t0 = ShortVector.zero(S);
+                ShortVector t1 = ShortVector.zero(S);
+                int x = xo + 32 * j;
+                int y = yo + 32 * j;
+                long wo = so + 32L * j * G;
+                for (int k = 0; k < 16; k++) {
+                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) k * 2 * G, LE);
+                    ShortVector v0 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
+                    ShortVector v1 = v.lanewise(VectorOperators.ASHR, 8);
+                    s0 = s0.add(v0.mul((short) qs[x + k]));
+                    s1 = s1.add(v1.mul((short) qs[x + k + 16]));
+                    t0 = t0.add(v0.mul((short) qs[y + k]));
+                    t1 = t1.add(v1.mul((short) qs[y + k + 16]));
+                }
+                long sc = so + SCALES + (long) j * G;
+                IntVector scLo = (IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                IntVector scHi = (IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                int sx = 16 * (bs[bx + 2 * j] + bs[bx + 2 * j + 1]);
+                int sy = 16 * (bs[by + 2 * j] + bs[by + 2 * j + 1]);
+                IntVector i0 = s0.reinterpretAsInts();
+                IntVector i1 = s1.reinterpretAsInts();
+                isLo = isLo.add(i0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(sx)
+                        .mul(scLo));
+                isHi = isHi.add(i0.lanewise(VectorOperators.ASHR, 16).add(i1.lanewise(VectorOperators.ASHR, 16))
+                        .add(sx).mul(scHi));
+                IntVector u0 = t0.reinterpretAsInts();
+                IntVector u1 = t1.reinterpretAsInts();
+                jsLo = jsLo.add(u0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(u1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(sy)
+                        .mul(scLo));
+                jsHi = jsHi.add(u0.lanewise(VectorOperators.ASHR, 16).add(u1.lanewise(VectorOperators.ASHR, 16))
+                        .add(sy).mul(scHi));
+            }
+            // the min terms after the quants, so their vectors do not compete for registers with the loop above
+            IntVector msLo = IntVector.zero(I);
+            IntVector msHi = IntVector.zero(I);
+            IntVector nsLo = IntVector.zero(I);
+            IntVector nsHi = IntVector.zero(I);
+            for (int j = 0; j < 8; j++) {
+                long mn = so + MINS + (long) j * G;
+                IntVector mLo = (IntVector) ByteVector.fromMemorySegment(B, w, mn, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                IntVector mHi = (IntVector) ByteVector.fromMemorySegment(B, w, mn + LANES, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                int sx = bs[bx + 2 * j] + bs[bx + 2 * j + 1];
+                int sy = bs[by + 2 * j] + bs[by + 2 * j + 1];
+                msLo = msLo.add(mLo.mul(sx));
+                msHi = msHi.add(mHi.mul(sx));
+                nsLo = nsLo.add(mLo.mul(sy));
+                nsHi = nsHi.add(mHi.mul(sy));
+            }
+            float dx = ds[xo / 256];
+            float dyy = ds[yo / 256];
+            FloatVector dLo = FloatVector.fromMemorySegment(FI, w, so + DS, LE);
+            FloatVector dHi = FloatVector.fromMemorySegment(FI, w, so + DS + 4L * LANES, LE);
+            FloatVector mLo = FloatVector.fromMemorySegment(FI, w, so + DMINS, LE);
+            FloatVector mHi = FloatVector.fromMemorySegment(FI, w, so + DMINS + 4L * LANES, LE);
+            accLo = ((FloatVector) isLo.convert(VectorOperators.I2F, 0)).fma(dLo.mul(dx), accLo);
+            accHi = ((FloatVector) isHi.convert(VectorOperators.I2F, 0)).fma(dHi.mul(dx), accHi);
+            accLo = ((FloatVector) msLo.convert(VectorOperators.I2F, 0)).fma(mLo.mul(dx), accLo);
+            accHi = ((FloatVector) msHi.convert(VectorOperators.I2F, 0)).fma(mHi.mul(dx), accHi);
+            bccLo = ((FloatVector) jsLo.convert(VectorOperators.I2F, 0)).fma(dLo.mul(dyy), bccLo);
+            bccHi = ((FloatVector) jsHi.convert(VectorOperators.I2F, 0)).fma(dHi.mul(dyy), bccHi);
+            bccLo = ((FloatVector) nsLo.convert(VectorOperators.I2F, 0)).fma(mLo.mul(dyy), bccLo);
+            bccHi = ((FloatVector) nsHi.convert(VectorOperators.I2F, 0)).fma(mHi.mul(dyy), bccHi);
+        }
+        accLo.intoArray(out, o);
+        accHi.intoArray(out, o + LANES);
+        bccLo.intoArray(out, p);
+        bccHi.intoArray(out, p + LANES);
+    }
+
+    /**
+     * Scalar reference over the stored (not repacked) row at {@code wOff}, in the order the repacked kernel
+     * accumulates: per super-block exact integer sums, then {@code fma(isum, d * dy, acc)} and
+     * {@code fma(msum, -dmin * dy, acc)}.
+     */
+    public static float dotReference(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        short[] bs = a.bsums();
+        float acc = 0f;
+        for (int b = 0; b < n / 256; b++) {
+            long bo = wOff + (long) b * BLOCK_BYTES;
+            int ao = aOff + b * 256;
+            int isum = 0;
+            int msum = 0;
+            for (int j = 0; j < 8; j++) {
+                int dot = 0;
+                for (int l = 0; l < 32; l++) {
+                    dot += q5(w, bo, 32 * j + l) * qs[ao + 32 * j + l];
+                }
+                isum += KQuant.scale(w, bo + 4, j) * dot;
+                msum += KQuant.min(w, bo + 4, j) * (bs[ao / 16 + 2 * j] + bs[ao / 16 + 2 * j + 1]);
+            }
+            float dy = ds[ao / 256];
+            acc = Math.fma((float) isum, Le.f16(w, bo) * dy, acc);
+            acc = Math.fma((float) msum, -Le.f16(w, bo + 2) * dy, acc);
+        }
+        return acc;
+    }
+}

@@ -1,0 +1,264 @@
+package dev.trestle.backends.cpu.kernel;
+
+import dev.trestle.backends.bytes.Le;
+import dev.trestle.backends.cpu.ActivationRows;
+import dev.trestle.backends.type.GgmlType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Q6_K repacked in groups of {@code 2 * LANES} rows (32 on AVX-512), one short lane per row, against Q8_K.
+ *
+ * <p>Layout of one super-block (256 columns) of a group of {@code G} rows: {@code q6 - 32} as one signed byte per
+ * weight (8 bits instead of 6.5: two shifts per element and row lane, no bit assembly), 128 words of {@code G}
+ * little-endian shorts, word {@code 8i + k} of sub-block {@code i} holding elements {@code 16i + k} (low byte)
+ * and {@code 16i + k + 8} (high byte); then the 16 int8 scales ({@code 16 x G} bytes, row order) and d as floats
+ * ({@code G}, row order). Short lane {@code L} holds row {@code L/2 + (L%2) * LANES} (see {@link Q4_KRepacked}).
+ *
+ * <p>Numerics: per row and super-block {@code isum = sum_i scale_i * dot_i} is an exact integer (8 products of
+ * {@code q6 - 32} and a Q8_K quant fit a short: 8 * 32 * 127 < 2^15), accumulated as {@code fma(isum, d * dy, acc)}
+ * in super-block order, as {@link #dotReference} does.
+ */
+public final class Q6_KRepacked implements RepackedKernel {
+    private static final int LANES = VectorShapes.LANES;
+    /** Rows per group: one short lane per row. */
+    static final int G = 2 * LANES;
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_64.withShape(VectorShape.forBitSize(G * 16));
+    private static final VectorSpecies<Integer> I = VectorShapes.I;
+    private static final VectorSpecies<Float> FI = VectorShapes.FI;
+    private static final VectorSpecies<Byte> B = VectorShapes.B;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final int BLOCK_BYTES = 210;
+    private static final int SCALES = 256 * G;
+    private static final int DS = SCALES + 16 * G;
+    /** Bytes of one repacked super-block of a group. */
+    private static final int SUPER = DS + 4 * G;
+
+    @Override
+    public GgmlType weightType() {
+        return GgmlType.Q6_K;
+    }
+
+    @Override
+    public GgmlType dotType() {
+        return GgmlType.Q8_K;
+    }
+
+    @Override
+    public int groupRows() {
+        return G;
+    }
+
+    @Override
+    public long groupBytes(int cols) {
+        return (long) (cols / 256) * SUPER;
+    }
+
+    @Override
+    public void repack(MemorySegment src, long srcOff, long rowBytes, int cols, MemorySegment dst, long dstOff) {
+        byte[] blk = new byte[BLOCK_BYTES];
+        int[] q = new int[256];
+        for (int b = 0; b < cols / 256; b++) {
+            long so = dstOff + (long) b * SUPER;
+            for (int r = 0; r < G; r++) {
+                long bo = srcOff + r * rowBytes + (long) b * BLOCK_BYTES;
+                int lane = Q4_KRepacked.laneOf(r);
+                // the block read and decoded once (load time matters: this runs over every Q6_K weight)
+                MemorySegment.copy(src, ValueLayout.JAVA_BYTE, bo, blk, 0, BLOCK_BYTES);
+                for (int half = 0; half < 2; half++) {
+                    for (int l = 0; l < 32; l++) {
+                        int lq = blk[64 * half + l] & 0xff;
+                        int lq2 = blk[64 * half + l + 32] & 0xff;
+                        int h = blk[128 + 32 * half + l] & 0xff;
+                        int e = 128 * half + l;
+                        q[e] = ((lq & 0xf) | (h & 3) << 4) - 32;
+                        q[e + 32] = ((lq2 & 0xf) | (h >>> 2 & 3) << 4) - 32;
+                        q[e + 64] = ((lq >>> 4) | (h >>> 4 & 3) << 4) - 32;
+                        q[e + 96] = ((lq2 >>> 4) | (h >>> 6 & 3) << 4) - 32;
+                    }
+                }
+                for (int i = 0; i < 16; i++) {
+                    for (int k = 0; k < 8; k++) {
+                        int e = 16 * i + k;
+                        int word = (q[e] & 0xff) | (q[e + 8] & 0xff) << 8;
+                        Le.putI16(dst, so + (8L * i + k) * 2 * G + 2L * lane, (short) word);
+                    }
+                    Le.putU8(dst, so + SCALES + (long) i * G + r, blk[192 + i]);
+                }
+                Le.putF32(dst, so + DS + 4L * r, Le.f16(src, bo + 208));
+            }
+        }
+    }
+
+    /** Element {@code e} (0..255) of the stored Q6_K block at {@code bo}, minus 32. */
+    private static int q6(MemorySegment w, long bo, int e) {
+        int half = e / 128;
+        int quarter = (e % 128) / 32;
+        int l = e % 32;
+        int lq = Le.u8(w, bo + 64L * half + l + 32L * (quarter & 1));
+        int low = (quarter & 2) == 0 ? lq & 0xf : lq >>> 4;
+        int high = (Le.u8(w, bo + 128 + 32L * half + l) >>> (2 * quarter)) & 3;
+        return (low | high << 4) - 32;
+    }
+
+    @Override
+    public void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows, int[] outRows,
+                         int tokens, float[] out, int outStride, int rowOff) {
+        int t = 0;
+        for (; t + 2 <= tokens; t += 2) {
+            int a0 = actRows == null ? t : actRows[t];
+            int a1 = actRows == null ? t + 1 : actRows[t + 1];
+            int o0 = (outRows == null ? t : outRows[t]) * outStride + rowOff;
+            int o1 = (outRows == null ? t + 1 : outRows[t + 1]) * outStride + rowOff;
+            two(w, groupOff, cols, a, a0 * cols, a1 * cols, out, o0, o1);
+        }
+        if (t < tokens) {
+            int a0 = actRows == null ? t : actRows[t];
+            int o0 = (outRows == null ? t : outRows[t]) * outStride + rowOff;
+            one(w, groupOff, cols, a, a0 * cols, out, o0);
+        }
+    }
+
+    /** One activation row (decode): the group's {@code G} dots into {@code out[o..o+G)}. */
+    private static void one(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, float[] out, int o) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        FloatVector accLo = FloatVector.zero(FI);
+        FloatVector accHi = FloatVector.zero(FI);
+        for (int b = 0; b < cols / 256; b++) {
+            long so = groupOff + (long) b * SUPER;
+            int xo = ao + 256 * b;
+            IntVector isLo = IntVector.zero(I);
+            IntVector isHi = IntVector.zero(I);
+            for (int i = 0; i < 16; i++) {
+                ShortVector s0 = ShortVector.zero(S);
+                ShortVector s1 = ShortVector.zero(S);
+                int x = xo + 16 * i;
+                long wo = so + 16L * i * G;
+                for (int k = 0; k < 8; k++) {
+                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) k * 2 * G, LE);
+                    ShortVector v0 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
+                    ShortVector v1 = v.lanewise(VectorOperators.ASHR, 8);
+                    s0 = s0.add(v0.mul((short) qs[x + k]));
+                    s1 = s1.add(v1.mul((short) qs[x + k + 8]));
+                }
+                IntVector i0 = s0.reinterpretAsInts();
+                IntVector i1 = s1.reinterpretAsInts();
+                IntVector lo = i0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                IntVector hi = i0.lanewise(VectorOperators.ASHR, 16).add(i1.lanewise(VectorOperators.ASHR, 16));
+                long sc = so + SCALES + (long) i * G;
+                isLo = isLo.add(lo.mul((IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
+                        .convertShape(VectorOperators.B2I, I, 0)));
+                isHi = isHi.add(hi.mul((IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
+                        .convertShape(VectorOperators.B2I, I, 0)));
+            }
+            float dy = ds[xo / 256];
+            FloatVector dLo = FloatVector.fromMemorySegment(FI, w, so + DS, LE).mul(dy);
+            FloatVector dHi = FloatVector.fromMemorySegment(FI, w, so + DS + 4L * LANES, LE).mul(dy);
+            accLo = ((FloatVector) isLo.convert(VectorOperators.I2F, 0)).fma(dLo, accLo);
+            accHi = ((FloatVector) isHi.convert(VectorOperators.I2F, 0)).fma(dHi, accHi);
+        }
+        accLo.intoArray(out, o);
+        accHi.intoArray(out, o + LANES);
+    }
+
+    /** Two activation rows (prefill): each weight vector is loaded and widened once for both. */
+    private static void two(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, int ap, float[] out,
+                            int o, int p) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        FloatVector accLo = FloatVector.zero(FI);
+        FloatVector accHi = FloatVector.zero(FI);
+        FloatVector bccLo = FloatVector.zero(FI);
+        FloatVector bccHi = FloatVector.zero(FI);
+        for (int b = 0; b < cols / 256; b++) {
+            long so = groupOff + (long) b * SUPER;
+            int xo = ao + 256 * b;
+            int yo = ap + 256 * b;
+            IntVector isLo = IntVector.zero(I);
+            IntVector isHi = IntVector.zero(I);
+            IntVector jsLo = IntVector.zero(I);
+            IntVector jsHi = IntVector.zero(I);
+            for (int i = 0; i < 16; i++) {
+                ShortVector s0 = ShortVector.zero(S);
+                ShortVector s1 = ShortVector.zero(S);
+                ShortVector t0 = ShortVector.zero(S);
+                ShortVector t1 = ShortVector.zero(S);
+                int x = xo + 16 * i;
+                int y = yo + 16 * i;
+                long wo = so + 16L * i * G;
+                for (int k = 0; k < 8; k++) {
+                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) k * 2 * G, LE);
+                    ShortVector v0 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
+                    ShortVector v1 = v.lanewise(VectorOperators.ASHR, 8);
+                    s0 = s0.add(v0.mul((short) qs[x + k]));
+                    s1 = s1.add(v1.mul((short) qs[x + k + 8]));
+                    t0 = t0.add(v0.mul((short) qs[y + k]));
+                    t1 = t1.add(v1.mul((short) qs[y + k + 8]));
+                }
+                long sc = so + SCALES + (long) i * G;
+                IntVector scLo = (IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                IntVector scHi = (IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                IntVector i0 = s0.reinterpretAsInts();
+                IntVector i1 = s1.reinterpretAsInts();
+                isLo = isLo.add(i0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).mul(scLo));
+                isHi = isHi.add(i0.lanewise(VectorOperators.ASHR, 16).add(i1.lanewise(VectorOperators.ASHR, 16))
+                        .mul(scHi));
+                IntVector u0 = t0.reinterpretAsInts();
+                IntVector u1 = t1.reinterpretAsInts();
+                jsLo = jsLo.add(u0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(u1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).mul(scLo));
+                jsHi = jsHi.add(u0.lanewise(VectorOperators.ASHR, 16).add(u1.lanewise(VectorOperators.ASHR, 16))
+                        .mul(scHi));
+            }
+            float dx = ds[xo / 256];
+            float dyy = ds[yo / 256];
+            FloatVector dLo = FloatVector.fromMemorySegment(FI, w, so + DS, LE);
+            FloatVector dHi = FloatVector.fromMemorySegment(FI, w, so + DS + 4L * LANES, LE);
+            accLo = ((FloatVector) isLo.convert(VectorOperators.I2F, 0)).fma(dLo.mul(dx), accLo);
+            accHi = ((FloatVector) isHi.convert(VectorOperators.I2F, 0)).fma(dHi.mul(dx), accHi);
+            bccLo = ((FloatVector) jsLo.convert(VectorOperators.I2F, 0)).fma(dLo.mul(dyy), bccLo);
+            bccHi = ((FloatVector) jsHi.convert(VectorOperators.I2F, 0)).fma(dHi.mul(dyy), bccHi);
+        }
+        accLo.intoArray(out, o);
+        accHi.intoArray(out, o + LANES);
+        bccLo.intoArray(out, p);
+        bccHi.intoArray(out, p + LANES);
+    }
+
+    /**
+     * Scalar reference over the stored (not repacked) row at {@code wOff}, in the order the repacked kernel
+     * accumulates: per super-block an exact integer sum, then {@code fma(isum, d * dy, acc)}.
+     */
+    public static float dotReference(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        float acc = 0f;
+        for (int b = 0; b < n / 256; b++) {
+            long bo = wOff + (long) b * BLOCK_BYTES;
+            int ao = aOff + b * 256;
+            int isum = 0;
+            for (int i = 0; i < 16; i++) {
+                int dot = 0;
+                for (int l = 0; l < 16; l++) {
+                    dot += q6(w, bo, 16 * i + l) * qs[ao + 16 * i + l];
+                }
+                isum += Le.i8(w, bo + 192 + i) * dot;
+            }
+            acc = Math.fma((float) isum, Le.f16(w, bo + 208) * ds[ao / 256], acc);
+        }
+        return acc;
+    }
+}
