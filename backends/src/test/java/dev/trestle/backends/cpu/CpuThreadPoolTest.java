@@ -134,6 +134,19 @@ class CpuThreadPoolTest {
     }
 
     @Test
+    @Timeout(60)
+    void loadAwarePoolRunsJobsWhicheverWayItWaits() {
+        // spinning or not depends on this machine's load average: both ways must give the same coverage
+        try (CpuThreadPool pool = new CpuThreadPool(3, LONG_SPIN, true)) {
+            coverage(pool, 300, 23);
+        }
+        try (CpuThreadPool pool = new CpuThreadPool(2, 0L, true)) {
+            coverage(pool, 50, 29);
+            assertTrue(!pool.spinning(), "a pool without a spin budget never spins");
+        }
+    }
+
+    @Test
     void rejectsBadArguments() {
         assertThrows(IllegalArgumentException.class, () -> new CpuThreadPool(0));
         assertThrows(IllegalArgumentException.class, () -> new CpuThreadPool(2, -1L));
