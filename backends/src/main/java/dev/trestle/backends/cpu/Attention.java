@@ -252,27 +252,43 @@ public final class Attention {
     }
 
     /**
-     * One vector of head dimensions of the weighted V sum over all cells (its own small loop: inlined into the
-     * caller, a loop with several accumulators outgrew C2's inlining budget and its vectors were boxed).
+     * One vector of head dimensions of the weighted V sum over all cells. The rare rescales (a new maximum) run in
+     * scalar code on {@code acc} between runs of cells without one, so the vector loop stays small enough for C2
+     * to inline its helpers (otherwise its vectors are boxed, 3x slower); the accumulator is F16-exact, so a
+     * factor of 1 would have changed nothing.
      */
     private static void weightedV(float[] vs, float[] rs, int[] cells, int nCells, MemorySegment v, long vStride,
-                                  long off, float inv, float[] out, int outOff, float[] tmp) {
-        FloatVector a = FloatVector.zero(F);
-        for (int i = 0; i < nCells; i++) {
+                                  long off, float inv, float[] out, int outOff, float[] acc) {
+        java.util.Arrays.fill(acc, 0, L, 0f);
+        int i = 0;
+        while (i < nCells) {
             float ms = rs[i];
             if (ms != 1f) {
-                // a new maximum (rare): rescale in scalar code, which keeps this loop small enough for C2 to
-                // inline; the accumulator is F16-exact, so a factor of 1 would have changed nothing
-                a.intoArray(tmp, 0);
                 for (int j = 0; j < L; j++) {
-                    tmp[j] = Half.round(tmp[j] * ms);
+                    acc[j] = Half.round(acc[j] * ms);
                 }
-                a = FloatVector.fromArray(F, tmp, 0);
             }
+            int end = i + 1;
+            while (end < nCells && rs[end] == 1f) {
+                end++;
+            }
+            accumulateV(vs, cells, i, end, v, vStride, off, acc);
+            i = end;
+        }
+        for (int j = 0; j < L; j++) {
+            out[outOff + j] = acc[j] * inv;
+        }
+    }
+
+    /** {@code acc = round16(V[cells[i]] * vs[i] + acc)} for cells {@code [from, to)}, in order. */
+    private static void accumulateV(float[] vs, int[] cells, int from, int to, MemorySegment v, long vStride,
+                                    long off, float[] acc) {
+        FloatVector a = FloatVector.fromArray(F, acc, 0);
+        for (int i = from; i < to; i++) {
             FloatVector x = widenHalf(ShortVector.fromMemorySegment(S, v, cells[i] * vStride + off, LE));
             a = roundToHalf(x.fma(FloatVector.broadcast(F, vs[i]), a));
         }
-        a.mul(inv).intoArray(out, outOff);
+        a.intoArray(acc, 0);
     }
 
     /**
