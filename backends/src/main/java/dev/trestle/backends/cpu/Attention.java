@@ -5,6 +5,14 @@ import dev.trestle.backends.cpu.kernel.RowKernels;
 import dev.trestle.backends.type.GgmlType;
 import dev.trestle.common.TrestleException;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Attention of query rows over cached K/V rows with GQA, in ggml's two CPU variants.
@@ -35,13 +43,27 @@ public final class Attention {
     public record Shape(int nHead, int nHeadKv, int headDim, float scale, float softcap, boolean flash) {
     }
 
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() <= 16
+            ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_512;
+    private static final int L = F.length();
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_64.withShape(VectorShape.forBitSize(L * 32));
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_64.withShape(VectorShape.forBitSize(L * 16));
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final int SCORE_CHUNK = 128;
+    private static final VectorShuffle<Float> X8 = L >= 16 ? VectorShuffle.fromOp(F, i -> i ^ 8) : null;
+    private static final VectorShuffle<Float> X4 = L >= 8 ? VectorShuffle.fromOp(F, i -> i ^ 4) : null;
+    private static final VectorShuffle<Float> X2 = L >= 4 ? VectorShuffle.fromOp(F, i -> i ^ 2) : null;
+    private static final int INF_BITS = 0x7f800000;
+
     private final RowKernel kKernel;
     private final RowKernel vKernel;
     private final Shape shape;
     private final ActivationRows[] q;   // per worker: one Q head in K's dot format
     private final float[][] acc;        // per worker: (headDim) V accumulator
     private final float[][] vrow;       // per worker: (headDim) dequantized V row
-    private final float[][] scores;     // per worker: (maxCells) plain-path scores
+    private final float[][] scores;     // per worker: (maxCells) scores, then (flash, F16 V) V weights
+    private final float[][] prod;       // per worker: (SCORE_CHUNK * headDim) flash, F16 K: Q.K products
+    private final float[][] rescale;    // per worker: (maxCells) flash, F16 V: accumulator rescale at each cell
 
     /** Scratch for {@code workers} threads, up to {@code maxCells} visible cells. */
     public Attention(Shape shape, GgmlType kType, GgmlType vType, int workers, int maxCells) {
@@ -61,6 +83,9 @@ public final class Attention {
         acc = new float[workers][shape.headDim];
         vrow = new float[workers][shape.headDim];
         scores = new float[workers][maxCells];
+        rescale = shape.flash && vType == GgmlType.F16 && shape.headDim % L == 0 ? new float[workers][maxCells] : null;
+        prod = rescale != null && kType == GgmlType.F16 && shape.headDim == 4 * L
+                ? new float[workers][SCORE_CHUNK * shape.headDim] : null;
         for (int i = 0; i < workers; i++) {
             q[i] = new ActivationRows(kKernel.dotType(), 1, shape.headDim);
         }
@@ -92,7 +117,9 @@ public final class Attention {
             return;
         }
         boolean f16v = kv.vType() == GgmlType.F16;
-        if (shape.flash) {
+        if (shape.flash && f16v && rescale != null) {
+            flashF16(worker, qa, kv, kHeadOff, vHeadOff, cells, nCells, scale, cap, out, outOff);
+        } else if (shape.flash) {
             float m = Float.NEGATIVE_INFINITY;
             float sum = 0f;
             float[] vr = vrow[worker];
@@ -170,5 +197,184 @@ public final class Attention {
             }
             System.arraycopy(a, 0, out, outOff, hd);
         }
+    }
+
+    /**
+     * The flash path for an F16 V cache in three passes with the one-pass loop's exact arithmetic: all scores,
+     * then the online-softmax factors in cell order (the same expf calls on the same values), then the weighted V
+     * sum, whose head dimensions are independent, a vector of them at a time kept in registers over all cells
+     * (each update fma-rounded to F16 as before).
+     */
+    private void flashF16(int worker, ActivationRows qa, KvView kv, long kHeadOff, long vHeadOff, int[] cells,
+                          int nCells, float scale, float cap, float[] out, int outOff) {
+        int hd = shape.headDim;
+        float[] sc = scores[worker];
+        float[] rs = rescale[worker];
+        MemorySegment k = kv.k();
+        long kStride = kv.kRowBytes();
+        if (prod != null && kv.kType() == GgmlType.F16) {
+            scoresF16(qa, k, kStride, kHeadOff, cells, nCells, sc, prod[worker]);
+        } else {
+            for (int i = 0; i < nCells; i++) {
+                sc[i] = kKernel.vecDot(k, cells[i] * kStride + kHeadOff, qa, 0, hd);
+            }
+        }
+        for (int i = 0; i < nCells; i++) {
+            float s = sc[i] * scale;
+            if (cap != 0f) {
+                s = cap * (float) Math.tanh(s);
+            }
+            sc[i] = s;
+        }
+        float m = Float.NEGATIVE_INFINITY;
+        float sum = 0f;
+        for (int i = 0; i < nCells; i++) {
+            float s = sc[i];
+            float ms = 1f;
+            float vs = 1f;
+            if (s > m) {
+                float mOld = m;
+                m = s;
+                ms = LibmFloat.expf(mOld - m);
+            } else {
+                vs = LibmFloat.expf(s - m);
+            }
+            rs[i] = ms;
+            sc[i] = vs;
+            sum = sum * ms + vs;
+        }
+        float inv = sum == 0f ? 0f : 1f / sum;
+        MemorySegment v = kv.v();
+        long vStride = kv.vRowBytes();
+        for (int d0 = 0; d0 < hd; d0 += L) {
+            weightedV(sc, rs, cells, nCells, v, vStride, vHeadOff + 2L * d0, inv, out, outOff + d0, vrow[worker]);
+        }
+    }
+
+    /**
+     * One vector of head dimensions of the weighted V sum over all cells. The rare rescales (a new maximum) run in
+     * scalar code on {@code acc} between runs of cells without one, so the vector loop stays small enough for C2
+     * to inline its helpers (otherwise its vectors are boxed, 3x slower); the accumulator is F16-exact, so a
+     * factor of 1 would have changed nothing.
+     */
+    private static void weightedV(float[] vs, float[] rs, int[] cells, int nCells, MemorySegment v, long vStride,
+                                  long off, float inv, float[] out, int outOff, float[] acc) {
+        java.util.Arrays.fill(acc, 0, L, 0f);
+        int i = 0;
+        while (i < nCells) {
+            float ms = rs[i];
+            if (ms != 1f) {
+                for (int j = 0; j < L; j++) {
+                    acc[j] = Half.round(acc[j] * ms);
+                }
+            }
+            int end = i + 1;
+            while (end < nCells && rs[end] == 1f) {
+                end++;
+            }
+            accumulateV(vs, cells, i, end, v, vStride, off, acc);
+            i = end;
+        }
+        for (int j = 0; j < L; j++) {
+            out[outOff + j] = acc[j] * inv;
+        }
+    }
+
+    /** {@code acc = round16(V[cells[i]] * vs[i] + acc)} for cells {@code [from, to)}, in order. */
+    private static void accumulateV(float[] vs, int[] cells, int from, int to, MemorySegment v, long vStride,
+                                    long off, float[] acc) {
+        FloatVector a = FloatVector.fromArray(F, acc, 0);
+        for (int i = from; i < to; i++) {
+            FloatVector x = widenHalf(ShortVector.fromMemorySegment(S, v, cells[i] * vStride + off, LE));
+            a = roundToHalf(x.fma(FloatVector.broadcast(F, vs[i]), a));
+        }
+        a.intoArray(acc, 0);
+    }
+
+    /**
+     * Q.K of an F16 head of {@code 4 L} elements for every cell, in F16Kernel.vecDot's order (four product
+     * vectors, (s0 + s2) + (s1 + s3), lanes folded in halves), with Q widened once instead of once per cell (the
+     * same widening, so the same scores bit for bit). Cells go in chunks of {@link #SCORE_CHUNK}: one pass per
+     * product vector into {@code prod}, then one pass summing them; one loop with all four products outgrew C2's
+     * inlining budget and ran with boxed vectors.
+     */
+    private static void scoresF16(ActivationRows qa, MemorySegment k, long kStride, long kHeadOff, int[] cells,
+                                  int nCells, float[] sc, float[] prod) {
+        short[] qh = qa.half();
+        for (int c0 = 0; c0 < nCells; c0 += SCORE_CHUNK) {
+            int cn = Math.min(SCORE_CHUNK, nCells - c0);
+            for (int j = 0; j < 4; j++) {
+                products(widenFinite(ShortVector.fromArray(S, qh, j * L)), k, kStride, kHeadOff + 2L * j * L, cells,
+                        c0, cn, prod, j * L);
+            }
+            foldProducts(prod, cn, sc, c0);
+        }
+    }
+
+    /** {@code prod[i * 4L + at ..] = K row (cells[c0 + i]) elements at {@code off} times q}, for i < cn. */
+    private static void products(FloatVector q, MemorySegment k, long kStride, long off, int[] cells, int c0, int cn,
+                                 float[] prod, int at) {
+        FloatVector zero = FloatVector.zero(F);
+        for (int i = 0; i < cn; i++) {
+            widenFinite(ShortVector.fromMemorySegment(S, k, cells[c0 + i] * kStride + off, LE)).fma(q, zero)
+                    .intoArray(prod, i * 4 * L + at);
+        }
+    }
+
+    /** {@code sc[c0 + i]} = the four product vectors of cell i summed in the kernel's order. */
+    private static void foldProducts(float[] prod, int cn, float[] sc, int c0) {
+        for (int i = 0; i < cn; i++) {
+            int p = i * 4 * L;
+            FloatVector s0 = FloatVector.fromArray(F, prod, p);
+            FloatVector s1 = FloatVector.fromArray(F, prod, p + L);
+            FloatVector s2 = FloatVector.fromArray(F, prod, p + 2 * L);
+            FloatVector s3 = FloatVector.fromArray(F, prod, p + 3 * L);
+            FloatVector t = s0.add(s2).add(s1.add(s3));
+            if (L >= 16) {
+                t = t.add(t.rearrange(X8));
+            }
+            if (L >= 8) {
+                t = t.add(t.rearrange(X4));
+            }
+            if (L >= 4) {
+                t = t.add(t.rearrange(X2));
+            }
+            sc[c0 + i] = L >= 2 ? t.lane(0) + t.lane(1) : t.lane(0);
+        }
+    }
+
+    /**
+     * F16 bits to floats as F16Kernel widens them (exact for finite values; infinities and NaNs come out as
+     * finite values, as in that kernel, whose Q.K this path reproduces).
+     */
+    static FloatVector widenFinite(ShortVector h) {
+        IntVector i = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
+        FloatVector mag = i.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
+        return mag.reinterpretAsInts().or(i.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+    }
+
+    /** F16 bits to floats, exactly as {@link Half#toFloat} (magnitude shifted into place, rescaled by 2^112). */
+    static FloatVector widenHalf(ShortVector h) {
+        IntVector i = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
+        IntVector mag = i.and(0x7fff);
+        IntVector bits = mag.lanewise(VectorOperators.LSHL, 13);
+        IntVector f = bits.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+        // exponent 31 (inf, NaN) must stay special rather than scale to a finite value
+        f = f.blend(bits.or(INF_BITS), mag.compare(VectorOperators.GE, 0x7c00));
+        return f.or(i.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+    }
+
+    /**
+     * Rounds each lane to the nearest F16 value (ties to even), exactly as {@link Half#round}. Adding and
+     * subtracting {@code c = 1.5 * 2^(e + 13)}, e the lane's exponent, rounds to F16's step 2^(e - 10) in the
+     * float unit (c is an even multiple of that step); below 2^-14 the step stays 2^-24 (c = 0.75). Magnitudes
+     * from 65520 up overflow to infinity; NaN stays NaN; the sign bit is kept (so -0 and tiny negatives give -0).
+     */
+    static FloatVector roundToHalf(FloatVector x) {
+        IntVector u = x.reinterpretAsInts();
+        FloatVector c = u.and(0x7f800000).add(0x06c00000).max(0x3f400000).reinterpretAsFloats();
+        FloatVector r = x.add(c).sub(c);
+        r = r.blend(Float.POSITIVE_INFINITY, x.abs().compare(VectorOperators.GE, 65520f));
+        return r.reinterpretAsInts().or(u.and(0x80000000)).reinterpretAsFloats();
     }
 }

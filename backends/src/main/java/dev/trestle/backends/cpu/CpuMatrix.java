@@ -176,6 +176,26 @@ public final class CpuMatrix {
         return p;
     }
 
+    /**
+     * Like {@link #matmul} (expert 0) for two or three matrices that multiply the same activations (q/k/v,
+     * gate/up), in one dispatch of the pool: {@code out_i[t * rows_i + r] = m_i row r . act row t}. {@code m2}
+     * may be null. Each matrix computes its rows exactly as {@link #matmul} would.
+     */
+    public static void matmulAll(MatmulJob job, ActivationRows act, int nTokens, CpuMatrix m0, float[] out0,
+                                 CpuMatrix m1, float[] out1, CpuMatrix m2, float[] out2) {
+        m0.checkAct(act);
+        m1.checkAct(act);
+        if (m2 != null) {
+            m2.checkAct(act);
+        }
+        job.denseAll(m0, out0, m1, out1, m2, out2, act, nTokens);
+    }
+
+    /** Bytes of one stored row. */
+    long rowBytes() {
+        return rowBytes;
+    }
+
     /** Rows {@code [from, to)} of a dense product (see {@link #matmul}); the pool's chunk body. */
     void denseRows(int from, int to, ActivationRows act, int nTokens, float[] out, int outStride, int expert) {
         MemorySegment p = packed();

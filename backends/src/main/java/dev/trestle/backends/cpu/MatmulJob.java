@@ -16,9 +16,19 @@ public final class MatmulJob implements CpuThreadPool.RangeBody {
     private int[] outRows;
     private int count;
     private int unit;
+    // several matrices over the same activations in one dispatch (see CpuMatrix.matmulAll)
+    private static final int MAX_FUSED = 3;
+    private static final int FUSED_ALIGN = 32; // chunk edges on multiples of 32 rows of a matrix (interleave groups)
+    private final CpuMatrix[] fused = new CpuMatrix[MAX_FUSED];
+    private final float[][] fusedOut = new float[MAX_FUSED][];
+    private final int[] fusedStart = new int[MAX_FUSED + 1]; // first global row of each matrix, then the total
+    private final int[] edges;                               // (threads + 1) global row edges of the chunks
+    private int fusedCount;
+    private final CpuThreadPool.RangeBody partsBody = this::runParts; // one instance: dispatches allocate nothing
 
     public MatmulJob(CpuThreadPool pool) {
         this.pool = pool;
+        this.edges = new int[pool.threads() + 1];
     }
 
     public CpuThreadPool pool() {
@@ -47,6 +57,80 @@ public final class MatmulJob implements CpuThreadPool.RangeBody {
         this.outStride = outStride;
         this.expert = expert;
         run();
+    }
+
+    /**
+     * {@code outs[i] = ms[i] . act} (expert 0, output stride = rows of {@code ms[i]}) for {@code count} matrices in
+     * one pool dispatch. Chunks are cut by bytes of weights, so matrices of different types share the work evenly.
+     */
+    void denseAll(CpuMatrix m0, float[] out0, CpuMatrix m1, float[] out1, CpuMatrix m2, float[] out2,
+                  ActivationRows act, int nTokens) {
+        fused[0] = m0;
+        fused[1] = m1;
+        fused[2] = m2;
+        fusedOut[0] = out0;
+        fusedOut[1] = out1;
+        fusedOut[2] = out2;
+        fusedCount = m2 == null ? 2 : 3;
+        this.act = act;
+        this.nTokens = nTokens;
+        this.actRows = null;
+        long totalBytes = 0;
+        int rows = 0;
+        for (int i = 0; i < fusedCount; i++) {
+            fusedStart[i] = rows;
+            rows += fused[i].rows();
+            totalBytes += fused[i].rowBytes() * fused[i].rows();
+        }
+        fusedStart[fusedCount] = rows;
+        for (int i = 0; i < fusedCount; i++) {
+            fused[i].prepare(pool); // repack (split across the pool) before the chunks read the layouts
+        }
+        int parts = Math.min(pool.threads(), Math.max(1, rows / FUSED_ALIGN));
+        edges[0] = 0;
+        for (int p = 1; p < parts; p++) {
+            edges[p] = Math.max(edges[p - 1], edgeAt(totalBytes * p / parts));
+        }
+        edges[parts] = rows;
+        try {
+            pool.parallelFor(parts, partsBody);
+        } finally {
+            act = null;
+            for (int i = 0; i < MAX_FUSED; i++) {
+                fused[i] = null;
+                fusedOut[i] = null;
+            }
+            fusedCount = 0;
+        }
+    }
+
+    /** The global row where the cumulative weight bytes reach {@code target}, aligned within its matrix. */
+    private int edgeAt(long target) {
+        long before = 0;
+        for (int i = 0; i < fusedCount; i++) {
+            CpuMatrix m = fused[i];
+            long bytes = m.rowBytes() * m.rows();
+            if (target < before + bytes) {
+                int local = (int) ((target - before) / m.rowBytes());
+                local = Math.min(m.rows(), (local + FUSED_ALIGN / 2) / FUSED_ALIGN * FUSED_ALIGN);
+                return fusedStart[i] + local;
+            }
+            before += bytes;
+        }
+        return fusedStart[fusedCount];
+    }
+
+    private void runParts(int fromPart, int toPart) {
+        int from = edges[fromPart];
+        int to = edges[toPart];
+        for (int i = 0; i < fusedCount; i++) {
+            int lo = Math.max(from, fusedStart[i]) - fusedStart[i];
+            int hi = Math.min(to, fusedStart[i + 1]) - fusedStart[i];
+            if (lo < hi) {
+                CpuMatrix m = fused[i];
+                m.denseRows(lo, hi, act, nTokens, fusedOut[i], m.rows(), 0);
+            }
+        }
     }
 
     private void run() {

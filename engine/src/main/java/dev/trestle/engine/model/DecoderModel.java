@@ -370,6 +370,33 @@ public abstract class DecoderModel {
         finishProjection(l, out, n);
     }
 
+    /**
+     * {@link #project} of the same input through two or three projections ({@code l2} may be null) in one pool
+     * dispatch, when their matrices take the same activations; returns false (nothing done) otherwise.
+     */
+    protected final boolean projectAll(Linear l0, float[] out0, Linear l1, float[] out1, Linear l2, float[] out2,
+                                       float[] in, int n, ForwardState st) {
+        CpuMatrix m0 = l0.weight();
+        CpuMatrix m1 = l1.weight();
+        CpuMatrix m2 = l2 == null ? null : l2.weight();
+        if (!sameActivations(m0, m1) || (m2 != null && !sameActivations(m0, m2))) {
+            return false;
+        }
+        ActivationRows a = st.act(m0.dotType(), m0.cols(), n);
+        a.load(in, 0, m0.cols(), n, m0.cols());
+        CpuMatrix.matmulAll(st.job, a, n, m0, out0, m1, out1, m2, out2);
+        finishProjection(l0, out0, n);
+        finishProjection(l1, out1, n);
+        if (l2 != null) {
+            finishProjection(l2, out2, n);
+        }
+        return true;
+    }
+
+    private static boolean sameActivations(CpuMatrix a, CpuMatrix b) {
+        return a.dotType() == b.dotType() && a.cols() == b.cols() && a.experts() == 1 && b.experts() == 1;
+    }
+
     private static void finishProjection(Linear l, float[] out, int n) {
         int rows = l.rows();
         float[] b = l.bias();
@@ -413,7 +440,7 @@ public abstract class DecoderModel {
                 System.arraycopy(st.qkv, t * stride + qd, st.k, t * kvd, kvd);
                 System.arraycopy(st.qkv, t * stride + qd + kvd, st.v, t * kvd, kvd);
             }
-        } else {
+        } else if (!projectAll(lw.wq(), st.q, lw.wk(), st.k, lw.wv(), st.v, st.cur, n, st)) {
             project(lw.wq(), st.cur, n, st.q, st);
             project(lw.wk(), st.cur, n, st.k, st);
             project(lw.wv(), st.cur, n, st.v, st);
@@ -490,8 +517,10 @@ public abstract class DecoderModel {
                 }
             }
             case SWIGLU, GEGLU -> {
-                project(lw.ffnUp(), st.cur, n, st.up, st);
-                project(lw.ffnGate(), st.cur, n, st.gate, st);
+                if (!projectAll(lw.ffnUp(), st.up, lw.ffnGate(), st.gate, null, null, st.cur, n, st)) {
+                    project(lw.ffnUp(), st.cur, n, st.up, st);
+                    project(lw.ffnGate(), st.cur, n, st.gate, st);
+                }
                 if (ffnKind() == FfnKind.SWIGLU) {
                     for (int t = 0; t < n; t++) {
                         CpuOps.swigluRow(st.gate, t * ff, st.up, t * ff, ff);

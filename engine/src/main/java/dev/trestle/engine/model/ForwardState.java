@@ -111,7 +111,9 @@ public final class ForwardState {
             int workers = Math.min(pool.threads(), nHead);
             int qd = nHead * headDim;
             for (int worker = from; worker < to; worker++) {
-                for (int h = worker; h < nHead; h += workers) {
+                // contiguous heads: a worker's heads share KV heads (GQA), whose cache rows then stay in its cache
+                int hEnd = (int) ((long) nHead * (worker + 1) / workers);
+                for (int h = (int) ((long) nHead * worker / workers); h < hEnd; h++) {
                     int off = token * qd + h * headDim;
                     att.attendHead(worker, q, off, h, view, visible, nVisible, attn, off);
                 }
