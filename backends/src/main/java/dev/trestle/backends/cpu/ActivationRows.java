@@ -8,7 +8,7 @@ import dev.trestle.backends.type.GgmlType;
  *
  * <p>Quantized formats are kept unpacked: one signed byte per element in {@link #qs}, the block scale
  * in {@link #d} (already rounded to F16 where ggml stores an F16), the Q8_1 sum term in {@link #s} and
- * the Q8_K 16-element sums in {@link #bsums}. Q8_0 rows also keep {@link #pairs}, the quants two by two as
+ * the Q8_K 16-element sums in {@link #bsums}. Q8_0 and Q8_K rows also keep {@link #pairs}, the quants two by two as
  * ints, which the repacked kernels broadcast (one 32-bit broadcast feeds two elements).
  */
 public final class ActivationRows {
@@ -22,7 +22,7 @@ public final class ActivationRows {
     final float[] d;     // (rows, cols / block) block scales
     final float[] s;     // (rows, cols / 32) Q8_1: d * sum(qs), F16-rounded
     final short[] bsums; // (rows, cols / 16) Q8_K partial sums
-    final int[] pairs;   // (rows, cols / 2) Q8_0: see pairs()
+    final int[] pairs;   // (rows, cols / 2) Q8_0 and Q8_K: see pairs()
 
     /** Buffers for up to {@code rows} rows of up to {@code maxCols} elements in {@code format}. */
     public ActivationRows(GgmlType format, int rows, int maxCols) {
@@ -42,7 +42,7 @@ public final class ActivationRows {
         d = q ? new float[total / 32 + rows] : null;
         s = format == GgmlType.Q8_1 ? new float[total / 32 + rows] : null;
         bsums = format == GgmlType.Q8_K ? new short[total / 16 + rows] : null;
-        pairs = format == GgmlType.Q8_0 ? new int[total / 2] : null;
+        pairs = format == GgmlType.Q8_0 || format == GgmlType.Q8_K ? new int[total / 2] : null;
         if (!(format == GgmlType.F32 || half != null || q)) {
             throw new IllegalArgumentException("not an activation format: " + format);
         }
@@ -74,7 +74,7 @@ public final class ActivationRows {
     }
 
     /**
-     * Q8_0 quants paired for 32-bit broadcasts: for element {@code e = 4m + s} ({@code s} 0 or 1),
+     * Q8_0 and Q8_K quants paired for 32-bit broadcasts: for element {@code e = 4m + s} ({@code s} 0 or 1),
      * {@code pairs()[2m + s]} holds {@code q[e]} in its low 16 bits and {@code q[e + 2]} in its high 16 bits (each
      * as a 16-bit two's complement), so that a broadcast int read as shorts alternates {@code q[e], q[e + 2]}.
      */
@@ -135,14 +135,21 @@ public final class ActivationRows {
             }
             case Q8_0 -> {
                 ActivationQuantizer.q8_0(src, srcOff, n, qs, dst, d, dst / 32);
-                for (int i = dst, p = dst / 2; i < dst + n; i += 4, p += 2) {
-                    pairs[p] = (qs[i] & 0xffff) | qs[i + 2] << 16;
-                    pairs[p + 1] = (qs[i + 1] & 0xffff) | qs[i + 3] << 16;
-                }
+                pair(dst, n);
             }
             case Q8_1 -> ActivationQuantizer.q8_1(src, srcOff, n, qs, dst, d, s, dst / 32);
-            case Q8_K -> ActivationQuantizer.q8_K(src, srcOff, n, qs, dst, d, dst / 256, bsums, dst / 16);
+            case Q8_K -> {
+                ActivationQuantizer.q8_K(src, srcOff, n, qs, dst, d, dst / 256, bsums, dst / 16);
+                pair(dst, n);
+            }
             default -> throw new IllegalStateException(format.name());
+        }
+    }
+
+    private void pair(int dst, int n) {
+        for (int i = dst, p = dst / 2; i < dst + n; i += 4, p += 2) {
+            pairs[p] = (qs[i] & 0xffff) | qs[i + 2] << 16;
+            pairs[p + 1] = (qs[i + 1] & 0xffff) | qs[i + 3] << 16;
         }
     }
 

@@ -15,17 +15,19 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Q6_K repacked in groups of {@code 2 * LANES} rows (32 on AVX-512), one short lane per row, against Q8_K.
+ * Q6_K repacked in groups of {@code 2 * LANES} rows (32 on AVX-512), two short lanes per row, against Q8_K.
  *
  * <p>Layout of one super-block (256 columns) of a group of {@code G} rows: {@code q6 - 32} as one signed byte per
- * weight (8 bits instead of 6.5: two shifts per element and row lane, no bit assembly), 128 words of {@code G}
- * little-endian shorts, word {@code 8i + k} of sub-block {@code i} holding elements {@code 16i + k} (low byte)
- * and {@code 16i + k + 8} (high byte); then the 16 int8 scales ({@code 16 x G} bytes, row order) and d as floats
- * ({@code G}, row order). Short lane {@code L} holds row {@code L/2 + (L%2) * LANES} (see {@link Q4_KRepacked}).
+ * weight (8 bits instead of 6.5: two shifts per element and row lane, no bit assembly); for sub-block {@code i},
+ * word {@code m} (0..3) and half group {@code h}, one vector of {@code LANES} little-endian ints, int {@code j}
+ * holding elements {@code 16i + 4m .. 16i + 4m + 3} of row {@code h * LANES + j}. Read as shorts, the low bytes
+ * are elements {@code 4m, 4m + 2} and the high bytes {@code 4m + 1, 4m + 3}, so each multiplies one 32-bit broadcast
+ * of {@link ActivationRows#pairs()}, shared by both half groups. Then the 16 int8 scales ({@code 16 x G} bytes, row
+ * order) and d as floats ({@code G}, row order).
  *
- * <p>Numerics: per row and super-block {@code isum = sum_i scale_i * dot_i} is an exact integer (8 products of
- * {@code q6 - 32} and a Q8_K quant fit a short: 8 * 32 * 127 < 2^15), accumulated as {@code fma(isum, d * dy, acc)}
- * in super-block order, as {@link #dotReference} does.
+ * <p>Numerics: per row and super-block {@code isum = sum_i scale_i * dot_i} is an exact integer (each short lane sums
+ * 8 products of {@code q6 - 32} and a Q8_K quant: 8 * 32 * 127 < 2^15), accumulated as
+ * {@code fma(isum, d * dy, acc)} in super-block order, as {@link #dotReference} does.
  */
 public final class Q6_KRepacked implements RepackedKernel {
     private static final int LANES = VectorShapes.LANES;
@@ -70,26 +72,27 @@ public final class Q6_KRepacked implements RepackedKernel {
             long so = dstOff + (long) b * SUPER;
             for (int r = 0; r < G; r++) {
                 long bo = srcOff + r * rowBytes + (long) b * BLOCK_BYTES;
-                int lane = Q4_KRepacked.laneOf(r);
+                int h = r / LANES;
+                int j = r % LANES;
                 // the block read and decoded once (load time matters: this runs over every Q6_K weight)
                 MemorySegment.copy(src, ValueLayout.JAVA_BYTE, bo, blk, 0, BLOCK_BYTES);
                 for (int half = 0; half < 2; half++) {
                     for (int l = 0; l < 32; l++) {
                         int lq = blk[64 * half + l] & 0xff;
                         int lq2 = blk[64 * half + l + 32] & 0xff;
-                        int h = blk[128 + 32 * half + l] & 0xff;
+                        int hb = blk[128 + 32 * half + l] & 0xff;
                         int e = 128 * half + l;
-                        q[e] = ((lq & 0xf) | (h & 3) << 4) - 32;
-                        q[e + 32] = ((lq2 & 0xf) | (h >>> 2 & 3) << 4) - 32;
-                        q[e + 64] = ((lq >>> 4) | (h >>> 4 & 3) << 4) - 32;
-                        q[e + 96] = ((lq2 >>> 4) | (h >>> 6 & 3) << 4) - 32;
+                        q[e] = ((lq & 0xf) | (hb & 3) << 4) - 32;
+                        q[e + 32] = ((lq2 & 0xf) | (hb >>> 2 & 3) << 4) - 32;
+                        q[e + 64] = ((lq >>> 4) | (hb >>> 4 & 3) << 4) - 32;
+                        q[e + 96] = ((lq2 >>> 4) | (hb >>> 6 & 3) << 4) - 32;
                     }
                 }
                 for (int i = 0; i < 16; i++) {
-                    for (int k = 0; k < 8; k++) {
-                        int e = 16 * i + k;
-                        int word = (q[e] & 0xff) | (q[e + 8] & 0xff) << 8;
-                        Le.putI16(dst, so + (8L * i + k) * 2 * G + 2L * lane, (short) word);
+                    for (int m = 0; m < 4; m++) {
+                        int e = 16 * i + 4 * m;
+                        int word = (q[e] & 0xff) | (q[e + 1] & 0xff) << 8 | (q[e + 2] & 0xff) << 16 | q[e + 3] << 24;
+                        Le.putI32(dst, so + ((8L * i + 2 * m + h) * LANES + j) * 4, word);
                     }
                     Le.putU8(dst, so + SCALES + (long) i * G + r, blk[192 + i]);
                 }
@@ -129,7 +132,7 @@ public final class Q6_KRepacked implements RepackedKernel {
 
     /** One activation row (decode): the group's {@code G} dots into {@code out[o..o+G)}. */
     private static void one(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, float[] out, int o) {
-        byte[] qs = a.qs();
+        int[] xp = a.pairs();
         float[] ds = a.scales();
         FloatVector accLo = FloatVector.zero(FI);
         FloatVector accHi = FloatVector.zero(FI);
@@ -141,21 +144,26 @@ public final class Q6_KRepacked implements RepackedKernel {
             for (int i = 0; i < 16; i++) {
                 ShortVector s0 = ShortVector.zero(S);
                 ShortVector s1 = ShortVector.zero(S);
-                int x = xo + 16 * i;
+                int p = (xo >> 1) + 8 * i;
                 long wo = so + 16L * i * G;
-                for (int k = 0; k < 8; k++) {
-                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) k * 2 * G, LE);
-                    ShortVector v0 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
-                    ShortVector v1 = v.lanewise(VectorOperators.ASHR, 8);
-                    s0 = s0.add(v0.mul((short) qs[x + k]));
-                    s1 = s1.add(v1.mul((short) qs[x + k + 8]));
+                for (int m = 0; m < 4; m++) {
+                    ShortVector xl = IntVector.broadcast(I, xp[p + 2 * m]).reinterpretAsShorts();
+                    ShortVector xh = IntVector.broadcast(I, xp[p + 2 * m + 1]).reinterpretAsShorts();
+                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m) * 2 * G, LE);
+                    ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m + 1) * 2 * G, LE);
+                    s0 = s0.add(v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xl))
+                            .add(v.lanewise(VectorOperators.ASHR, 8).mul(xh));
+                    s1 = s1.add(u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xl))
+                            .add(u.lanewise(VectorOperators.ASHR, 8).mul(xh));
                 }
+                long sc = so + SCALES + (long) i * G;
                 IntVector i0 = s0.reinterpretAsInts();
                 IntVector i1 = s1.reinterpretAsInts();
+                // lanes 2j and 2j + 1 are row j's: their sum is the row's sub-block dot
                 IntVector lo = i0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                        .add(i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                IntVector hi = i0.lanewise(VectorOperators.ASHR, 16).add(i1.lanewise(VectorOperators.ASHR, 16));
-                long sc = so + SCALES + (long) i * G;
+                        .add(i0.lanewise(VectorOperators.ASHR, 16));
+                IntVector hi = i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(i1.lanewise(VectorOperators.ASHR, 16));
                 isLo = isLo.add(lo.mul((IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
                         .convertShape(VectorOperators.B2I, I, 0)));
                 isHi = isHi.add(hi.mul((IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
@@ -174,7 +182,7 @@ public final class Q6_KRepacked implements RepackedKernel {
     /** Two activation rows (prefill): each weight vector is loaded and widened once for both. */
     private static void two(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, int ap, float[] out,
                             int o, int p) {
-        byte[] qs = a.qs();
+        int[] xp = a.pairs();
         float[] ds = a.scales();
         FloatVector accLo = FloatVector.zero(FI);
         FloatVector accHi = FloatVector.zero(FI);
@@ -193,35 +201,43 @@ public final class Q6_KRepacked implements RepackedKernel {
                 ShortVector s1 = ShortVector.zero(S);
                 ShortVector t0 = ShortVector.zero(S);
                 ShortVector t1 = ShortVector.zero(S);
-                int x = xo + 16 * i;
-                int y = yo + 16 * i;
+                int px = (xo >> 1) + 8 * i;
+                int py = (yo >> 1) + 8 * i;
                 long wo = so + 16L * i * G;
-                for (int k = 0; k < 8; k++) {
-                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) k * 2 * G, LE);
+                for (int m = 0; m < 4; m++) {
+                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m) * 2 * G, LE);
+                    ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m + 1) * 2 * G, LE);
                     ShortVector v0 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
                     ShortVector v1 = v.lanewise(VectorOperators.ASHR, 8);
-                    s0 = s0.add(v0.mul((short) qs[x + k]));
-                    s1 = s1.add(v1.mul((short) qs[x + k + 8]));
-                    t0 = t0.add(v0.mul((short) qs[y + k]));
-                    t1 = t1.add(v1.mul((short) qs[y + k + 8]));
+                    ShortVector u0 = u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
+                    ShortVector u1 = u.lanewise(VectorOperators.ASHR, 8);
+                    ShortVector xl = IntVector.broadcast(I, xp[px + 2 * m]).reinterpretAsShorts();
+                    ShortVector xh = IntVector.broadcast(I, xp[px + 2 * m + 1]).reinterpretAsShorts();
+                    s0 = s0.add(v0.mul(xl)).add(v1.mul(xh));
+                    s1 = s1.add(u0.mul(xl)).add(u1.mul(xh));
+                    ShortVector yl = IntVector.broadcast(I, xp[py + 2 * m]).reinterpretAsShorts();
+                    ShortVector yh = IntVector.broadcast(I, xp[py + 2 * m + 1]).reinterpretAsShorts();
+                    t0 = t0.add(v0.mul(yl)).add(v1.mul(yh));
+                    t1 = t1.add(u0.mul(yl)).add(u1.mul(yh));
                 }
                 long sc = so + SCALES + (long) i * G;
                 IntVector scLo = (IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
                         .convertShape(VectorOperators.B2I, I, 0);
                 IntVector scHi = (IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
                         .convertShape(VectorOperators.B2I, I, 0);
+                // written out inline: with a helper C2 stops inlining here and boxes the vectors (3x slower)
                 IntVector i0 = s0.reinterpretAsInts();
                 IntVector i1 = s1.reinterpretAsInts();
-                isLo = isLo.add(i0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                        .add(i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).mul(scLo));
-                isHi = isHi.add(i0.lanewise(VectorOperators.ASHR, 16).add(i1.lanewise(VectorOperators.ASHR, 16))
-                        .mul(scHi));
                 IntVector u0 = t0.reinterpretAsInts();
                 IntVector u1 = t1.reinterpretAsInts();
+                isLo = isLo.add(i0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(i0.lanewise(VectorOperators.ASHR, 16)).mul(scLo));
+                isHi = isHi.add(i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(i1.lanewise(VectorOperators.ASHR, 16)).mul(scHi));
                 jsLo = jsLo.add(u0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                        .add(u1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).mul(scLo));
-                jsHi = jsHi.add(u0.lanewise(VectorOperators.ASHR, 16).add(u1.lanewise(VectorOperators.ASHR, 16))
-                        .mul(scHi));
+                        .add(u0.lanewise(VectorOperators.ASHR, 16)).mul(scLo));
+                jsHi = jsHi.add(u1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(u1.lanewise(VectorOperators.ASHR, 16)).mul(scHi));
             }
             float dx = ds[xo / 256];
             float dyy = ds[yo / 256];
