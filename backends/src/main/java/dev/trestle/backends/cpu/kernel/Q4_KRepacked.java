@@ -15,14 +15,15 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Q4_K repacked in groups of {@code 2 * LANES} rows (32 on AVX-512), one short lane per row, against Q8_K.
+ * Q4_K repacked in groups of {@code 2 * LANES} rows (32 on AVX-512), two short lanes per row, against Q8_K.
  *
- * <p>Layout of one super-block (256 columns) of a group, {@code G} rows: 64 words of {@code G} little-endian shorts,
- * word {@code 8j + k} of sub-block {@code j} holding, per row, the nibbles of elements {@code 32j + k},
- * {@code +8}, {@code +16}, {@code +24} (bits 0, 4, 8, 12); then the 6-bit scales ({@code 8 x G} bytes, row order),
- * the 6-bit mins (likewise), d as floats and -dmin as floats ({@code G} each, row order). Short lane {@code L}
- * holds row {@code L/2 + (L%2) * LANES}, so a short vector read as ints splits into rows {@code 0..LANES-1}
- * (low halves) and {@code LANES..G-1} (high halves) with two shifts, no lane shuffles.
+ * <p>Layout of one super-block (256 columns) of a group, {@code G} rows: for sub-block {@code j}, word {@code c}
+ * (0..3) and half group {@code h}, one vector of {@code LANES} little-endian ints, int {@code i} holding the 8
+ * nibbles of elements {@code 32j + 8c .. 32j + 8c + 7} of row {@code h * LANES + i}: the low short has elements
+ * {@code 8c, 8c+1, 8c+4, 8c+5} (bits 0, 4, 8, 12), the high short {@code 8c+2, 8c+3, 8c+6, 8c+7}, so each nibble
+ * position multiplies one 32-bit broadcast of {@link ActivationRows#pairs()}, shared by both half groups. Then the
+ * 6-bit scales ({@code 8 x G} bytes, row order), the 6-bit mins (likewise), d as floats and -dmin as floats
+ * ({@code G} each, row order). {@link #laneOf} is the one-short-lane-per-row order {@link Q5_KRepacked} uses.
  *
  * <p>Numerics: per row and super-block, {@code isum = sum_j scale_j * dot_j} and {@code msum = sum_j min_j *
  * bsum_j} are exact integers (16 products of a nibble and a Q8_K quant fit a short: 16 * 15 * 127 < 2^15); the row
@@ -80,7 +81,8 @@ public final class Q4_KRepacked implements RepackedKernel {
             long so = dstOff + (long) b * SUPER;
             for (int r = 0; r < G; r++) {
                 long bo = srcOff + r * rowBytes + (long) b * BLOCK_BYTES;
-                int lane = laneOf(r);
+                int h = r / LANES;
+                int ri = r % LANES;
                 // the block's nibbles read once (load time matters: this runs over every Q4_K weight)
                 MemorySegment.copy(src, ValueLayout.JAVA_BYTE, bo + 16, qs, 0, 128);
                 for (int e = 0; e < 256; e++) {
@@ -89,10 +91,11 @@ public final class Q4_KRepacked implements RepackedKernel {
                     q[e] = (j & 1) == 0 ? v & 0xf : (v >>> 4) & 0xf;
                 }
                 for (int j = 0; j < 8; j++) {
-                    for (int k = 0; k < 8; k++) {
-                        int e = 32 * j + k;
-                        int word = q[e] | q[e + 8] << 4 | q[e + 16] << 8 | q[e + 24] << 12;
-                        Le.putI16(dst, so + (8L * j + k) * WORD_STEP + 2L * lane, (short) word);
+                    for (int c = 0; c < 4; c++) {
+                        int e = 32 * j + 8 * c;
+                        int word = q[e] | q[e + 1] << 4 | q[e + 4] << 8 | q[e + 5] << 12
+                                | q[e + 2] << 16 | q[e + 3] << 20 | q[e + 6] << 24 | q[e + 7] << 28;
+                        Le.putI32(dst, so + (8L * j + 2 * c + h) * WORD_STEP + 4L * ri, word);
                     }
                     Le.putU8(dst, so + SCALES + (long) j * G + r, KQuant.scale(src, bo + 4, j));
                     Le.putU8(dst, so + MINS + (long) j * G + r, KQuant.min(src, bo + 4, j));
@@ -130,7 +133,7 @@ public final class Q4_KRepacked implements RepackedKernel {
 
     /** One activation row (decode): the group's {@code G} dots into {@code out[o..o+G)}. */
     private static void one(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, float[] out, int o) {
-        byte[] qs = a.qs();
+        int[] xp = a.pairs();
         float[] ds = a.scales();
         short[] bs = a.bsums();
         FloatVector accLo = FloatVector.zero(FI);
@@ -146,22 +149,31 @@ public final class Q4_KRepacked implements RepackedKernel {
             for (int j = 0; j < 8; j++) {
                 ShortVector s0 = ShortVector.zero(S);
                 ShortVector s1 = ShortVector.zero(S);
-                int x = xo + 32 * j;
+                int px = (xo >> 1) + 16 * j;
                 long wo = so + 8L * j * WORD_STEP;
-                for (int k = 0; k < 8; k++) {
-                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) k * WORD_STEP, LE);
-                    ShortVector n0 = v.and((short) 0xf);
-                    ShortVector n1 = v.lanewise(VectorOperators.LSHR, 4).and((short) 0xf);
-                    ShortVector n2 = v.lanewise(VectorOperators.LSHR, 8).and((short) 0xf);
-                    ShortVector n3 = v.lanewise(VectorOperators.LSHR, 12);
-                    s0 = s0.add(n0.mul((short) qs[x + k])).add(n1.mul((short) qs[x + k + 8]));
-                    s1 = s1.add(n2.mul((short) qs[x + k + 16])).add(n3.mul((short) qs[x + k + 24]));
+                for (int c = 0; c < 4; c++) {
+                    ShortVector x0 = IntVector.broadcast(I, xp[px + 4 * c]).reinterpretAsShorts();
+                    ShortVector x1 = IntVector.broadcast(I, xp[px + 4 * c + 1]).reinterpretAsShorts();
+                    ShortVector x2 = IntVector.broadcast(I, xp[px + 4 * c + 2]).reinterpretAsShorts();
+                    ShortVector x3 = IntVector.broadcast(I, xp[px + 4 * c + 3]).reinterpretAsShorts();
+                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * c) * WORD_STEP, LE);
+                    ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * c + 1) * WORD_STEP, LE);
+                    s0 = s0.add(v.and((short) 0xf).mul(x0))
+                            .add(v.lanewise(VectorOperators.LSHR, 4).and((short) 0xf).mul(x1))
+                            .add(v.lanewise(VectorOperators.LSHR, 8).and((short) 0xf).mul(x2))
+                            .add(v.lanewise(VectorOperators.LSHR, 12).mul(x3));
+                    s1 = s1.add(u.and((short) 0xf).mul(x0))
+                            .add(u.lanewise(VectorOperators.LSHR, 4).and((short) 0xf).mul(x1))
+                            .add(u.lanewise(VectorOperators.LSHR, 8).and((short) 0xf).mul(x2))
+                            .add(u.lanewise(VectorOperators.LSHR, 12).mul(x3));
                 }
+                // lanes 2i and 2i + 1 are row i's: their sum is the row's sub-block dot
                 IntVector i0 = s0.reinterpretAsInts();
                 IntVector i1 = s1.reinterpretAsInts();
                 IntVector lo = i0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                        .add(i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                IntVector hi = i0.lanewise(VectorOperators.ASHR, 16).add(i1.lanewise(VectorOperators.ASHR, 16));
+                        .add(i0.lanewise(VectorOperators.ASHR, 16));
+                IntVector hi = i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(i1.lanewise(VectorOperators.ASHR, 16));
                 long sc = so + SCALES + (long) j * G;
                 long mn = so + MINS + (long) j * G;
                 isLo = isLo.add(lo.mul((IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
@@ -191,7 +203,7 @@ public final class Q4_KRepacked implements RepackedKernel {
     /** Two activation rows (prefill): each weight word is unpacked once for both. */
     private static void two(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, int ap, float[] out,
                             int o, int p) {
-        byte[] qs = a.qs();
+        int[] xp = a.pairs();
         float[] ds = a.scales();
         short[] bs = a.bsums();
         FloatVector accLo = FloatVector.zero(FI);
@@ -211,19 +223,32 @@ public final class Q4_KRepacked implements RepackedKernel {
                 ShortVector s1 = ShortVector.zero(S);
                 ShortVector t0 = ShortVector.zero(S);
                 ShortVector t1 = ShortVector.zero(S);
-                int x = xo + 32 * j;
-                int y = yo + 32 * j;
+                int px = (xo >> 1) + 16 * j;
+                int py = (yo >> 1) + 16 * j;
                 long wo = so + 8L * j * WORD_STEP;
-                for (int k = 0; k < 8; k++) {
-                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) k * WORD_STEP, LE);
-                    ShortVector n0 = v.and((short) 0xf);
-                    ShortVector n1 = v.lanewise(VectorOperators.LSHR, 4).and((short) 0xf);
-                    ShortVector n2 = v.lanewise(VectorOperators.LSHR, 8).and((short) 0xf);
-                    ShortVector n3 = v.lanewise(VectorOperators.LSHR, 12);
-                    s0 = s0.add(n0.mul((short) qs[x + k])).add(n1.mul((short) qs[x + k + 8]));
-                    s1 = s1.add(n2.mul((short) qs[x + k + 16])).add(n3.mul((short) qs[x + k + 24]));
-                    t0 = t0.add(n0.mul((short) qs[y + k])).add(n1.mul((short) qs[y + k + 8]));
-                    t1 = t1.add(n2.mul((short) qs[y + k + 16])).add(n3.mul((short) qs[y + k + 24]));
+                for (int c = 0; c < 4; c++) {
+                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * c) * WORD_STEP, LE);
+                    ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * c + 1) * WORD_STEP, LE);
+                    ShortVector v0 = v.and((short) 0xf);
+                    ShortVector v1 = v.lanewise(VectorOperators.LSHR, 4).and((short) 0xf);
+                    ShortVector v2 = v.lanewise(VectorOperators.LSHR, 8).and((short) 0xf);
+                    ShortVector v3 = v.lanewise(VectorOperators.LSHR, 12);
+                    ShortVector w0 = u.and((short) 0xf);
+                    ShortVector w1 = u.lanewise(VectorOperators.LSHR, 4).and((short) 0xf);
+                    ShortVector w2 = u.lanewise(VectorOperators.LSHR, 8).and((short) 0xf);
+                    ShortVector w3 = u.lanewise(VectorOperators.LSHR, 12);
+                    ShortVector x0 = IntVector.broadcast(I, xp[px + 4 * c]).reinterpretAsShorts();
+                    ShortVector x1 = IntVector.broadcast(I, xp[px + 4 * c + 1]).reinterpretAsShorts();
+                    ShortVector x2 = IntVector.broadcast(I, xp[px + 4 * c + 2]).reinterpretAsShorts();
+                    ShortVector x3 = IntVector.broadcast(I, xp[px + 4 * c + 3]).reinterpretAsShorts();
+                    s0 = s0.add(v0.mul(x0)).add(v1.mul(x1)).add(v2.mul(x2)).add(v3.mul(x3));
+                    s1 = s1.add(w0.mul(x0)).add(w1.mul(x1)).add(w2.mul(x2)).add(w3.mul(x3));
+                    ShortVector y0 = IntVector.broadcast(I, xp[py + 4 * c]).reinterpretAsShorts();
+                    ShortVector y1 = IntVector.broadcast(I, xp[py + 4 * c + 1]).reinterpretAsShorts();
+                    ShortVector y2 = IntVector.broadcast(I, xp[py + 4 * c + 2]).reinterpretAsShorts();
+                    ShortVector y3 = IntVector.broadcast(I, xp[py + 4 * c + 3]).reinterpretAsShorts();
+                    t0 = t0.add(v0.mul(y0)).add(v1.mul(y1)).add(v2.mul(y2)).add(v3.mul(y3));
+                    t1 = t1.add(w0.mul(y0)).add(w1.mul(y1)).add(w2.mul(y2)).add(w3.mul(y3));
                 }
                 long sc = so + SCALES + (long) j * G;
                 IntVector scLo = (IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
@@ -233,15 +258,15 @@ public final class Q4_KRepacked implements RepackedKernel {
                 IntVector i0 = s0.reinterpretAsInts();
                 IntVector i1 = s1.reinterpretAsInts();
                 isLo = isLo.add(i0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                        .add(i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).mul(scLo));
-                isHi = isHi.add(i0.lanewise(VectorOperators.ASHR, 16).add(i1.lanewise(VectorOperators.ASHR, 16))
-                        .mul(scHi));
+                        .add(i0.lanewise(VectorOperators.ASHR, 16)).mul(scLo));
+                isHi = isHi.add(i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(i1.lanewise(VectorOperators.ASHR, 16)).mul(scHi));
                 IntVector u0 = t0.reinterpretAsInts();
                 IntVector u1 = t1.reinterpretAsInts();
                 jsLo = jsLo.add(u0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                        .add(u1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).mul(scLo));
-                jsHi = jsHi.add(u0.lanewise(VectorOperators.ASHR, 16).add(u1.lanewise(VectorOperators.ASHR, 16))
-                        .mul(scHi));
+                        .add(u0.lanewise(VectorOperators.ASHR, 16)).mul(scLo));
+                jsHi = jsHi.add(u1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(u1.lanewise(VectorOperators.ASHR, 16)).mul(scHi));
             }
             // the min terms after the quants, so their vectors do not compete for registers with the loop above
             IntVector msLo = IntVector.zero(I);
