@@ -15,13 +15,14 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Q5_K repacked in groups of {@code 2 * LANES} rows (32 on AVX-512), one short lane per row, against Q8_K.
+ * Q5_K repacked in groups of {@code 2 * LANES} rows (32 on AVX-512), two short lanes per row, against Q8_K.
  *
  * <p>Layout of one super-block (256 columns) of a group of {@code G} rows: {@code q5 - 16} as one signed byte per
- * weight (8 bits instead of 5.5: two shifts per element and row lane), 128 words of {@code G} little-endian shorts,
- * word {@code 16j + k} of sub-block {@code j} holding elements {@code 32j + k} (low byte) and {@code 32j + k + 16}
- * (high byte); then the 6-bit scales and mins ({@code 8 x G} bytes each, row order), d and -dmin as floats
- * ({@code G} each). Short lane {@code L} holds row {@code L/2 + (L%2) * LANES} (see {@link Q4_KRepacked}).
+ * weight (8 bits instead of 5.5: two shifts per element and row lane); for sub-block {@code j}, word {@code m}
+ * (0..7) and half group {@code h}, one vector of {@code LANES} little-endian ints, int {@code i} holding elements
+ * {@code 32j + 4m .. 32j + 4m + 3} of row {@code h * LANES + i}, so that low and high bytes each multiply one
+ * 32-bit broadcast of {@link ActivationRows#pairs()} (as in {@link Q6_KRepacked}); then the 6-bit scales and mins
+ * ({@code 8 x G} bytes each, row order), d and -dmin as floats ({@code G} each).
  *
  * <p>Numerics: centring the quants keeps 16 products in a short (16 * 16 * 127 < 2^15); the sub-block dot of the
  * stored quants is then {@code dot(q5 - 16, x) + 16 * bsum}, exact. Per row and super-block {@code isum} and
@@ -72,14 +73,16 @@ public final class Q5_KRepacked implements RepackedKernel {
             long so = dstOff + (long) b * SUPER;
             for (int r = 0; r < G; r++) {
                 long bo = srcOff + r * rowBytes + (long) b * BLOCK_BYTES;
-                int lane = Q4_KRepacked.laneOf(r);
+                int h = r / LANES;
+                int ri = r % LANES;
                 // the block read once (load time matters: this runs over every Q5_K weight)
                 MemorySegment.copy(src, ValueLayout.JAVA_BYTE, bo, blk, 0, BLOCK_BYTES);
                 for (int j = 0; j < 8; j++) {
-                    for (int k = 0; k < 16; k++) {
-                        int e = 32 * j + k;
-                        int word = ((q5(blk, e) - 16) & 0xff) | ((q5(blk, e + 16) - 16) & 0xff) << 8;
-                        Le.putI16(dst, so + (16L * j + k) * 2 * G + 2L * lane, (short) word);
+                    for (int m = 0; m < 8; m++) {
+                        int e = 32 * j + 4 * m;
+                        int word = ((q5(blk, e) - 16) & 0xff) | ((q5(blk, e + 1) - 16) & 0xff) << 8
+                                | ((q5(blk, e + 2) - 16) & 0xff) << 16 | (q5(blk, e + 3) - 16) << 24;
+                        Le.putI32(dst, so + ((16L * j + 2 * m + h) * LANES + ri) * 4, word);
                     }
                     Le.putU8(dst, so + SCALES + (long) j * G + r, KQuant.scale(src, bo + 4, j));
                     Le.putU8(dst, so + MINS + (long) j * G + r, KQuant.min(src, bo + 4, j));
@@ -130,7 +133,7 @@ public final class Q5_KRepacked implements RepackedKernel {
 
     /** One activation row (decode): the group's {@code G} dots into {@code out[o..o+G)}. */
     private static void one(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, float[] out, int o) {
-        byte[] qs = a.qs();
+        int[] xp = a.pairs();
         float[] ds = a.scales();
         short[] bs = a.bsums();
         FloatVector accLo = FloatVector.zero(FI);
@@ -146,22 +149,26 @@ public final class Q5_KRepacked implements RepackedKernel {
             for (int j = 0; j < 8; j++) {
                 ShortVector s0 = ShortVector.zero(S);
                 ShortVector s1 = ShortVector.zero(S);
-                int x = xo + 32 * j;
+                int px = (xo >> 1) + 16 * j;
                 long wo = so + 32L * j * G;
-                for (int k = 0; k < 16; k++) {
-                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) k * 2 * G, LE);
-                    ShortVector v0 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
-                    ShortVector v1 = v.lanewise(VectorOperators.ASHR, 8);
-                    s0 = s0.add(v0.mul((short) qs[x + k]));
-                    s1 = s1.add(v1.mul((short) qs[x + k + 16]));
+                for (int m = 0; m < 8; m++) {
+                    ShortVector xl = IntVector.broadcast(I, xp[px + 2 * m]).reinterpretAsShorts();
+                    ShortVector xh = IntVector.broadcast(I, xp[px + 2 * m + 1]).reinterpretAsShorts();
+                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m) * 2 * G, LE);
+                    ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m + 1) * 2 * G, LE);
+                    s0 = s0.add(v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xl))
+                            .add(v.lanewise(VectorOperators.ASHR, 8).mul(xh));
+                    s1 = s1.add(u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xl))
+                            .add(u.lanewise(VectorOperators.ASHR, 8).mul(xh));
                 }
                 int bsum = bs[bso + 2 * j] + bs[bso + 2 * j + 1];
+                // lanes 2i and 2i + 1 are row i's: their sum is the row's sub-block dot
                 IntVector i0 = s0.reinterpretAsInts();
                 IntVector i1 = s1.reinterpretAsInts();
                 IntVector lo = i0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                        .add(i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(16 * bsum);
-                IntVector hi = i0.lanewise(VectorOperators.ASHR, 16).add(i1.lanewise(VectorOperators.ASHR, 16))
-                        .add(16 * bsum);
+                        .add(i0.lanewise(VectorOperators.ASHR, 16)).add(16 * bsum);
+                IntVector hi = i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(i1.lanewise(VectorOperators.ASHR, 16)).add(16 * bsum);
                 long sc = so + SCALES + (long) j * G;
                 long mn = so + MINS + (long) j * G;
                 isLo = isLo.add(lo.mul((IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
@@ -190,7 +197,7 @@ public final class Q5_KRepacked implements RepackedKernel {
     /** Two activation rows (prefill): each weight word is loaded and split once for both. */
     private static void two(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, int ap, float[] out,
                             int o, int p) {
-        byte[] qs = a.qs();
+        int[] xp = a.pairs();
         float[] ds = a.scales();
         short[] bs = a.bsums();
         FloatVector accLo = FloatVector.zero(FI);
@@ -212,17 +219,24 @@ public final class Q5_KRepacked implements RepackedKernel {
                 ShortVector s1 = ShortVector.zero(S);
                 ShortVector t0 = ShortVector.zero(S);
                 ShortVector t1 = ShortVector.zero(S);
-                int x = xo + 32 * j;
-                int y = yo + 32 * j;
+                int px = (xo >> 1) + 16 * j;
+                int py = (yo >> 1) + 16 * j;
                 long wo = so + 32L * j * G;
-                for (int k = 0; k < 16; k++) {
-                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) k * 2 * G, LE);
+                for (int m = 0; m < 8; m++) {
+                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m) * 2 * G, LE);
+                    ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m + 1) * 2 * G, LE);
                     ShortVector v0 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
                     ShortVector v1 = v.lanewise(VectorOperators.ASHR, 8);
-                    s0 = s0.add(v0.mul((short) qs[x + k]));
-                    s1 = s1.add(v1.mul((short) qs[x + k + 16]));
-                    t0 = t0.add(v0.mul((short) qs[y + k]));
-                    t1 = t1.add(v1.mul((short) qs[y + k + 16]));
+                    ShortVector u0 = u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
+                    ShortVector u1 = u.lanewise(VectorOperators.ASHR, 8);
+                    ShortVector xl = IntVector.broadcast(I, xp[px + 2 * m]).reinterpretAsShorts();
+                    ShortVector xh = IntVector.broadcast(I, xp[px + 2 * m + 1]).reinterpretAsShorts();
+                    s0 = s0.add(v0.mul(xl)).add(v1.mul(xh));
+                    s1 = s1.add(u0.mul(xl)).add(u1.mul(xh));
+                    ShortVector yl = IntVector.broadcast(I, xp[py + 2 * m]).reinterpretAsShorts();
+                    ShortVector yh = IntVector.broadcast(I, xp[py + 2 * m + 1]).reinterpretAsShorts();
+                    t0 = t0.add(v0.mul(yl)).add(v1.mul(yh));
+                    t1 = t1.add(u0.mul(yl)).add(u1.mul(yh));
                 }
                 long sc = so + SCALES + (long) j * G;
                 IntVector scLo = (IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
@@ -234,17 +248,15 @@ public final class Q5_KRepacked implements RepackedKernel {
                 IntVector i0 = s0.reinterpretAsInts();
                 IntVector i1 = s1.reinterpretAsInts();
                 isLo = isLo.add(i0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                        .add(i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(sx)
-                        .mul(scLo));
-                isHi = isHi.add(i0.lanewise(VectorOperators.ASHR, 16).add(i1.lanewise(VectorOperators.ASHR, 16))
-                        .add(sx).mul(scHi));
+                        .add(i0.lanewise(VectorOperators.ASHR, 16)).add(sx).mul(scLo));
+                isHi = isHi.add(i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(i1.lanewise(VectorOperators.ASHR, 16)).add(sx).mul(scHi));
                 IntVector u0 = t0.reinterpretAsInts();
                 IntVector u1 = t1.reinterpretAsInts();
                 jsLo = jsLo.add(u0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                        .add(u1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(sy)
-                        .mul(scLo));
-                jsHi = jsHi.add(u0.lanewise(VectorOperators.ASHR, 16).add(u1.lanewise(VectorOperators.ASHR, 16))
-                        .add(sy).mul(scHi));
+                        .add(u0.lanewise(VectorOperators.ASHR, 16)).add(sy).mul(scLo));
+                jsHi = jsHi.add(u1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(u1.lanewise(VectorOperators.ASHR, 16)).add(sy).mul(scHi));
             }
             // the min terms after the quants, so their vectors do not compete for registers with the loop above
             IntVector msLo = IntVector.zero(I);
