@@ -23,7 +23,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code 8c, 8c+1, 8c+4, 8c+5} (bits 0, 4, 8, 12), the high short {@code 8c+2, 8c+3, 8c+6, 8c+7}, so each nibble
  * position multiplies one 32-bit broadcast of {@link ActivationRows#pairs()}, shared by both half groups. Then the
  * 6-bit scales ({@code 8 x G} bytes, row order), the 6-bit mins (likewise), d as floats and -dmin as floats
- * ({@code G} each, row order). {@link #laneOf} is the one-short-lane-per-row order {@link Q5_KRepacked} uses.
+ * ({@code G} each, row order).
  *
  * <p>Numerics: per row and super-block, {@code isum = sum_j scale_j * dot_j} and {@code msum = sum_j min_j *
  * bsum_j} are exact integers (16 products of a nibble and a Q8_K quant fit a short: 16 * 15 * 127 < 2^15); the row
@@ -66,11 +66,6 @@ public final class Q4_KRepacked implements RepackedKernel {
     @Override
     public long groupBytes(int cols) {
         return (long) (cols / 256) * SUPER;
-    }
-
-    /** The short lane that holds row {@code r} of a group. */
-    static int laneOf(int r) {
-        return r < LANES ? 2 * r : 2 * (r - LANES) + 1;
     }
 
     @Override
