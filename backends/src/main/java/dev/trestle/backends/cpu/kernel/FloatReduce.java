@@ -35,4 +35,16 @@ final class FloatReduce {
         }
         return L >= 2 ? v.lane(0) + v.lane(1) : v.lane(0);
     }
+
+    /**
+     * Sum of a vector's lanes in lane order, for kernels that reduce once per row: unlike {@code reduceLanes}, whose
+     * order differs between the interpreter and C2, the same inputs always give the same float.
+     */
+    static float sumLanes(FloatVector v) {
+        float s = 0f;
+        for (int i = 0; i < v.length(); i++) {
+            s += v.lane(i);
+        }
+        return s;
+    }
 }

@@ -66,7 +66,7 @@ public final class Q4_KKernel implements RowKernel {
             acc = ((FloatVector) sumi.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FI, Le.f16(w, bo) * dy), acc);
             mins += Le.f16(w, bo + 2) * dy * summ;
         }
-        return acc.reduceLanes(VectorOperators.ADD) - mins;
+        return FloatReduce.sumLanes(acc) - mins;
     }
 
     /** Scalar reference of {@link #dot}. */

@@ -87,7 +87,7 @@ public final class Q6_KKernel implements RowKernel {
             }
             acc = ((FloatVector) isum.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FI, Le.f16(w, bo + 208) * ds[ao / 256]), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return FloatReduce.sumLanes(acc);
     }
 
     /** Scalar reference of {@link #dot}. */
