@@ -297,7 +297,7 @@ public final class CpuMatrix {
         }
     }
 
-    private void checkAct(ActivationRows act) {
+    void checkAct(ActivationRows act) {
         if (act.format() != kernel.dotType() || act.cols() != cols) {
             throw new IllegalArgumentException(name + ": activations are " + act.format() + " x " + act.cols()
                     + ", kernel wants " + kernel.dotType() + " x " + cols);

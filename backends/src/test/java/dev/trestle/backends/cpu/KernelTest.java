@@ -1,5 +1,6 @@
 package dev.trestle.backends.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -301,6 +302,65 @@ class KernelTest {
                     }
                 }
             }
+        }
+    }
+
+    @Test
+    void batchedGatherEqualsLoneGatheredMatmulsBitForBit() {
+        Random rnd = new Random(17);
+        int experts = 3;
+        int cols = 512;
+        int maxTokens = 11;
+        try (Arena arena = Arena.ofShared(); CpuThreadPool pool = new CpuThreadPool(3)) {
+            MatmulJob job = new MatmulJob(pool);
+            // two repacked layouts and odd row counts (a tail of plain rows), as gate/up/down of several experts
+            RepackedKernel k4 = new Q4_KRepacked();
+            RepackedKernel k6 = new Q6_KRepacked();
+            int rows4 = 5 * k4.groupRows() + 3;
+            int rows6 = 2 * k6.groupRows() + 1;
+            CpuMatrix m4 = new CpuMatrix("a", GgmlType.Q4_K,
+                    randomRows(GgmlType.Q4_K, rows4 * experts, cols, rnd, arena), new long[] {cols, rows4, experts}, k4);
+            CpuMatrix m6 = new CpuMatrix("b", GgmlType.Q6_K,
+                    randomRows(GgmlType.Q6_K, rows6 * experts, cols, rnd, arena), new long[] {cols, rows6, experts}, k6);
+            float[] x = new float[maxTokens * cols];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) rnd.nextGaussian();
+            }
+            ActivationRows a = new ActivationRows(k4.dotType(), maxTokens, cols);
+            a.load(x, 0, cols, maxTokens, cols);
+            int[][] actRows = new int[experts][];
+            int[][] outRows = new int[experts][];
+            int[] counts = {1, 4, 7};
+            for (int e = 0; e < experts; e++) {
+                actRows[e] = new int[counts[e]];
+                outRows[e] = new int[counts[e]];
+                for (int i = 0; i < counts[e]; i++) {
+                    actRows[e][i] = (i * 5 + e) % maxTokens;
+                    outRows[e][i] = e * 7 + i; // distinct output rows per expert
+                }
+            }
+            int outRowsTotal = experts * 7;
+            float[] want4 = new float[outRowsTotal * rows4];
+            float[] want6 = new float[outRowsTotal * rows6];
+            for (int e = 0; e < experts; e++) {
+                m4.matmulRows(job, a, actRows[e], outRows[e], counts[e], want4, rows4, e);
+                m6.matmulRows(job, a, actRows[e], outRows[e], counts[e], want6, rows6, e);
+            }
+            float[] got4 = new float[want4.length];
+            float[] got6 = new float[want6.length];
+            job.beginGather();
+            for (int e = 0; e < experts; e++) {
+                job.addGather(m4, a, actRows[e], outRows[e], counts[e], got4, rows4, e);
+                job.addGather(m6, a, actRows[e], outRows[e], counts[e], got6, rows6, e);
+            }
+            job.addGather(m4, a, actRows[0], outRows[0], 0, got4, rows4, 0); // an empty entry adds nothing
+            job.runGathered();
+            assertArrayEquals(want4, got4, 0f);
+            assertArrayEquals(want6, got6, 0f);
+            // the batch is consumed: running again does nothing
+            java.util.Arrays.fill(got4, 0f);
+            job.runGathered();
+            assertEquals(0f, got4[outRows[1][0] * rows4], 0f);
         }
     }
 

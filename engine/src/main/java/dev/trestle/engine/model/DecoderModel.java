@@ -580,7 +580,17 @@ public abstract class DecoderModel {
         // router logits and probabilities
         project(lw.router(), st.cur, n, st.router, st);
         route(n, st);
-        // each expert over the rows routed to it (slot row = t * k + j)
+        // the rows routed to each expert (slot row = t * k + j), tokens ascending
+        int[] count = st.expertCount;
+        java.util.Arrays.fill(count, 0);
+        for (int t = 0; t < n; t++) {
+            for (int j = 0; j < k; j++) {
+                int x = st.selected[t * k + j];
+                st.expertTokens[x][count[x]] = t;
+                st.expertSlots[x][count[x]] = t * k + j;
+                count[x]++;
+            }
+        }
         CpuMatrix up = lw.upExps().weight();
         ActivationRows in = st.act(up.dotType(), up.cols(), n);
         in.load(st.cur, 0, e, n, e);
@@ -591,24 +601,21 @@ public abstract class DecoderModel {
             inGate.load(st.cur, 0, e, n, e);
         }
         CpuMatrix down = lw.downExps().weight();
+        // up and gate of every chosen expert in one dispatch
+        MatmulJob job = st.job;
+        job.beginGather();
         for (int x = 0; x < nExp; x++) {
-            int count = 0;
-            for (int t = 0; t < n; t++) {
-                for (int j = 0; j < k; j++) {
-                    if (st.selected[t * k + j] == x) {
-                        st.rowsA[count] = t;
-                        st.rowsB[count] = t * k + j;
-                        count++;
-                    }
-                }
+            if (count[x] > 0) {
+                job.addGather(up, in, st.expertTokens[x], st.expertSlots[x], count[x], st.up, ff, x);
+                job.addGather(gate, inGate, st.expertTokens[x], st.expertSlots[x], count[x], st.gate, ff, x);
             }
-            if (count == 0) {
-                continue;
-            }
-            up.matmulRows(st.job, in, st.rowsA, st.rowsB, count, st.up, ff, x);
-            gate.matmulRows(st.job, inGate, st.rowsA, st.rowsB, count, st.gate, ff, x);
-            for (int i = 0; i < count; i++) {
-                int r = st.rowsB[i];
+        }
+        job.runGathered();
+        ActivationRows act = st.act(down.dotType(), down.cols(), n * k);
+        for (int x = 0; x < nExp; x++) {
+            int[] slots = st.expertSlots[x];
+            for (int i = 0; i < count[x]; i++) {
+                int r = slots[i];
                 if (lw.upExps().scale() != null) {
                     CpuOps.scale(st.up, r * ff, ff, lw.upExps().scale()[x]);
                 }
@@ -616,17 +623,22 @@ public abstract class DecoderModel {
                     CpuOps.scale(st.gate, r * ff, ff, lw.gateExps().scale()[x]);
                 }
                 CpuOps.swigluRow(st.gate, r * ff, st.up, r * ff, ff);
-                st.rowsA[i] = r; // down reads the activated slot rows
-            }
-            ActivationRows act = st.act(down.dotType(), down.cols(), n * k);
-            for (int i = 0; i < count; i++) {
-                int r = st.rowsB[i];
                 act.loadRow(st.gate, r * ff, r * ff, ff);
             }
-            setCols(act, ff);
-            down.matmulRows(st.job, act, st.rowsB, st.rowsB, count, st.ffnOut, e, x);
-            for (int i = 0; i < count; i++) {
-                int r = st.rowsB[i];
+        }
+        setCols(act, ff);
+        // down of every chosen expert in one dispatch
+        job.beginGather();
+        for (int x = 0; x < nExp; x++) {
+            if (count[x] > 0) {
+                job.addGather(down, act, st.expertSlots[x], st.expertSlots[x], count[x], st.ffnOut, e, x);
+            }
+        }
+        job.runGathered();
+        for (int x = 0; x < nExp; x++) {
+            int[] slots = st.expertSlots[x];
+            for (int i = 0; i < count[x]; i++) {
+                int r = slots[i];
                 if (lw.downExps().scale() != null) {
                     CpuOps.scale(st.ffnOut, r * e, e, lw.downExps().scale()[x]);
                 }

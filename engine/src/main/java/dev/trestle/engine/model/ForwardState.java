@@ -26,8 +26,9 @@ public final class ForwardState {
     final float[] router;   // (n_tokens, n_expert) router logits / probabilities
     final int[] selected;   // (n_tokens, n_expert_used) chosen experts
     final float[] weights;  // (n_tokens, n_expert_used) routing weights
-    final int[] rowsA;      // (n_tokens * n_slots) gather lists for one expert
-    final int[] rowsB;      // (n_tokens * n_slots)
+    final int[][] expertTokens; // (n_expert, n_tokens) per expert: the tokens routed to it, ascending
+    final int[][] expertSlots;  // (n_expert, n_tokens) per expert: their slot rows (t * n_slots + j)
+    final int[] expertCount;    // (n_expert) tokens routed to each expert
     final float[] ropeCache; // (n_rot) cos/sin of one position
     final int[] visible;    // (n_cells) cells visible to one query
     final float[] hidden;   // (n_tokens, n_embd) final normed hidden state (embeddings)
@@ -61,8 +62,10 @@ public final class ForwardState {
         router = new float[nTokens * Math.max(1, c.nExpert())];
         selected = new int[nTokens * slots];
         weights = new float[nTokens * slots];
-        rowsA = new int[nTokens * slots];
-        rowsB = new int[nTokens * slots];
+        int nExp = Math.max(0, c.nExpert());
+        expertTokens = new int[nExp][nTokens];
+        expertSlots = new int[nExp][nTokens];
+        expertCount = new int[nExp];
         ropeCache = new float[Math.max(2, c.nRot())];
         visible = new int[nCells];
         hidden = new float[nTokens * c.nEmbd()];
