@@ -65,26 +65,27 @@ public final class F16Kernel implements RowKernel {
         int np = n - n % step;
         double sum = 0;
         if (np > 0) {
-            FloatVector s0 = FloatVector.zero(F);
-            FloatVector s1 = FloatVector.zero(F);
-            FloatVector s2 = FloatVector.zero(F);
-            FloatVector s3 = FloatVector.zero(F);
-            for (int i = 0; i < np; i += step) {
-                s0 = widen(ShortVector.fromMemorySegment(S, w, wOff + 2L * i, LE))
-                        .fma(widen(ShortVector.fromArray(S, x, aOff + i)), s0);
-                s1 = widen(ShortVector.fromMemorySegment(S, w, wOff + 2L * (i + L), LE))
-                        .fma(widen(ShortVector.fromArray(S, x, aOff + i + L)), s1);
-                s2 = widen(ShortVector.fromMemorySegment(S, w, wOff + 2L * (i + 2 * L), LE))
-                        .fma(widen(ShortVector.fromArray(S, x, aOff + i + 2 * L)), s2);
-                s3 = widen(ShortVector.fromMemorySegment(S, w, wOff + 2L * (i + 3 * L), LE))
-                        .fma(widen(ShortVector.fromArray(S, x, aOff + i + 3 * L)), s3);
-            }
+            // each of ggml's four accumulators sees its own fma sequence, so summing them one pass at a time gives
+            // the same floats; a single loop with eight widenings is over C2's inlining budget (boxed vectors)
+            FloatVector s0 = stride(w, wOff, x, aOff, np, 0);
+            FloatVector s1 = stride(w, wOff, x, aOff, np, L);
+            FloatVector s2 = stride(w, wOff, x, aOff, np, 2 * L);
+            FloatVector s3 = stride(w, wOff, x, aOff, np, 3 * L);
             sum = FloatReduce.sum(s0.add(s2).add(s1.add(s3)));
         }
         for (int i = np; i < n; i++) {
             sum += Half.toFloat(w.get(Le.SHORT, wOff + 2L * i)) * Half.toFloat(x[aOff + i]);
         }
         return (float) sum;
+    }
+
+    /** One of {@link #vecDot}'s four accumulators: the fma of vectors {@code off, off + 4L, ...} below {@code np}. */
+    private static FloatVector stride(MemorySegment w, long wOff, short[] x, int aOff, int np, int off) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int i = off; i < np; i += 4 * L) {
+            acc = widen(ShortVector.fromMemorySegment(S, w, wOff + 2L * i, LE)).fma(widen(ShortVector.fromArray(S, x, aOff + i)), acc);
+        }
+        return acc;
     }
 
     /** Scalar reference of {@link #dot}. */
