@@ -1,6 +1,7 @@
 package dev.trestle.backends.cpu.kernel;
 
 import dev.trestle.backends.bytes.Le;
+import dev.trestle.backends.cpu.ActivationRows;
 import java.lang.foreign.MemorySegment;
 
 /** Scale unpacking shared by the K-quant kernels. */
@@ -38,5 +39,42 @@ final class KQuant {
             default -> ((aux1 >>> 4) & kmask2) | (((tmp >>> 6) & kmask1) << 4);
         };
         return ((word >>> (8 * (i & 3))) & 0xff) - 32;
+    }
+
+    /** Element {@code e} (0..255) of the super-block at {@code bo}, as an unsigned quant. */
+    @FunctionalInterface
+    interface Quants {
+        int at(MemorySegment w, long bo, int e);
+    }
+
+    /**
+     * The scalar reference of the repacked Q4_K/Q5_K kernels over stored rows (super-blocks of {@code blockBytes},
+     * d and dmin at 0 and 2, packed scales at 4): per super-block exact integer sums, then
+     * {@code fma(isum, d * dy, acc)} and {@code fma(msum, -dmin * dy, acc)}, the order the kernels accumulate in.
+     */
+    static float scaleMinReference(MemorySegment w, long wOff, int blockBytes, Quants quants, ActivationRows a,
+                                   int aOff, int n) {
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        short[] bs = a.bsums();
+        float acc = 0f;
+        for (int b = 0; b < n / 256; b++) {
+            long bo = wOff + (long) b * blockBytes;
+            int ao = aOff + b * 256;
+            int isum = 0;
+            int msum = 0;
+            for (int j = 0; j < 8; j++) {
+                int dot = 0;
+                for (int l = 0; l < 32; l++) {
+                    dot += quants.at(w, bo, 32 * j + l) * qs[ao + 32 * j + l];
+                }
+                isum += scale(w, bo + 4, j) * dot;
+                msum += min(w, bo + 4, j) * (bs[ao / 16 + 2 * j] + bs[ao / 16 + 2 * j + 1]);
+            }
+            float dy = ds[ao / 256];
+            acc = Math.fma((float) isum, Le.f16(w, bo) * dy, acc);
+            acc = Math.fma((float) msum, -Le.f16(w, bo + 2) * dy, acc);
+        }
+        return acc;
     }
 }

@@ -303,27 +303,6 @@ public final class Q5_KRepacked implements RepackedKernel {
      * {@code fma(msum, -dmin * dy, acc)}.
      */
     public static float dotReference(MemorySegment w, long wOff, ActivationRows a, int aOff, int n) {
-        byte[] qs = a.qs();
-        float[] ds = a.scales();
-        short[] bs = a.bsums();
-        float acc = 0f;
-        for (int b = 0; b < n / 256; b++) {
-            long bo = wOff + (long) b * BLOCK_BYTES;
-            int ao = aOff + b * 256;
-            int isum = 0;
-            int msum = 0;
-            for (int j = 0; j < 8; j++) {
-                int dot = 0;
-                for (int l = 0; l < 32; l++) {
-                    dot += q5(w, bo, 32 * j + l) * qs[ao + 32 * j + l];
-                }
-                isum += KQuant.scale(w, bo + 4, j) * dot;
-                msum += KQuant.min(w, bo + 4, j) * (bs[ao / 16 + 2 * j] + bs[ao / 16 + 2 * j + 1]);
-            }
-            float dy = ds[ao / 256];
-            acc = Math.fma((float) isum, Le.f16(w, bo) * dy, acc);
-            acc = Math.fma((float) msum, -Le.f16(w, bo + 2) * dy, acc);
-        }
-        return acc;
+        return KQuant.scaleMinReference(w, wOff, BLOCK_BYTES, Q5_KRepacked::q5, a, aOff, n);
     }
 }
