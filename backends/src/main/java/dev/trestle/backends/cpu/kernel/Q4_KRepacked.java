@@ -1,5 +1,7 @@
 package dev.trestle.backends.cpu.kernel;
 
+import static dev.trestle.backends.cpu.kernel.RepackedKernel.row;
+
 import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
@@ -113,15 +115,15 @@ public final class Q4_KRepacked implements RepackedKernel {
                          int tokens, float[] out, int outStride, int rowOff) {
         int t = 0;
         for (; t + 2 <= tokens; t += 2) {
-            int a0 = actRows == null ? t : actRows[t];
-            int a1 = actRows == null ? t + 1 : actRows[t + 1];
-            int o0 = (outRows == null ? t : outRows[t]) * outStride + rowOff;
-            int o1 = (outRows == null ? t + 1 : outRows[t + 1]) * outStride + rowOff;
+            int a0 = row(actRows, t);
+            int a1 = row(actRows, t + 1);
+            int o0 = row(outRows, t) * outStride + rowOff;
+            int o1 = row(outRows, t + 1) * outStride + rowOff;
             two(w, groupOff, cols, a, a0 * cols, a1 * cols, out, o0, o1);
         }
         if (t < tokens) {
-            int a0 = actRows == null ? t : actRows[t];
-            int o0 = (outRows == null ? t : outRows[t]) * outStride + rowOff;
+            int a0 = row(actRows, t);
+            int o0 = row(outRows, t) * outStride + rowOff;
             one(w, groupOff, cols, a, a0 * cols, out, o0);
         }
     }

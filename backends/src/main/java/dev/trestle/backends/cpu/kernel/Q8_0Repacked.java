@@ -1,5 +1,7 @@
 package dev.trestle.backends.cpu.kernel;
 
+import static dev.trestle.backends.cpu.kernel.RepackedKernel.row;
+
 import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
@@ -87,10 +89,6 @@ public final class Q8_0Repacked implements RepackedKernel {
         for (; t < tokens; t++) {
             multiply1(w, groupOff, cols, a, row(actRows, t), out, row(outRows, t) * outStride + rowOff);
         }
-    }
-
-    private static int row(int[] rows, int t) {
-        return rows == null ? t : rows[t];
     }
 
     /** One activation row: the decode matvec. */

@@ -36,4 +36,9 @@ public interface RepackedKernel {
      */
     void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows, int[] outRows,
                   int tokens, float[] out, int outStride, int rowOff);
+
+    /** {@code actRow(t)} / {@code outRow(t)} of {@link #multiply}: {@code rows[t]}, or {@code t} when rows is null. */
+    static int row(int[] rows, int t) {
+        return rows == null ? t : rows[t];
+    }
 }
