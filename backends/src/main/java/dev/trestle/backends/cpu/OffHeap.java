@@ -20,23 +20,43 @@ final class OffHeap {
     private static final MethodHandle FREE = LINKER.downcallHandle(
             LINKER.defaultLookup().find("free").orElseThrow(), FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
     private static final long ALIGN = 64;
+    /** Transparent huge page size on x86-64 and most arm64 Linux kernels. */
+    private static final long HUGE = 2L << 20;
+    private static final int MADV_HUGEPAGE = 14;
+    /** Linux only: asks the kernel to back a range with transparent huge pages ({@code madvise} mode of THP). */
+    private static final MethodHandle MADVISE = LINKER.defaultLookup().find("madvise")
+            .filter(a -> System.getProperty("os.name", "").startsWith("Linux"))
+            .map(a -> LINKER.downcallHandle(a, FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT)))
+            .orElse(null);
 
     private OffHeap() {
     }
 
     /** {@code size} uninitialized bytes aligned to 64, or null when the C allocator has none left. */
     static MemorySegment allocate(long size) {
+        boolean huge = MADVISE != null && size >= HUGE;
+        long align = huge ? HUGE : ALIGN;
         MemorySegment raw;
         try {
-            raw = (MemorySegment) MALLOC.invokeExact(size + ALIGN - 1);
+            raw = (MemorySegment) MALLOC.invokeExact(size + align - 1);
         } catch (Throwable t) {
             throw new IllegalStateException("malloc failed", t);
         }
         if (raw.address() == 0) {
             return null;
         }
-        long skip = -raw.address() & (ALIGN - 1);
-        return raw.reinterpret(size + ALIGN - 1, Arena.ofAuto(), OffHeap::free).asSlice(skip, size);
+        long skip = -raw.address() & (align - 1);
+        MemorySegment seg = raw.reinterpret(size + align - 1, Arena.ofAuto(), OffHeap::free).asSlice(skip, size);
+        if (huge) {
+            // weights are streamed once per token: 4 KiB pages cost a TLB miss every 4 KiB of a multi-GiB walk
+            try {
+                int unused = (int) MADVISE.invokeExact(seg, size & -HUGE, MADV_HUGEPAGE);
+            } catch (Throwable t) {
+                throw new IllegalStateException("madvise failed", t);
+            }
+        }
+        return seg;
     }
 
     private static void free(MemorySegment s) {

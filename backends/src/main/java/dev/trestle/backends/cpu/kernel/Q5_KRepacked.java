@@ -41,12 +41,10 @@ public final class Q5_KRepacked implements RepackedKernel {
     private static final VectorSpecies<Byte> B = VectorShapes.B;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int BLOCK_BYTES = 176;
-    private static final int SCALES = 256 * G;
-    private static final int MINS = SCALES + 8 * G;
-    private static final int DS = MINS + 8 * G;
-    private static final int DMINS = DS + 4 * G;
-    /** Bytes of one repacked super-block of a group. */
-    private static final int SUPER = DMINS + 4 * G;
+    /** Bytes of one sub-block: its scales, its mins ({@code G} bytes each, row order), then its quants. */
+    private static final int SUB = 34 * G;
+    /** Bytes of one repacked super-block of a group: d and -dmin as floats, then eight sub-blocks. */
+    private static final int SUPER = 8 * G + 8 * SUB;
 
     @Override
     public GgmlType weightType() {
@@ -84,13 +82,13 @@ public final class Q5_KRepacked implements RepackedKernel {
                         int e = 32 * j + 4 * m;
                         int word = ((q5(blk, e) - 16) & 0xff) | ((q5(blk, e + 1) - 16) & 0xff) << 8
                                 | ((q5(blk, e + 2) - 16) & 0xff) << 16 | (q5(blk, e + 3) - 16) << 24;
-                        Le.putI32(dst, so + ((16L * j + 2 * m + h) * LANES + ri) * 4, word);
+                        Le.putI32(dst, quants(so, j) + ((2L * m + h) * LANES + ri) * 4, word);
                     }
-                    Le.putU8(dst, so + SCALES + (long) j * G + r, KQuant.scale(src, bo + 4, j));
-                    Le.putU8(dst, so + MINS + (long) j * G + r, KQuant.min(src, bo + 4, j));
+                    Le.putU8(dst, scales(so, j) + r, KQuant.scale(src, bo + 4, j));
+                    Le.putU8(dst, scales(so, j) + G + r, KQuant.min(src, bo + 4, j));
                 }
-                Le.putF32(dst, so + DS + 4L * r, Le.f16(src, bo));
-                Le.putF32(dst, so + DMINS + 4L * r, -Le.f16(src, bo + 2));
+                Le.putF32(dst, so + 4L * r, Le.f16(src, bo));
+                Le.putF32(dst, so + 4L * G + 4L * r, -Le.f16(src, bo + 2));
             }
         }
     }
@@ -113,6 +111,16 @@ public final class Q5_KRepacked implements RepackedKernel {
         int low = (j & 1) == 0 ? q & 0xf : q >>> 4;
         int high = (Le.u8(w, bo + 16 + l) >>> j) & 1;
         return low | high << 4;
+    }
+
+    /** Offset of sub-block {@code j}'s {@code G} scale bytes (its mins follow) in the super-block at {@code so}. */
+    private static long scales(long so, int j) {
+        return so + 8 * G + (long) j * SUB;
+    }
+
+    /** Offset of sub-block {@code j}'s quants in the super-block at {@code so}. */
+    private static long quants(long so, int j) {
+        return scales(so, j) + 2 * G;
     }
 
     @Override
@@ -144,6 +152,12 @@ public final class Q5_KRepacked implements RepackedKernel {
             long so = groupOff + (long) b * SUPER;
             int xo = ao + 256 * b;
             int bso = xo / 16;
+            // d and -dmin first: the super-block's bytes are then read in address order, which the prefetcher follows
+            float dy = ds[xo / 256];
+            FloatVector dLo = FloatVector.fromMemorySegment(FI, w, so, LE).mul(dy);
+            FloatVector dHi = FloatVector.fromMemorySegment(FI, w, so + 4L * LANES, LE).mul(dy);
+            FloatVector mLo = FloatVector.fromMemorySegment(FI, w, so + 4L * G, LE).mul(dy);
+            FloatVector mHi = FloatVector.fromMemorySegment(FI, w, so + 4L * G + 4L * LANES, LE).mul(dy);
             IntVector isLo = IntVector.zero(I);
             IntVector isHi = IntVector.zero(I);
             IntVector msLo = IntVector.zero(I);
@@ -152,7 +166,7 @@ public final class Q5_KRepacked implements RepackedKernel {
                 ShortVector s0 = ShortVector.zero(S);
                 ShortVector s1 = ShortVector.zero(S);
                 int px = (xo >> 1) + 16 * j;
-                long wo = so + 32L * j * G;
+                long wo = quants(so, j);
                 for (int m = 0; m < 8; m++) {
                     ShortVector xl = IntVector.broadcast(I, xp[px + 2 * m]).reinterpretAsShorts();
                     ShortVector xh = IntVector.broadcast(I, xp[px + 2 * m + 1]).reinterpretAsShorts();
@@ -171,8 +185,8 @@ public final class Q5_KRepacked implements RepackedKernel {
                         .add(i0.lanewise(VectorOperators.ASHR, 16)).add(16 * bsum);
                 IntVector hi = i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
                         .add(i1.lanewise(VectorOperators.ASHR, 16)).add(16 * bsum);
-                long sc = so + SCALES + (long) j * G;
-                long mn = so + MINS + (long) j * G;
+                long sc = scales(so, j);
+                long mn = scales(so, j) + G;
                 isLo = isLo.add(lo.mul((IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
                         .convertShape(VectorOperators.B2I, I, 0)));
                 isHi = isHi.add(hi.mul((IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
@@ -182,11 +196,6 @@ public final class Q5_KRepacked implements RepackedKernel {
                 msHi = msHi.add(((IntVector) ByteVector.fromMemorySegment(B, w, mn + LANES, LE)
                         .convertShape(VectorOperators.B2I, I, 0)).mul(bsum));
             }
-            float dy = ds[xo / 256];
-            FloatVector dLo = FloatVector.fromMemorySegment(FI, w, so + DS, LE).mul(dy);
-            FloatVector dHi = FloatVector.fromMemorySegment(FI, w, so + DS + 4L * LANES, LE).mul(dy);
-            FloatVector mLo = FloatVector.fromMemorySegment(FI, w, so + DMINS, LE).mul(dy);
-            FloatVector mHi = FloatVector.fromMemorySegment(FI, w, so + DMINS + 4L * LANES, LE).mul(dy);
             accLo = ((FloatVector) isLo.convert(VectorOperators.I2F, 0)).fma(dLo, accLo);
             accHi = ((FloatVector) isHi.convert(VectorOperators.I2F, 0)).fma(dHi, accHi);
             accLo = ((FloatVector) msLo.convert(VectorOperators.I2F, 0)).fma(mLo, accLo);
@@ -223,7 +232,7 @@ public final class Q5_KRepacked implements RepackedKernel {
                 ShortVector t1 = ShortVector.zero(S);
                 int px = (xo >> 1) + 16 * j;
                 int py = (yo >> 1) + 16 * j;
-                long wo = so + 32L * j * G;
+                long wo = quants(so, j);
                 for (int m = 0; m < 8; m++) {
                     ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m) * 2 * G, LE);
                     ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m + 1) * 2 * G, LE);
@@ -240,7 +249,7 @@ public final class Q5_KRepacked implements RepackedKernel {
                     t0 = t0.add(v0.mul(yl)).add(v1.mul(yh));
                     t1 = t1.add(u0.mul(yl)).add(u1.mul(yh));
                 }
-                long sc = so + SCALES + (long) j * G;
+                long sc = scales(so, j);
                 IntVector scLo = (IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
                         .convertShape(VectorOperators.B2I, I, 0);
                 IntVector scHi = (IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
@@ -266,7 +275,7 @@ public final class Q5_KRepacked implements RepackedKernel {
             IntVector nsLo = IntVector.zero(I);
             IntVector nsHi = IntVector.zero(I);
             for (int j = 0; j < 8; j++) {
-                long mn = so + MINS + (long) j * G;
+                long mn = scales(so, j) + G;
                 IntVector mLo = (IntVector) ByteVector.fromMemorySegment(B, w, mn, LE)
                         .convertShape(VectorOperators.B2I, I, 0);
                 IntVector mHi = (IntVector) ByteVector.fromMemorySegment(B, w, mn + LANES, LE)
@@ -280,10 +289,10 @@ public final class Q5_KRepacked implements RepackedKernel {
             }
             float dx = ds[xo / 256];
             float dyy = ds[yo / 256];
-            FloatVector dLo = FloatVector.fromMemorySegment(FI, w, so + DS, LE);
-            FloatVector dHi = FloatVector.fromMemorySegment(FI, w, so + DS + 4L * LANES, LE);
-            FloatVector mLo = FloatVector.fromMemorySegment(FI, w, so + DMINS, LE);
-            FloatVector mHi = FloatVector.fromMemorySegment(FI, w, so + DMINS + 4L * LANES, LE);
+            FloatVector dLo = FloatVector.fromMemorySegment(FI, w, so, LE);
+            FloatVector dHi = FloatVector.fromMemorySegment(FI, w, so + 4L * LANES, LE);
+            FloatVector mLo = FloatVector.fromMemorySegment(FI, w, so + 4L * G, LE);
+            FloatVector mHi = FloatVector.fromMemorySegment(FI, w, so + 4L * G + 4L * LANES, LE);
             accLo = ((FloatVector) isLo.convert(VectorOperators.I2F, 0)).fma(dLo.mul(dx), accLo);
             accHi = ((FloatVector) isHi.convert(VectorOperators.I2F, 0)).fma(dHi.mul(dx), accHi);
             accLo = ((FloatVector) msLo.convert(VectorOperators.I2F, 0)).fma(mLo.mul(dx), accLo);

@@ -19,13 +19,17 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Q6_K repacked in groups of {@code 2 * LANES} rows (32 on AVX-512), two short lanes per row, against Q8_K.
  *
- * <p>Layout of one super-block (256 columns) of a group of {@code G} rows: {@code q6 - 32} as one signed byte per
- * weight (8 bits instead of 6.5: two shifts per element and row lane, no bit assembly); for sub-block {@code i},
- * word {@code m} (0..3) and half group {@code h}, one vector of {@code LANES} little-endian ints, int {@code j}
- * holding elements {@code 16i + 4m .. 16i + 4m + 3} of row {@code h * LANES + j}. Read as shorts, the low bytes
- * are elements {@code 4m, 4m + 2} and the high bytes {@code 4m + 1, 4m + 3}, so each multiplies one 32-bit broadcast
- * of {@link ActivationRows#pairs()}, shared by both half groups. Then the 16 int8 scales ({@code 16 x G} bytes, row
- * order) and d as floats ({@code G}, row order).
+ * <p>Layout of one super-block (256 columns) of a group of {@code G} rows: d as floats ({@code G}, row order), then
+ * per pair of sub-blocks their int8 scales ({@code 2 x G} bytes, row order) and their quants. Quants are
+ * {@code q6 - 32} as one signed byte per weight (8 bits instead of 6.5: two shifts per element and row lane, no bit
+ * assembly); for sub-block {@code i}, word {@code m} (0..3) and half group {@code h}, one vector of {@code LANES}
+ * little-endian ints, int {@code j} holding elements {@code 16i + 4m .. 16i + 4m + 3} of row {@code h * LANES + j}.
+ * Read as shorts, the low bytes are elements {@code 4m, 4m + 2} and the high bytes {@code 4m + 1, 4m + 3}, so each
+ * multiplies one 32-bit broadcast of {@link ActivationRows#pairs()}, shared by both half groups.
+ *
+ * <p>Every byte is consumed in address order, scales just before the quants they scale: with the scales in a
+ * block of their own after the quants, the jumps defeated the hardware prefetcher and a matvec over DRAM read
+ * 10 GB/s on one Zen 4 core instead of 27 (docs/performance.md).
  *
  * <p>Numerics: per row and super-block {@code isum = sum_i scale_i * dot_i} is an exact integer (each short lane sums
  * 8 products of {@code q6 - 32} and a Q8_K quant: 8 * 32 * 127 < 2^15), accumulated as
@@ -41,10 +45,10 @@ public final class Q6_KRepacked implements RepackedKernel {
     private static final VectorSpecies<Byte> B = VectorShapes.B;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int BLOCK_BYTES = 210;
-    private static final int SCALES = 256 * G;
-    private static final int DS = SCALES + 16 * G;
-    /** Bytes of one repacked super-block of a group. */
-    private static final int SUPER = DS + 4 * G;
+    /** Bytes of one pair of sub-blocks: their scales, then their quants. */
+    private static final int PAIR = 34 * G;
+    /** Bytes of one repacked super-block of a group: d, then eight sub-block pairs. */
+    private static final int SUPER = 4 * G + 8 * PAIR;
 
     @Override
     public GgmlType weightType() {
@@ -94,13 +98,23 @@ public final class Q6_KRepacked implements RepackedKernel {
                     for (int m = 0; m < 4; m++) {
                         int e = 16 * i + 4 * m;
                         int word = (q[e] & 0xff) | (q[e + 1] & 0xff) << 8 | (q[e + 2] & 0xff) << 16 | q[e + 3] << 24;
-                        Le.putI32(dst, so + ((8L * i + 2 * m + h) * LANES + j) * 4, word);
+                        Le.putI32(dst, quants(so, i) + ((2L * m + h) * LANES + j) * 4, word);
                     }
-                    Le.putU8(dst, so + SCALES + (long) i * G + r, blk[192 + i]);
+                    Le.putU8(dst, scales(so, i) + r, blk[192 + i]);
                 }
-                Le.putF32(dst, so + DS + 4L * r, Le.f16(src, bo + 208));
+                Le.putF32(dst, so + 4L * r, Le.f16(src, bo + 208));
             }
         }
+    }
+
+    /** Offset of sub-block {@code i}'s {@code G} scale bytes in the super-block at {@code so}. */
+    private static long scales(long so, int i) {
+        return so + 4 * G + (long) (i >> 1) * PAIR + (i & 1) * G;
+    }
+
+    /** Offset of sub-block {@code i}'s {@code 16 x G} quant bytes in the super-block at {@code so}. */
+    private static long quants(long so, int i) {
+        return so + 6 * G + (long) (i >> 1) * PAIR + (i & 1) * 16 * G;
     }
 
     /** Element {@code e} (0..255) of the stored Q6_K block at {@code bo}, minus 32. */
@@ -141,13 +155,16 @@ public final class Q6_KRepacked implements RepackedKernel {
         for (int b = 0; b < cols / 256; b++) {
             long so = groupOff + (long) b * SUPER;
             int xo = ao + 256 * b;
+            // d first: the super-block's bytes are then read in address order, which the prefetcher follows
+            FloatVector dLo = FloatVector.fromMemorySegment(FI, w, so, LE);
+            FloatVector dHi = FloatVector.fromMemorySegment(FI, w, so + 4L * LANES, LE);
             IntVector isLo = IntVector.zero(I);
             IntVector isHi = IntVector.zero(I);
             for (int i = 0; i < 16; i++) {
                 ShortVector s0 = ShortVector.zero(S);
                 ShortVector s1 = ShortVector.zero(S);
                 int p = (xo >> 1) + 8 * i;
-                long wo = so + 16L * i * G;
+                long wo = quants(so, i);
                 for (int m = 0; m < 4; m++) {
                     ShortVector xl = IntVector.broadcast(I, xp[p + 2 * m]).reinterpretAsShorts();
                     ShortVector xh = IntVector.broadcast(I, xp[p + 2 * m + 1]).reinterpretAsShorts();
@@ -158,7 +175,7 @@ public final class Q6_KRepacked implements RepackedKernel {
                     s1 = s1.add(u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xl))
                             .add(u.lanewise(VectorOperators.ASHR, 8).mul(xh));
                 }
-                long sc = so + SCALES + (long) i * G;
+                long sc = scales(so, i);
                 IntVector i0 = s0.reinterpretAsInts();
                 IntVector i1 = s1.reinterpretAsInts();
                 // lanes 2j and 2j + 1 are row j's: their sum is the row's sub-block dot
@@ -172,10 +189,8 @@ public final class Q6_KRepacked implements RepackedKernel {
                         .convertShape(VectorOperators.B2I, I, 0)));
             }
             float dy = ds[xo / 256];
-            FloatVector dLo = FloatVector.fromMemorySegment(FI, w, so + DS, LE).mul(dy);
-            FloatVector dHi = FloatVector.fromMemorySegment(FI, w, so + DS + 4L * LANES, LE).mul(dy);
-            accLo = ((FloatVector) isLo.convert(VectorOperators.I2F, 0)).fma(dLo, accLo);
-            accHi = ((FloatVector) isHi.convert(VectorOperators.I2F, 0)).fma(dHi, accHi);
+            accLo = ((FloatVector) isLo.convert(VectorOperators.I2F, 0)).fma(dLo.mul(dy), accLo);
+            accHi = ((FloatVector) isHi.convert(VectorOperators.I2F, 0)).fma(dHi.mul(dy), accHi);
         }
         accLo.intoArray(out, o);
         accHi.intoArray(out, o + LANES);
@@ -194,6 +209,8 @@ public final class Q6_KRepacked implements RepackedKernel {
             long so = groupOff + (long) b * SUPER;
             int xo = ao + 256 * b;
             int yo = ap + 256 * b;
+            FloatVector dLo = FloatVector.fromMemorySegment(FI, w, so, LE);
+            FloatVector dHi = FloatVector.fromMemorySegment(FI, w, so + 4L * LANES, LE);
             IntVector isLo = IntVector.zero(I);
             IntVector isHi = IntVector.zero(I);
             IntVector jsLo = IntVector.zero(I);
@@ -205,7 +222,7 @@ public final class Q6_KRepacked implements RepackedKernel {
                 ShortVector t1 = ShortVector.zero(S);
                 int px = (xo >> 1) + 8 * i;
                 int py = (yo >> 1) + 8 * i;
-                long wo = so + 16L * i * G;
+                long wo = quants(so, i);
                 for (int m = 0; m < 4; m++) {
                     ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m) * 2 * G, LE);
                     ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m + 1) * 2 * G, LE);
@@ -222,7 +239,7 @@ public final class Q6_KRepacked implements RepackedKernel {
                     t0 = t0.add(v0.mul(yl)).add(v1.mul(yh));
                     t1 = t1.add(u0.mul(yl)).add(u1.mul(yh));
                 }
-                long sc = so + SCALES + (long) i * G;
+                long sc = scales(so, i);
                 IntVector scLo = (IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
                         .convertShape(VectorOperators.B2I, I, 0);
                 IntVector scHi = (IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
@@ -243,8 +260,6 @@ public final class Q6_KRepacked implements RepackedKernel {
             }
             float dx = ds[xo / 256];
             float dyy = ds[yo / 256];
-            FloatVector dLo = FloatVector.fromMemorySegment(FI, w, so + DS, LE);
-            FloatVector dHi = FloatVector.fromMemorySegment(FI, w, so + DS + 4L * LANES, LE);
             accLo = ((FloatVector) isLo.convert(VectorOperators.I2F, 0)).fma(dLo.mul(dx), accLo);
             accHi = ((FloatVector) isHi.convert(VectorOperators.I2F, 0)).fma(dHi.mul(dx), accHi);
             bccLo = ((FloatVector) jsLo.convert(VectorOperators.I2F, 0)).fma(dLo.mul(dyy), bccLo);
