@@ -42,6 +42,11 @@ public final class Q4_KRepacked implements RepackedKernel {
     private static final VectorSpecies<Byte> B = VectorShapes.B;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int BLOCK_BYTES = 144;
+    /**
+     * The low nibble of both shorts of an int. Nibbles are shifted in int lanes and masked: C2 has immediate
+     * shifts for int lanes but loads the count of a short-lane shift into a register each time (3 instructions).
+     */
+    private static final int LOW_NIBBLES = 0x000f000f;
     private static final int WORD_STEP = 2 * G;
     /** Bytes of one sub-block: its scales, its mins ({@code G} bytes each, row order), then its quants. */
     private static final int SUB = 18 * G;
@@ -108,7 +113,10 @@ public final class Q4_KRepacked implements RepackedKernel {
         return (j & 1) == 0 ? q & 0xf : q >>> 4;
     }
 
-    /** Offset of sub-block {@code j}'s {@code G} scale bytes (its mins follow) in the super-block at {@code so}. */
+    /**
+     * Offset of sub-block {@code j}'s {@code G} scale bytes (its mins follow) in the super-block at {@code so}. The
+     * kernels write these offsets out: C2 does not inline even these small helpers into them (node budget).
+     */
     private static long scales(long so, int j) {
         return so + 8 * G + (long) j * SUB;
     }
@@ -161,22 +169,22 @@ public final class Q4_KRepacked implements RepackedKernel {
                 ShortVector s0 = ShortVector.zero(S);
                 ShortVector s1 = ShortVector.zero(S);
                 int px = (xo >> 1) + 16 * j;
-                long wo = quants(so, j);
+                long wo = so + 10 * G + (long) j * SUB;
                 for (int c = 0; c < 4; c++) {
                     ShortVector x0 = IntVector.broadcast(I, xp[px + 4 * c]).reinterpretAsShorts();
                     ShortVector x1 = IntVector.broadcast(I, xp[px + 4 * c + 1]).reinterpretAsShorts();
                     ShortVector x2 = IntVector.broadcast(I, xp[px + 4 * c + 2]).reinterpretAsShorts();
                     ShortVector x3 = IntVector.broadcast(I, xp[px + 4 * c + 3]).reinterpretAsShorts();
-                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * c) * WORD_STEP, LE);
-                    ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * c + 1) * WORD_STEP, LE);
-                    s0 = s0.add(v.and((short) 0xf).mul(x0))
-                            .add(v.lanewise(VectorOperators.LSHR, 4).and((short) 0xf).mul(x1))
-                            .add(v.lanewise(VectorOperators.LSHR, 8).and((short) 0xf).mul(x2))
-                            .add(v.lanewise(VectorOperators.LSHR, 12).mul(x3));
-                    s1 = s1.add(u.and((short) 0xf).mul(x0))
-                            .add(u.lanewise(VectorOperators.LSHR, 4).and((short) 0xf).mul(x1))
-                            .add(u.lanewise(VectorOperators.LSHR, 8).and((short) 0xf).mul(x2))
-                            .add(u.lanewise(VectorOperators.LSHR, 12).mul(x3));
+                    IntVector v = IntVector.fromMemorySegment(I, w, wo + (long) (2 * c) * WORD_STEP, LE);
+                    IntVector u = IntVector.fromMemorySegment(I, w, wo + (long) (2 * c + 1) * WORD_STEP, LE);
+                    s0 = s0.add(v.and(LOW_NIBBLES).reinterpretAsShorts().mul(x0))
+                            .add(v.lanewise(VectorOperators.LSHR, 4).and(LOW_NIBBLES).reinterpretAsShorts().mul(x1))
+                            .add(v.lanewise(VectorOperators.LSHR, 8).and(LOW_NIBBLES).reinterpretAsShorts().mul(x2))
+                            .add(v.lanewise(VectorOperators.LSHR, 12).and(LOW_NIBBLES).reinterpretAsShorts().mul(x3));
+                    s1 = s1.add(u.and(LOW_NIBBLES).reinterpretAsShorts().mul(x0))
+                            .add(u.lanewise(VectorOperators.LSHR, 4).and(LOW_NIBBLES).reinterpretAsShorts().mul(x1))
+                            .add(u.lanewise(VectorOperators.LSHR, 8).and(LOW_NIBBLES).reinterpretAsShorts().mul(x2))
+                            .add(u.lanewise(VectorOperators.LSHR, 12).and(LOW_NIBBLES).reinterpretAsShorts().mul(x3));
                 }
                 // lanes 2i and 2i + 1 are row i's: their sum is the row's sub-block dot
                 IntVector i0 = s0.reinterpretAsInts();
@@ -185,8 +193,8 @@ public final class Q4_KRepacked implements RepackedKernel {
                         .add(i0.lanewise(VectorOperators.ASHR, 16));
                 IntVector hi = i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
                         .add(i1.lanewise(VectorOperators.ASHR, 16));
-                long sc = scales(so, j);
-                long mn = scales(so, j) + G;
+                long sc = so + 8 * G + (long) j * SUB;
+                long mn = so + 8 * G + (long) j * SUB + G;
                 isLo = isLo.add(lo.mul((IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
                         .convertShape(VectorOperators.B2I, I, 0)));
                 isHi = isHi.add(hi.mul((IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
@@ -231,18 +239,18 @@ public final class Q4_KRepacked implements RepackedKernel {
                 ShortVector t1 = ShortVector.zero(S);
                 int px = (xo >> 1) + 16 * j;
                 int py = (yo >> 1) + 16 * j;
-                long wo = quants(so, j);
+                long wo = so + 10 * G + (long) j * SUB;
                 for (int c = 0; c < 4; c++) {
-                    ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * c) * WORD_STEP, LE);
-                    ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * c + 1) * WORD_STEP, LE);
-                    ShortVector v0 = v.and((short) 0xf);
-                    ShortVector v1 = v.lanewise(VectorOperators.LSHR, 4).and((short) 0xf);
-                    ShortVector v2 = v.lanewise(VectorOperators.LSHR, 8).and((short) 0xf);
-                    ShortVector v3 = v.lanewise(VectorOperators.LSHR, 12);
-                    ShortVector w0 = u.and((short) 0xf);
-                    ShortVector w1 = u.lanewise(VectorOperators.LSHR, 4).and((short) 0xf);
-                    ShortVector w2 = u.lanewise(VectorOperators.LSHR, 8).and((short) 0xf);
-                    ShortVector w3 = u.lanewise(VectorOperators.LSHR, 12);
+                    IntVector v = IntVector.fromMemorySegment(I, w, wo + (long) (2 * c) * WORD_STEP, LE);
+                    IntVector u = IntVector.fromMemorySegment(I, w, wo + (long) (2 * c + 1) * WORD_STEP, LE);
+                    ShortVector v0 = v.and(LOW_NIBBLES).reinterpretAsShorts();
+                    ShortVector v1 = v.lanewise(VectorOperators.LSHR, 4).and(LOW_NIBBLES).reinterpretAsShorts();
+                    ShortVector v2 = v.lanewise(VectorOperators.LSHR, 8).and(LOW_NIBBLES).reinterpretAsShorts();
+                    ShortVector v3 = v.lanewise(VectorOperators.LSHR, 12).and(LOW_NIBBLES).reinterpretAsShorts();
+                    ShortVector w0 = u.and(LOW_NIBBLES).reinterpretAsShorts();
+                    ShortVector w1 = u.lanewise(VectorOperators.LSHR, 4).and(LOW_NIBBLES).reinterpretAsShorts();
+                    ShortVector w2 = u.lanewise(VectorOperators.LSHR, 8).and(LOW_NIBBLES).reinterpretAsShorts();
+                    ShortVector w3 = u.lanewise(VectorOperators.LSHR, 12).and(LOW_NIBBLES).reinterpretAsShorts();
                     ShortVector x0 = IntVector.broadcast(I, xp[px + 4 * c]).reinterpretAsShorts();
                     ShortVector x1 = IntVector.broadcast(I, xp[px + 4 * c + 1]).reinterpretAsShorts();
                     ShortVector x2 = IntVector.broadcast(I, xp[px + 4 * c + 2]).reinterpretAsShorts();
@@ -256,7 +264,7 @@ public final class Q4_KRepacked implements RepackedKernel {
                     t0 = t0.add(v0.mul(y0)).add(v1.mul(y1)).add(v2.mul(y2)).add(v3.mul(y3));
                     t1 = t1.add(w0.mul(y0)).add(w1.mul(y1)).add(w2.mul(y2)).add(w3.mul(y3));
                 }
-                long sc = scales(so, j);
+                long sc = so + 8 * G + (long) j * SUB;
                 IntVector scLo = (IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
                         .convertShape(VectorOperators.B2I, I, 0);
                 IntVector scHi = (IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
@@ -282,7 +290,7 @@ public final class Q4_KRepacked implements RepackedKernel {
             int bx = xo / 16;
             int by = yo / 16;
             for (int j = 0; j < 8; j++) {
-                long mn = scales(so, j) + G;
+                long mn = so + 8 * G + (long) j * SUB + G;
                 IntVector mLo = (IntVector) ByteVector.fromMemorySegment(B, w, mn, LE)
                         .convertShape(VectorOperators.B2I, I, 0);
                 IntVector mHi = (IntVector) ByteVector.fromMemorySegment(B, w, mn + LANES, LE)

@@ -113,7 +113,10 @@ public final class Q5_KRepacked implements RepackedKernel {
         return low | high << 4;
     }
 
-    /** Offset of sub-block {@code j}'s {@code G} scale bytes (its mins follow) in the super-block at {@code so}. */
+    /**
+     * Offset of sub-block {@code j}'s {@code G} scale bytes (its mins follow) in the super-block at {@code so}. The
+     * kernels write these offsets out: C2 does not inline even these small helpers into them (node budget).
+     */
     private static long scales(long so, int j) {
         return so + 8 * G + (long) j * SUB;
     }
@@ -166,7 +169,7 @@ public final class Q5_KRepacked implements RepackedKernel {
                 ShortVector s0 = ShortVector.zero(S);
                 ShortVector s1 = ShortVector.zero(S);
                 int px = (xo >> 1) + 16 * j;
-                long wo = quants(so, j);
+                long wo = so + 10 * G + (long) j * SUB;
                 for (int m = 0; m < 8; m++) {
                     ShortVector xl = IntVector.broadcast(I, xp[px + 2 * m]).reinterpretAsShorts();
                     ShortVector xh = IntVector.broadcast(I, xp[px + 2 * m + 1]).reinterpretAsShorts();
@@ -185,8 +188,8 @@ public final class Q5_KRepacked implements RepackedKernel {
                         .add(i0.lanewise(VectorOperators.ASHR, 16)).add(16 * bsum);
                 IntVector hi = i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
                         .add(i1.lanewise(VectorOperators.ASHR, 16)).add(16 * bsum);
-                long sc = scales(so, j);
-                long mn = scales(so, j) + G;
+                long sc = so + 8 * G + (long) j * SUB;
+                long mn = so + 8 * G + (long) j * SUB + G;
                 isLo = isLo.add(lo.mul((IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
                         .convertShape(VectorOperators.B2I, I, 0)));
                 isHi = isHi.add(hi.mul((IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
@@ -232,7 +235,7 @@ public final class Q5_KRepacked implements RepackedKernel {
                 ShortVector t1 = ShortVector.zero(S);
                 int px = (xo >> 1) + 16 * j;
                 int py = (yo >> 1) + 16 * j;
-                long wo = quants(so, j);
+                long wo = so + 10 * G + (long) j * SUB;
                 for (int m = 0; m < 8; m++) {
                     ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m) * 2 * G, LE);
                     ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m + 1) * 2 * G, LE);
@@ -249,7 +252,7 @@ public final class Q5_KRepacked implements RepackedKernel {
                     t0 = t0.add(v0.mul(yl)).add(v1.mul(yh));
                     t1 = t1.add(u0.mul(yl)).add(u1.mul(yh));
                 }
-                long sc = scales(so, j);
+                long sc = so + 8 * G + (long) j * SUB;
                 IntVector scLo = (IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
                         .convertShape(VectorOperators.B2I, I, 0);
                 IntVector scHi = (IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
@@ -275,7 +278,7 @@ public final class Q5_KRepacked implements RepackedKernel {
             IntVector nsLo = IntVector.zero(I);
             IntVector nsHi = IntVector.zero(I);
             for (int j = 0; j < 8; j++) {
-                long mn = scales(so, j) + G;
+                long mn = so + 8 * G + (long) j * SUB + G;
                 IntVector mLo = (IntVector) ByteVector.fromMemorySegment(B, w, mn, LE)
                         .convertShape(VectorOperators.B2I, I, 0);
                 IntVector mHi = (IntVector) ByteVector.fromMemorySegment(B, w, mn + LANES, LE)

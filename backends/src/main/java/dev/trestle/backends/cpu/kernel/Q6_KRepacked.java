@@ -107,7 +107,10 @@ public final class Q6_KRepacked implements RepackedKernel {
         }
     }
 
-    /** Offset of sub-block {@code i}'s {@code G} scale bytes in the super-block at {@code so}. */
+    /**
+     * Offset of sub-block {@code i}'s {@code G} scale bytes in the super-block at {@code so}. The kernels write these
+     * offsets out: C2 does not inline even these small helpers into them (node budget).
+     */
     private static long scales(long so, int i) {
         return so + 4 * G + (long) (i >> 1) * PAIR + (i & 1) * G;
     }
@@ -164,7 +167,7 @@ public final class Q6_KRepacked implements RepackedKernel {
                 ShortVector s0 = ShortVector.zero(S);
                 ShortVector s1 = ShortVector.zero(S);
                 int p = (xo >> 1) + 8 * i;
-                long wo = quants(so, i);
+                long wo = so + 6 * G + (long) (i >> 1) * PAIR + (i & 1) * 16 * G;
                 for (int m = 0; m < 4; m++) {
                     ShortVector xl = IntVector.broadcast(I, xp[p + 2 * m]).reinterpretAsShorts();
                     ShortVector xh = IntVector.broadcast(I, xp[p + 2 * m + 1]).reinterpretAsShorts();
@@ -175,7 +178,7 @@ public final class Q6_KRepacked implements RepackedKernel {
                     s1 = s1.add(u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xl))
                             .add(u.lanewise(VectorOperators.ASHR, 8).mul(xh));
                 }
-                long sc = scales(so, i);
+                long sc = so + 4 * G + (long) (i >> 1) * PAIR + (i & 1) * G;
                 IntVector i0 = s0.reinterpretAsInts();
                 IntVector i1 = s1.reinterpretAsInts();
                 // lanes 2j and 2j + 1 are row j's: their sum is the row's sub-block dot
@@ -222,7 +225,7 @@ public final class Q6_KRepacked implements RepackedKernel {
                 ShortVector t1 = ShortVector.zero(S);
                 int px = (xo >> 1) + 8 * i;
                 int py = (yo >> 1) + 8 * i;
-                long wo = quants(so, i);
+                long wo = so + 6 * G + (long) (i >> 1) * PAIR + (i & 1) * 16 * G;
                 for (int m = 0; m < 4; m++) {
                     ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m) * 2 * G, LE);
                     ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m + 1) * 2 * G, LE);
@@ -239,7 +242,7 @@ public final class Q6_KRepacked implements RepackedKernel {
                     t0 = t0.add(v0.mul(yl)).add(v1.mul(yh));
                     t1 = t1.add(u0.mul(yl)).add(u1.mul(yh));
                 }
-                long sc = scales(so, i);
+                long sc = so + 4 * G + (long) (i >> 1) * PAIR + (i & 1) * G;
                 IntVector scLo = (IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
                         .convertShape(VectorOperators.B2I, I, 0);
                 IntVector scHi = (IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
