@@ -23,6 +23,7 @@ public final class ActivationRows {
     final float[] s;     // (rows, cols / 32) Q8_1: d * sum(qs), F16-rounded
     final short[] bsums; // (rows, cols / 16) Q8_K partial sums
     final int[] pairs;   // (rows, cols / 2) Q8_0 and Q8_K: see pairs()
+    final int[] qsums;   // (rows, cols / 32) Q8_0: sum of each block's quants
 
     /** Buffers for up to {@code rows} rows of up to {@code maxCols} elements in {@code format}. */
     public ActivationRows(GgmlType format, int rows, int maxCols) {
@@ -43,6 +44,7 @@ public final class ActivationRows {
         s = format == GgmlType.Q8_1 ? new float[total / 32 + rows] : null;
         bsums = format == GgmlType.Q8_K ? new short[total / 16 + rows] : null;
         pairs = format == GgmlType.Q8_0 || format == GgmlType.Q8_K ? new int[total / 2] : null;
+        qsums = format == GgmlType.Q8_0 ? new int[total / 32 + rows] : null;
         if (!(format == GgmlType.F32 || half != null || q)) {
             throw new IllegalArgumentException("not an activation format: " + format);
         }
@@ -80,6 +82,14 @@ public final class ActivationRows {
      */
     public int[] pairs() {
         return pairs;
+    }
+
+    /**
+     * Q8_0 per-block sums of the quants, indexed like {@link #scales()}: kernels that multiply unsigned weight
+     * codes {@code c = q + offset} take {@code offset * sum} back out of each block's integer dot.
+     */
+    public int[] qsums() {
+        return qsums;
     }
 
     /** Q8_K per-16-element sums of the quants. */
@@ -136,6 +146,13 @@ public final class ActivationRows {
             case Q8_0 -> {
                 ActivationQuantizer.q8_0(src, srcOff, n, qs, dst, d, dst / 32);
                 pair(dst, n);
+                for (int b = dst / 32, i = dst; i < dst + n; b++, i += 32) {
+                    int sum = 0;
+                    for (int j = i; j < i + 32; j++) {
+                        sum += qs[j];
+                    }
+                    qsums[b] = sum;
+                }
             }
             case Q8_1 -> ActivationQuantizer.q8_1(src, srcOff, n, qs, dst, d, s, dst / 32);
             case Q8_K -> {

@@ -17,14 +17,15 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Q4_0 repacked into groups of {@link #G} rows (32 on AVX-512), two halves of {@link #H} rows. Per 32-element
  * block the group stores its {@code G} weight scales as floats, then for {@code k = 0..3} and each half a chunk of
- * {@code H} ints: int {@code i} is stored bytes {@code 4k..4k+3} of row {@code half * H + i}, each nibble xor 8 so
- * that it reads as the signed 4-bit value {@code q - 8}. Read as shorts, lane {@code 2i} holds the nibbles of
+ * {@code H} ints: int {@code i} is stored bytes {@code 4k..4k+3} of row {@code half * H + i}, the nibbles as stored
+ * (the unsigned code {@code q}, weight {@code q - 8}). Read as shorts, lane {@code 2i} holds the nibbles of
  * elements {@code 4k, 4k+16, 4k+1, 4k+17} of row {@code i} and lane {@code 2i+1} those of elements
  * {@code 4k+2, 4k+18, 4k+3, 4k+19}: one shift pair gives a vector that multiplies one 32-bit broadcast of
  * {@link ActivationRows#pairs()} (elements {@code e, e+2}). Two short lanes per row, summed once per block.
  *
- * <p>Numerics: a block's dot {@code sum((q - 8) * x)} is at most 32 * 8 * 127 = 32512 in magnitude, so short
- * lanes hold every partial sum exactly; each row then adds {@code float(isum) * (d_w * d_x)} with one fma per block
+ * <p>Numerics: a short lane sums 16 products {@code q * x} (at most 16 * 15 * 127 = 30480 in magnitude), exactly;
+ * the block's dot is then {@code sum(q * x) - 8 * sum(x)} ({@link ActivationRows#qsums()}), the same integer as
+ * {@code sum((q - 8) * x)}; each row then adds {@code float(isum) * (d_w * d_x)} with one fma per block
  * in block order ({@link #dotScalar}), the same for every token count and JIT tier.
  */
 public final class Q4_0Repacked implements RepackedKernel {
@@ -40,6 +41,11 @@ public final class Q4_0Repacked implements RepackedKernel {
     private static final int SCALES = 4 * G;
     private static final int BLOCK = SCALES + 8 * CHUNK;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /**
+     * The low nibble of both shorts of an int: nibbles are shifted in int lanes, which C2 compiles to immediate
+     * shifts (a short-lane shift loads its count into a register every time).
+     */
+    private static final int LOW_NIBBLES = 0x000f000f;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
 
     @Override
@@ -71,7 +77,7 @@ public final class Q4_0Repacked implements RepackedKernel {
                 long so = srcOff + r * rowBytes + (long) b * SRC_BLOCK;
                 dst.set(FLOAT, bo + 4L * r, Le.f16(src, so));
                 for (int k = 0; k < 4; k++) {
-                    int v = src.get(Le.INT, so + 2 + 4L * k) ^ 0x88888888;
+                    int v = src.get(Le.INT, so + 2 + 4L * k);
                     dst.set(Le.INT, bo + SCALES + (long) (2 * k + r / H) * CHUNK + 4L * (r % H), v);
                 }
             }
@@ -96,6 +102,7 @@ public final class Q4_0Repacked implements RepackedKernel {
     private static void multiply1(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, float[] out,
                                   int o0) {
         int[] xp = a.pairs();
+        int[] qsums = a.qsums();
         float[] ds = a.scales();
         int blocks = cols / 32;
         int p0 = r0 * (cols / 2);
@@ -109,16 +116,16 @@ public final class Q4_0Repacked implements RepackedKernel {
             ShortVector c0 = ShortVector.zero(S);
             for (int k = 0; k < 4; k++) {
                 long co = bo + SCALES + (long) (2 * k) * CHUNK;
-                ShortVector v = ShortVector.fromMemorySegment(S, w, co, LE);
-                ShortVector u = ShortVector.fromMemorySegment(S, w, co + CHUNK, LE);
-                ShortVector v0 = v.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
-                ShortVector v16 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 12);
-                ShortVector v1 = v.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 12);
-                ShortVector v17 = v.lanewise(VectorOperators.ASHR, 12);
-                ShortVector u0 = u.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
-                ShortVector u16 = u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 12);
-                ShortVector u1 = u.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 12);
-                ShortVector u17 = u.lanewise(VectorOperators.ASHR, 12);
+                IntVector v = IntVector.fromMemorySegment(I, w, co, LE);
+                IntVector u = IntVector.fromMemorySegment(I, w, co + CHUNK, LE);
+                ShortVector v0 = v.and(LOW_NIBBLES).reinterpretAsShorts();
+                ShortVector v16 = v.lanewise(VectorOperators.LSHR, 4).and(LOW_NIBBLES).reinterpretAsShorts();
+                ShortVector v1 = v.lanewise(VectorOperators.LSHR, 8).and(LOW_NIBBLES).reinterpretAsShorts();
+                ShortVector v17 = v.lanewise(VectorOperators.LSHR, 12).and(LOW_NIBBLES).reinterpretAsShorts();
+                ShortVector u0 = u.and(LOW_NIBBLES).reinterpretAsShorts();
+                ShortVector u16 = u.lanewise(VectorOperators.LSHR, 4).and(LOW_NIBBLES).reinterpretAsShorts();
+                ShortVector u1 = u.lanewise(VectorOperators.LSHR, 8).and(LOW_NIBBLES).reinterpretAsShorts();
+                ShortVector u17 = u.lanewise(VectorOperators.LSHR, 12).and(LOW_NIBBLES).reinterpretAsShorts();
                 int i0 = p0 + pb + 2 * k;
                 ShortVector x0 = IntVector.broadcast(I, xp[i0]).reinterpretAsShorts();
                 ShortVector y0 = IntVector.broadcast(I, xp[i0 + 1]).reinterpretAsShorts();
@@ -129,12 +136,13 @@ public final class Q4_0Repacked implements RepackedKernel {
             }
             FloatVector dl = FloatVector.fromMemorySegment(F, w, bo, LE);
             FloatVector dh = FloatVector.fromMemorySegment(F, w, bo + 4L * H, LE);
+            int m0 = 8 * qsums[d0 + b];
             IntVector f0 = a0.reinterpretAsInts();
             IntVector g0 = c0.reinterpretAsInts();
             IntVector sa0 = f0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(f0.lanewise(VectorOperators.ASHR, 16));
+                    .add(f0.lanewise(VectorOperators.ASHR, 16)).sub(m0);
             IntVector sc0 = g0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(g0.lanewise(VectorOperators.ASHR, 16));
+                    .add(g0.lanewise(VectorOperators.ASHR, 16)).sub(m0);
             float e0 = ds[d0 + b];
             lo0 = ((FloatVector) sa0.convert(VectorOperators.I2F, 0)).fma(dl.mul(e0), lo0);
             hi0 = ((FloatVector) sc0.convert(VectorOperators.I2F, 0)).fma(dh.mul(e0), hi0);
@@ -147,6 +155,7 @@ public final class Q4_0Repacked implements RepackedKernel {
     private static void multiply3(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, int r1, int r2,
                                   float[] out, int o0, int o1, int o2) {
         int[] xp = a.pairs();
+        int[] qsums = a.qsums();
         float[] ds = a.scales();
         int blocks = cols / 32;
         int p0 = r0 * (cols / 2);
@@ -172,16 +181,16 @@ public final class Q4_0Repacked implements RepackedKernel {
             ShortVector c2 = ShortVector.zero(S);
             for (int k = 0; k < 4; k++) {
                 long co = bo + SCALES + (long) (2 * k) * CHUNK;
-                ShortVector v = ShortVector.fromMemorySegment(S, w, co, LE);
-                ShortVector u = ShortVector.fromMemorySegment(S, w, co + CHUNK, LE);
-                ShortVector v0 = v.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
-                ShortVector v16 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 12);
-                ShortVector v1 = v.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 12);
-                ShortVector v17 = v.lanewise(VectorOperators.ASHR, 12);
-                ShortVector u0 = u.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
-                ShortVector u16 = u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 12);
-                ShortVector u1 = u.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 12);
-                ShortVector u17 = u.lanewise(VectorOperators.ASHR, 12);
+                IntVector v = IntVector.fromMemorySegment(I, w, co, LE);
+                IntVector u = IntVector.fromMemorySegment(I, w, co + CHUNK, LE);
+                ShortVector v0 = v.and(LOW_NIBBLES).reinterpretAsShorts();
+                ShortVector v16 = v.lanewise(VectorOperators.LSHR, 4).and(LOW_NIBBLES).reinterpretAsShorts();
+                ShortVector v1 = v.lanewise(VectorOperators.LSHR, 8).and(LOW_NIBBLES).reinterpretAsShorts();
+                ShortVector v17 = v.lanewise(VectorOperators.LSHR, 12).and(LOW_NIBBLES).reinterpretAsShorts();
+                ShortVector u0 = u.and(LOW_NIBBLES).reinterpretAsShorts();
+                ShortVector u16 = u.lanewise(VectorOperators.LSHR, 4).and(LOW_NIBBLES).reinterpretAsShorts();
+                ShortVector u1 = u.lanewise(VectorOperators.LSHR, 8).and(LOW_NIBBLES).reinterpretAsShorts();
+                ShortVector u17 = u.lanewise(VectorOperators.LSHR, 12).and(LOW_NIBBLES).reinterpretAsShorts();
                 int i0 = p0 + pb + 2 * k;
                 ShortVector x0 = IntVector.broadcast(I, xp[i0]).reinterpretAsShorts();
                 ShortVector y0 = IntVector.broadcast(I, xp[i0 + 1]).reinterpretAsShorts();
@@ -206,30 +215,33 @@ public final class Q4_0Repacked implements RepackedKernel {
             }
             FloatVector dl = FloatVector.fromMemorySegment(F, w, bo, LE);
             FloatVector dh = FloatVector.fromMemorySegment(F, w, bo + 4L * H, LE);
+            int m0 = 8 * qsums[d0 + b];
             IntVector f0 = a0.reinterpretAsInts();
             IntVector g0 = c0.reinterpretAsInts();
             IntVector sa0 = f0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(f0.lanewise(VectorOperators.ASHR, 16));
+                    .add(f0.lanewise(VectorOperators.ASHR, 16)).sub(m0);
             IntVector sc0 = g0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(g0.lanewise(VectorOperators.ASHR, 16));
+                    .add(g0.lanewise(VectorOperators.ASHR, 16)).sub(m0);
             float e0 = ds[d0 + b];
             lo0 = ((FloatVector) sa0.convert(VectorOperators.I2F, 0)).fma(dl.mul(e0), lo0);
             hi0 = ((FloatVector) sc0.convert(VectorOperators.I2F, 0)).fma(dh.mul(e0), hi0);
+            int m1 = 8 * qsums[d1 + b];
             IntVector f1 = a1.reinterpretAsInts();
             IntVector g1 = c1.reinterpretAsInts();
             IntVector sa1 = f1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(f1.lanewise(VectorOperators.ASHR, 16));
+                    .add(f1.lanewise(VectorOperators.ASHR, 16)).sub(m1);
             IntVector sc1 = g1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(g1.lanewise(VectorOperators.ASHR, 16));
+                    .add(g1.lanewise(VectorOperators.ASHR, 16)).sub(m1);
             float e1 = ds[d1 + b];
             lo1 = ((FloatVector) sa1.convert(VectorOperators.I2F, 0)).fma(dl.mul(e1), lo1);
             hi1 = ((FloatVector) sc1.convert(VectorOperators.I2F, 0)).fma(dh.mul(e1), hi1);
+            int m2 = 8 * qsums[d2 + b];
             IntVector f2 = a2.reinterpretAsInts();
             IntVector g2 = c2.reinterpretAsInts();
             IntVector sa2 = f2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(f2.lanewise(VectorOperators.ASHR, 16));
+                    .add(f2.lanewise(VectorOperators.ASHR, 16)).sub(m2);
             IntVector sc2 = g2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(g2.lanewise(VectorOperators.ASHR, 16));
+                    .add(g2.lanewise(VectorOperators.ASHR, 16)).sub(m2);
             float e2 = ds[d2 + b];
             lo2 = ((FloatVector) sa2.convert(VectorOperators.I2F, 0)).fma(dl.mul(e2), lo2);
             hi2 = ((FloatVector) sc2.convert(VectorOperators.I2F, 0)).fma(dh.mul(e2), hi2);
