@@ -147,6 +147,8 @@ public final class Q5_KRepacked implements RepackedKernel {
     /** One activation row (decode): the group's {@code G} dots into {@code out[o..o+G)}. */
     private static void one(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, float[] out, int o) {
         int[] xp = a.pairs();
+        // shift counts as a vector: C2 compiles a short-lane shift by a constant int as three instructions
+        ShortVector eight = ShortVector.broadcast(S, (short) 8);
         float[] ds = a.scales();
         short[] bs = a.bsums();
         FloatVector accLo = FloatVector.zero(FI);
@@ -175,10 +177,10 @@ public final class Q5_KRepacked implements RepackedKernel {
                     ShortVector xh = IntVector.broadcast(I, xp[px + 2 * m + 1]).reinterpretAsShorts();
                     ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m) * 2 * G, LE);
                     ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m + 1) * 2 * G, LE);
-                    s0 = s0.add(v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xl))
-                            .add(v.lanewise(VectorOperators.ASHR, 8).mul(xh));
-                    s1 = s1.add(u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xl))
-                            .add(u.lanewise(VectorOperators.ASHR, 8).mul(xh));
+                    s0 = s0.add(v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight).mul(xl))
+                            .add(v.lanewise(VectorOperators.ASHR, eight).mul(xh));
+                    s1 = s1.add(u.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight).mul(xl))
+                            .add(u.lanewise(VectorOperators.ASHR, eight).mul(xh));
                 }
                 int bsum = bs[bso + 2 * j] + bs[bso + 2 * j + 1];
                 // lanes 2i and 2i + 1 are row i's: their sum is the row's sub-block dot
@@ -212,6 +214,8 @@ public final class Q5_KRepacked implements RepackedKernel {
     private static void two(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, int ap, float[] out,
                             int o, int p) {
         int[] xp = a.pairs();
+        // shift counts as a vector: C2 compiles a short-lane shift by a constant int as three instructions
+        ShortVector eight = ShortVector.broadcast(S, (short) 8);
         float[] ds = a.scales();
         short[] bs = a.bsums();
         FloatVector accLo = FloatVector.zero(FI);
@@ -239,10 +243,10 @@ public final class Q5_KRepacked implements RepackedKernel {
                 for (int m = 0; m < 8; m++) {
                     ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m) * 2 * G, LE);
                     ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m + 1) * 2 * G, LE);
-                    ShortVector v0 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
-                    ShortVector v1 = v.lanewise(VectorOperators.ASHR, 8);
-                    ShortVector u0 = u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
-                    ShortVector u1 = u.lanewise(VectorOperators.ASHR, 8);
+                    ShortVector v0 = v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight);
+                    ShortVector v1 = v.lanewise(VectorOperators.ASHR, eight);
+                    ShortVector u0 = u.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight);
+                    ShortVector u1 = u.lanewise(VectorOperators.ASHR, eight);
                     ShortVector xl = IntVector.broadcast(I, xp[px + 2 * m]).reinterpretAsShorts();
                     ShortVector xh = IntVector.broadcast(I, xp[px + 2 * m + 1]).reinterpretAsShorts();
                     s0 = s0.add(v0.mul(xl)).add(v1.mul(xh));

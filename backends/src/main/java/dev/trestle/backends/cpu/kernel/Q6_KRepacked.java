@@ -153,6 +153,8 @@ public final class Q6_KRepacked implements RepackedKernel {
     private static void one(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, float[] out, int o) {
         int[] xp = a.pairs();
         float[] ds = a.scales();
+        // shift counts as a vector: C2 compiles a short-lane shift by a constant int as three instructions
+        ShortVector eight = ShortVector.broadcast(S, (short) 8);
         FloatVector accLo = FloatVector.zero(FI);
         FloatVector accHi = FloatVector.zero(FI);
         for (int b = 0; b < cols / 256; b++) {
@@ -173,10 +175,10 @@ public final class Q6_KRepacked implements RepackedKernel {
                     ShortVector xh = IntVector.broadcast(I, xp[p + 2 * m + 1]).reinterpretAsShorts();
                     ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m) * 2 * G, LE);
                     ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m + 1) * 2 * G, LE);
-                    s0 = s0.add(v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xl))
-                            .add(v.lanewise(VectorOperators.ASHR, 8).mul(xh));
-                    s1 = s1.add(u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xl))
-                            .add(u.lanewise(VectorOperators.ASHR, 8).mul(xh));
+                    s0 = s0.add(v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight).mul(xl))
+                            .add(v.lanewise(VectorOperators.ASHR, eight).mul(xh));
+                    s1 = s1.add(u.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight).mul(xl))
+                            .add(u.lanewise(VectorOperators.ASHR, eight).mul(xh));
                 }
                 long sc = so + 4 * G + (long) (i >> 1) * PAIR + (i & 1) * G;
                 IntVector i0 = s0.reinterpretAsInts();
@@ -204,6 +206,8 @@ public final class Q6_KRepacked implements RepackedKernel {
                             int o, int p) {
         int[] xp = a.pairs();
         float[] ds = a.scales();
+        // shift counts as a vector: C2 compiles a short-lane shift by a constant int as three instructions
+        ShortVector eight = ShortVector.broadcast(S, (short) 8);
         FloatVector accLo = FloatVector.zero(FI);
         FloatVector accHi = FloatVector.zero(FI);
         FloatVector bccLo = FloatVector.zero(FI);
@@ -229,10 +233,10 @@ public final class Q6_KRepacked implements RepackedKernel {
                 for (int m = 0; m < 4; m++) {
                     ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m) * 2 * G, LE);
                     ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m + 1) * 2 * G, LE);
-                    ShortVector v0 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
-                    ShortVector v1 = v.lanewise(VectorOperators.ASHR, 8);
-                    ShortVector u0 = u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
-                    ShortVector u1 = u.lanewise(VectorOperators.ASHR, 8);
+                    ShortVector v0 = v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight);
+                    ShortVector v1 = v.lanewise(VectorOperators.ASHR, eight);
+                    ShortVector u0 = u.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight);
+                    ShortVector u1 = u.lanewise(VectorOperators.ASHR, eight);
                     ShortVector xl = IntVector.broadcast(I, xp[px + 2 * m]).reinterpretAsShorts();
                     ShortVector xh = IntVector.broadcast(I, xp[px + 2 * m + 1]).reinterpretAsShorts();
                     s0 = s0.add(v0.mul(xl)).add(v1.mul(xh));

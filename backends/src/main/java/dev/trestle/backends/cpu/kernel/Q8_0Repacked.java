@@ -95,6 +95,8 @@ public final class Q8_0Repacked implements RepackedKernel {
     private static void multiply1(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, float[] out,
                                   int o0) {
         int[] xp = a.pairs();
+        // shift counts as a vector: C2 compiles a short-lane shift by a constant int as three instructions
+        ShortVector eight = ShortVector.broadcast(S, (short) 8);
         float[] ds = a.scales();
         int blocks = cols / 32;
         int p0 = r0 * (cols / 2);
@@ -110,10 +112,10 @@ public final class Q8_0Repacked implements RepackedKernel {
                 long co = bo + SCALES + (long) (2 * m) * CHUNK;
                 ShortVector v = ShortVector.fromMemorySegment(S, w, co, LE);
                 ShortVector u = ShortVector.fromMemorySegment(S, w, co + CHUNK, LE);
-                ShortVector ve = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
-                ShortVector vo = v.lanewise(VectorOperators.ASHR, 8);
-                ShortVector ue = u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
-                ShortVector uo = u.lanewise(VectorOperators.ASHR, 8);
+                ShortVector ve = v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight);
+                ShortVector vo = v.lanewise(VectorOperators.ASHR, eight);
+                ShortVector ue = u.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight);
+                ShortVector uo = u.lanewise(VectorOperators.ASHR, eight);
                 int i0 = p0 + pb + 2 * m;
                 ShortVector x0 = IntVector.broadcast(I, xp[i0]).reinterpretAsShorts();
                 ShortVector y0 = IntVector.broadcast(I, xp[i0 + 1]).reinterpretAsShorts();
@@ -138,6 +140,8 @@ public final class Q8_0Repacked implements RepackedKernel {
     private static void multiply3(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, int r1, int r2,
                                   float[] out, int o0, int o1, int o2) {
         int[] xp = a.pairs();
+        // shift counts as a vector: C2 compiles a short-lane shift by a constant int as three instructions
+        ShortVector eight = ShortVector.broadcast(S, (short) 8);
         float[] ds = a.scales();
         int blocks = cols / 32;
         int p0 = r0 * (cols / 2);
@@ -165,10 +169,10 @@ public final class Q8_0Repacked implements RepackedKernel {
                 long co = bo + SCALES + (long) (2 * m) * CHUNK;
                 ShortVector v = ShortVector.fromMemorySegment(S, w, co, LE);
                 ShortVector u = ShortVector.fromMemorySegment(S, w, co + CHUNK, LE);
-                ShortVector ve = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
-                ShortVector vo = v.lanewise(VectorOperators.ASHR, 8);
-                ShortVector ue = u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
-                ShortVector uo = u.lanewise(VectorOperators.ASHR, 8);
+                ShortVector ve = v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight);
+                ShortVector vo = v.lanewise(VectorOperators.ASHR, eight);
+                ShortVector ue = u.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight);
+                ShortVector uo = u.lanewise(VectorOperators.ASHR, eight);
                 int i0 = p0 + pb + 2 * m;
                 ShortVector x0 = IntVector.broadcast(I, xp[i0]).reinterpretAsShorts();
                 ShortVector y0 = IntVector.broadcast(I, xp[i0 + 1]).reinterpretAsShorts();
