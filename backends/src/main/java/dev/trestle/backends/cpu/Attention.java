@@ -84,8 +84,8 @@ public final class Attention {
         vrow = new float[workers][shape.headDim];
         scores = new float[workers][maxCells];
         rescale = shape.flash && vType == GgmlType.F16 && shape.headDim % L == 0 ? new float[workers][maxCells] : null;
-        prod = rescale != null && kType == GgmlType.F16 && shape.headDim == 4 * L
-                ? new float[workers][SCORE_CHUNK * shape.headDim] : null;
+        prod = rescale != null && kType == GgmlType.F16 && shape.headDim % (4 * L) == 0
+                ? new float[workers][SCORE_CHUNK * 4 * L] : null;
         for (int i = 0; i < workers; i++) {
             q[i] = new ActivationRows(kKernel.dotType(), 1, shape.headDim);
         }
@@ -213,7 +213,7 @@ public final class Attention {
         MemorySegment k = kv.k();
         long kStride = kv.kRowBytes();
         if (prod != null && kv.kType() == GgmlType.F16) {
-            scoresF16(qa, k, kStride, kHeadOff, cells, nCells, sc, prod[worker]);
+            scoresF16(qa, k, kStride, kHeadOff, hd, cells, nCells, sc, prod[worker]);
         } else {
             for (int i = 0; i < nCells; i++) {
                 sc[i] = kKernel.vecDot(k, cells[i] * kStride + kHeadOff, qa, 0, hd);
@@ -292,20 +292,27 @@ public final class Attention {
     }
 
     /**
-     * Q.K of an F16 head of {@code 4 L} elements for every cell, in F16Kernel.vecDot's order (four product
-     * vectors, (s0 + s2) + (s1 + s3), lanes folded in halves), with Q widened once instead of once per cell (the
-     * same widening, so the same scores bit for bit). Cells go in chunks of {@link #SCORE_CHUNK}: one pass per
-     * product vector into {@code prod}, then one pass summing them; one loop with all four products outgrew C2's
-     * inlining budget and ran with boxed vectors.
+     * Q.K of an F16 head of {@code 4 L * n} elements for every cell, in F16Kernel.vecDot's order (four accumulator
+     * vectors, accumulator {@code j} the fma chain over vectors {@code j, j + 4, ...}, then (s0 + s2) + (s1 + s3),
+     * lanes folded in halves), with Q widened once instead of once per cell (the same widening, so the same scores
+     * bit for bit). Cells go in chunks of {@link #SCORE_CHUNK}: one pass per Q vector into {@code prod}, then one
+     * pass summing the accumulators; one loop with all the products outgrew C2's inlining budget and ran with
+     * boxed vectors.
      */
-    private static void scoresF16(ActivationRows qa, MemorySegment k, long kStride, long kHeadOff, int[] cells,
-                                  int nCells, float[] sc, float[] prod) {
+    private static void scoresF16(ActivationRows qa, MemorySegment k, long kStride, long kHeadOff, int headDim,
+                                  int[] cells, int nCells, float[] sc, float[] prod) {
         short[] qh = qa.half();
         for (int c0 = 0; c0 < nCells; c0 += SCORE_CHUNK) {
             int cn = Math.min(SCORE_CHUNK, nCells - c0);
-            for (int j = 0; j < 4; j++) {
-                products(widenFinite(ShortVector.fromArray(S, qh, j * L)), k, kStride, kHeadOff + 2L * j * L, cells,
-                        c0, cn, prod, j * L);
+            for (int e = 0; e < headDim; e += L) {
+                FloatVector q = widenFinite(ShortVector.fromArray(S, qh, e));
+                long off = kHeadOff + 2L * e;
+                int at = e % (4 * L);
+                if (e < 4 * L) {
+                    products(q, k, kStride, off, cells, c0, cn, prod, at);
+                } else {
+                    accumulateProducts(q, k, kStride, off, cells, c0, cn, prod, at);
+                }
             }
             foldProducts(prod, cn, sc, c0);
         }
@@ -318,6 +325,16 @@ public final class Attention {
         for (int i = 0; i < cn; i++) {
             widenFinite(ShortVector.fromMemorySegment(S, k, cells[c0 + i] * kStride + off, LE)).fma(q, zero)
                     .intoArray(prod, i * 4 * L + at);
+        }
+    }
+
+    /** As {@link #products}, fma'd onto the accumulator already in {@code prod}. */
+    private static void accumulateProducts(FloatVector q, MemorySegment k, long kStride, long off, int[] cells,
+                                           int c0, int cn, float[] prod, int at) {
+        for (int i = 0; i < cn; i++) {
+            int p = i * 4 * L + at;
+            widenFinite(ShortVector.fromMemorySegment(S, k, cells[c0 + i] * kStride + off, LE))
+                    .fma(q, FloatVector.fromArray(F, prod, p)).intoArray(prod, p);
         }
     }
 
