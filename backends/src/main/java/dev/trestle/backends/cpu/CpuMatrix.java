@@ -29,7 +29,7 @@ public final class CpuMatrix {
     private final long groupBytes;
     private volatile MemorySegment packed;
     private volatile boolean repackFailed;
-    private static final int TOKEN_TILE = 32;
+    private static final int TOKEN_TILE = 36;
     /** {@code TILE_ROWS[k][i] = k * TOKEN_TILE + i}: the token indices of tile k, grown on demand. */
     private static volatile int[][] tileRows = new int[0][];
 
