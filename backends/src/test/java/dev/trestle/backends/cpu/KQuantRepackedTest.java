@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.trestle.backends.cpu.kernel.Q4_KRepacked;
 import dev.trestle.backends.cpu.kernel.Q5_KRepacked;
+import dev.trestle.backends.cpu.kernel.Q6_KDenseRepacked;
 import dev.trestle.backends.cpu.kernel.Q6_KRepacked;
 import dev.trestle.backends.cpu.kernel.RepackedKernel;
 import dev.trestle.backends.cpu.kernel.RowKernel;
@@ -40,7 +41,7 @@ class KQuantRepackedTest {
         return switch (t) {
             case Q4_K -> new Q4_KRepacked();
             case Q5_K -> new Q5_KRepacked();
-            default -> new Q6_KRepacked();
+            default -> Q6_KDenseRepacked.usable() ? new Q6_KDenseRepacked() : new Q6_KRepacked();
         };
     }
 
@@ -48,7 +49,8 @@ class KQuantRepackedTest {
     void registryRepacksTheKQuants() {
         if (Boolean.parseBoolean(System.getProperty("trestle.cpu.repack", "true"))) {
             assertTrue(RowKernels.repackedFor(GgmlType.Q4_K) instanceof Q4_KRepacked);
-            assertTrue(RowKernels.repackedFor(GgmlType.Q6_K) instanceof Q6_KRepacked);
+            assertTrue(Q6_KDenseRepacked.usable() ? RowKernels.repackedFor(GgmlType.Q6_K) instanceof Q6_KDenseRepacked
+                    : RowKernels.repackedFor(GgmlType.Q6_K) instanceof Q6_KRepacked);
             assertTrue(RowKernels.repackedFor(GgmlType.Q5_K) instanceof Q5_KRepacked);
         }
     }

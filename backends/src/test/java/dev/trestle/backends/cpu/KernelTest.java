@@ -13,6 +13,7 @@ import dev.trestle.backends.cpu.kernel.Q4_KKernel;
 import dev.trestle.backends.cpu.kernel.Q4_KRepacked;
 import dev.trestle.backends.cpu.kernel.Q5_KRepacked;
 import dev.trestle.backends.cpu.kernel.Q6_KKernel;
+import dev.trestle.backends.cpu.kernel.Q6_KDenseRepacked;
 import dev.trestle.backends.cpu.kernel.Q6_KRepacked;
 import dev.trestle.backends.cpu.kernel.Q8_0Kernel;
 import dev.trestle.backends.cpu.kernel.Q8_0Repacked;
@@ -25,6 +26,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -245,8 +248,12 @@ class KernelTest {
         int experts = 2;
         try (Arena arena = Arena.ofShared(); CpuThreadPool pool = new CpuThreadPool(3)) {
             MatmulJob job = new MatmulJob(pool);
-            for (RepackedKernel k : new RepackedKernel[] {new Q4_0Repacked(), new Q8_0Repacked(), new Q4_KRepacked(),
-                    new Q5_KRepacked(), new Q6_KRepacked()}) {
+            List<RepackedKernel> kernels = new ArrayList<>(List.of(new Q4_0Repacked(), new Q8_0Repacked(),
+                    new Q4_KRepacked(), new Q5_KRepacked(), new Q6_KRepacked()));
+            if (Q6_KDenseRepacked.usable()) {
+                kernels.add(new Q6_KDenseRepacked()); // the layout this CPU runs for Q6_K
+            }
+            for (RepackedKernel k : kernels) {
                 GgmlType t = k.weightType();
                 int cols = t.blockSize() == 256 ? 512 : 96;
                 int g = k.groupRows();

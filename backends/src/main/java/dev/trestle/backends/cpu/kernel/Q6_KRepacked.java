@@ -44,7 +44,7 @@ public final class Q6_KRepacked implements RepackedKernel {
     private static final VectorSpecies<Float> FI = VectorShapes.FI;
     private static final VectorSpecies<Byte> B = VectorShapes.B;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final int BLOCK_BYTES = 210;
+    static final int BLOCK_BYTES = 210;
     /** Bytes of one pair of sub-blocks: their scales, then their quants. */
     private static final int PAIR = 34 * G;
     /** Bytes of one repacked super-block of a group: d, then eight sub-block pairs. */
@@ -81,19 +81,7 @@ public final class Q6_KRepacked implements RepackedKernel {
                 int h = r / LANES;
                 int j = r % LANES;
                 // the block read and decoded once (load time matters: this runs over every Q6_K weight)
-                MemorySegment.copy(src, ValueLayout.JAVA_BYTE, bo, blk, 0, BLOCK_BYTES);
-                for (int half = 0; half < 2; half++) {
-                    for (int l = 0; l < 32; l++) {
-                        int lq = blk[64 * half + l] & 0xff;
-                        int lq2 = blk[64 * half + l + 32] & 0xff;
-                        int hb = blk[128 + 32 * half + l] & 0xff;
-                        int e = 128 * half + l;
-                        q[e] = ((lq & 0xf) | (hb & 3) << 4) - 32;
-                        q[e + 32] = ((lq2 & 0xf) | (hb >>> 2 & 3) << 4) - 32;
-                        q[e + 64] = ((lq >>> 4) | (hb >>> 4 & 3) << 4) - 32;
-                        q[e + 96] = ((lq2 >>> 4) | (hb >>> 6 & 3) << 4) - 32;
-                    }
-                }
+                decode(src, bo, blk, q);
                 for (int i = 0; i < 16; i++) {
                     for (int m = 0; m < 4; m++) {
                         int e = 16 * i + 4 * m;
@@ -103,6 +91,26 @@ public final class Q6_KRepacked implements RepackedKernel {
                     Le.putU8(dst, scales(so, i) + r, blk[192 + i]);
                 }
                 Le.putF32(dst, so + 4L * r, Le.f16(src, bo + 208));
+            }
+        }
+    }
+
+    /**
+     * Decodes the stored Q6_K block at {@code bo} into {@code q} (256 weights, {@code q6 - 32}), staging its
+     * bytes in {@code blk}.
+     */
+    static void decode(MemorySegment src, long bo, byte[] blk, int[] q) {
+        MemorySegment.copy(src, ValueLayout.JAVA_BYTE, bo, blk, 0, BLOCK_BYTES);
+        for (int half = 0; half < 2; half++) {
+            for (int l = 0; l < 32; l++) {
+                int lq = blk[64 * half + l] & 0xff;
+                int lq2 = blk[64 * half + l + 32] & 0xff;
+                int hb = blk[128 + 32 * half + l] & 0xff;
+                int e = 128 * half + l;
+                q[e] = ((lq & 0xf) | (hb & 3) << 4) - 32;
+                q[e + 32] = ((lq2 & 0xf) | (hb >>> 2 & 3) << 4) - 32;
+                q[e + 64] = ((lq >>> 4) | (hb >>> 4 & 3) << 4) - 32;
+                q[e + 96] = ((lq2 >>> 4) | (hb >>> 6 & 3) << 4) - 32;
             }
         }
     }

@@ -25,7 +25,7 @@ public final class RowKernels {
                 new Q4_0Repacked(),
                 new Q8_0Repacked(),
                 new Q4_KRepacked(),
-                new Q6_KRepacked(),
+                q6kLayout(),
                 new Q5_KRepacked(),
         }) {
             REPACKED.put(k.weightType(), k);
@@ -33,6 +33,20 @@ public final class RowKernels {
     }
 
     private RowKernels() {
+    }
+
+    /**
+     * Q6_K's repacked layout: 6 bits per weight where the CPU permutes bytes in one instruction (AVX-512 VBMI),
+     * else one byte per weight; {@code -Dtrestle.cpu.q6k=dense|bytes} picks one (A/B timing, tests).
+     */
+    private static RepackedKernel q6kLayout() {
+        String pick = System.getProperty("trestle.cpu.q6k", "auto");
+        boolean dense = switch (pick) {
+            case "dense" -> true;
+            case "bytes" -> false;
+            default -> Q6_KDenseRepacked.usable();
+        };
+        return dense ? new Q6_KDenseRepacked() : new Q6_KRepacked();
     }
 
     /**

@@ -1,5 +1,10 @@
 package dev.trestle.backends.cpu.kernel;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -19,5 +24,19 @@ final class VectorShapes {
     static final VectorSpecies<Float> FI = FloatVector.SPECIES_64.withShape(VectorShape.forBitSize(LANES * 32));
 
     private VectorShapes() {
+    }
+
+    /**
+     * True when the CPU lists {@code flag} in /proc/cpuinfo (Linux); false where that file is missing or
+     * unreadable, so a kernel that needs the feature is then not chosen.
+     */
+    static boolean hasCpuFlag(String flag) {
+        try (var lines = Files.lines(Path.of("/proc/cpuinfo"))) {
+            return lines.filter(l -> l.startsWith("flags")).findFirst()
+                    .map(l -> Arrays.asList(l.substring(l.indexOf(':') + 1).trim().split("\\s+")).contains(flag))
+                    .orElse(false);
+        } catch (IOException | UncheckedIOException | SecurityException e) {
+            return false;
+        }
     }
 }
