@@ -6,17 +6,17 @@ import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Q4_0 repacked into groups of {@link #G} rows (32 on AVX-512), two halves of {@link #H} rows. Per 32-element
- * block the group stores its {@code G} weight scales as floats, then for {@code k = 0..3} and each half a chunk of
+ * block the group stores its {@code G} weight scales as stored (F16), then for {@code k = 0..3} and each half a chunk of
  * {@code H} ints: int {@code i} is stored bytes {@code 4k..4k+3} of row {@code half * H + i}, the nibbles as stored
  * (the unsigned code {@code q}, weight {@code q - 8}). Read as shorts, lane {@code 2i} holds the nibbles of
  * elements {@code 4k, 4k+16, 4k+1, 4k+17} of row {@code i} and lane {@code 2i+1} those of elements
@@ -38,7 +38,7 @@ public final class Q4_0Repacked implements RepackedKernel {
     static final int H = I.length();
     private static final int SRC_BLOCK = 18;
     private static final int CHUNK = 4 * H;
-    private static final int SCALES = 4 * G;
+    private static final int SCALES = 2 * G;
     private static final int BLOCK = SCALES + 8 * CHUNK;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /**
@@ -46,7 +46,10 @@ public final class Q4_0Repacked implements RepackedKernel {
      * shifts (a short-lane shift loads its count into a register every time).
      */
     private static final int LOW_NIBBLES = 0x000f000f;
-    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    /** One short lane per row of a half group: the F16 scales. */
+    private static final VectorSpecies<Short> SH = ShortVector.SPECIES_64.withShape(VectorShape.forBitSize(16 * H));
+    /** Sign, exponent and mantissa of an F16 shifted left by 13 in a sign-extended int. */
+    private static final int F16_BITS = 0x8fffffff;
 
     @Override
     public GgmlType weightType() {
@@ -75,7 +78,7 @@ public final class Q4_0Repacked implements RepackedKernel {
             long bo = dstOff + (long) b * BLOCK;
             for (int r = 0; r < G; r++) {
                 long so = srcOff + r * rowBytes + (long) b * SRC_BLOCK;
-                dst.set(FLOAT, bo + 4L * r, Le.f16(src, so));
+                dst.set(Le.SHORT, bo + 2L * r, src.get(Le.SHORT, so));
                 for (int k = 0; k < 4; k++) {
                     int v = src.get(Le.INT, so + 2 + 4L * k);
                     dst.set(Le.INT, bo + SCALES + (long) (2 * k + r / H) * CHUNK + 4L * (r % H), v);
@@ -134,8 +137,14 @@ public final class Q4_0Repacked implements RepackedKernel {
                 a0 = a0.add(v0.mul(x0).add(v16.mul(z0))).add(v1.mul(y0).add(v17.mul(q0)));
                 c0 = c0.add(u0.mul(x0).add(u16.mul(z0))).add(u1.mul(y0).add(u17.mul(q0)));
             }
-            FloatVector dl = FloatVector.fromMemorySegment(F, w, bo, LE);
-            FloatVector dh = FloatVector.fromMemorySegment(F, w, bo + 4L * H, LE);
+            // the scales as stored (F16), widened exactly: sign-extended bits moved into a float's place, the three
+            // copies of the sign between sign and exponent cleared, rescaled by 2^112 (finite values)
+            FloatVector dl = ((IntVector) ShortVector.fromMemorySegment(SH, w, bo, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f);
+            FloatVector dh = ((IntVector) ShortVector.fromMemorySegment(SH, w, bo + 2L * H, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f);
             int m0 = 8 * qsums[d0 + b];
             IntVector f0 = a0.reinterpretAsInts();
             IntVector g0 = c0.reinterpretAsInts();
@@ -213,8 +222,14 @@ public final class Q4_0Repacked implements RepackedKernel {
                 a2 = a2.add(v0.mul(x2).add(v16.mul(z2))).add(v1.mul(y2).add(v17.mul(q2)));
                 c2 = c2.add(u0.mul(x2).add(u16.mul(z2))).add(u1.mul(y2).add(u17.mul(q2)));
             }
-            FloatVector dl = FloatVector.fromMemorySegment(F, w, bo, LE);
-            FloatVector dh = FloatVector.fromMemorySegment(F, w, bo + 4L * H, LE);
+            // the scales as stored (F16), widened exactly: sign-extended bits moved into a float's place, the three
+            // copies of the sign between sign and exponent cleared, rescaled by 2^112 (finite values)
+            FloatVector dl = ((IntVector) ShortVector.fromMemorySegment(SH, w, bo, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f);
+            FloatVector dh = ((IntVector) ShortVector.fromMemorySegment(SH, w, bo + 2L * H, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f);
             int m0 = 8 * qsums[d0 + b];
             IntVector f0 = a0.reinterpretAsInts();
             IntVector g0 = c0.reinterpretAsInts();

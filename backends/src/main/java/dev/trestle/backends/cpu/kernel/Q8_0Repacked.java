@@ -6,17 +6,17 @@ import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Q8_0 repacked into groups of {@link #G} rows (32 on AVX-512), two halves of {@link #H} rows. Per 32-element
- * block the group stores its {@code G} weight scales as floats, then for {@code m = 0..7} and each half a chunk of
+ * block the group stores its {@code G} weight scales as stored (F16), then for {@code m = 0..7} and each half a chunk of
  * {@code H} ints: int {@code i} is quants {@code 4m..4m+3} of row {@code half * H + i}. Read as shorts and split
  * into low and high bytes, lane {@code 2i} holds elements {@code 4m, 4m+1} and lane {@code 2i+1} elements
  * {@code 4m+2, 4m+3}, multiplied by 32-bit broadcasts of {@link ActivationRows#pairs()}.
@@ -36,10 +36,13 @@ public final class Q8_0Repacked implements RepackedKernel {
     static final int H = I.length();
     private static final int SRC_BLOCK = 34;
     private static final int CHUNK = 4 * H;
-    private static final int SCALES = 4 * G;
+    private static final int SCALES = 2 * G;
     private static final int BLOCK = SCALES + 16 * CHUNK;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    /** One short lane per row of a half group: the F16 scales. */
+    private static final VectorSpecies<Short> SH = ShortVector.SPECIES_64.withShape(VectorShape.forBitSize(16 * H));
+    /** Sign, exponent and mantissa of an F16 shifted left by 13 in a sign-extended int. */
+    private static final int F16_BITS = 0x8fffffff;
 
     @Override
     public GgmlType weightType() {
@@ -68,7 +71,7 @@ public final class Q8_0Repacked implements RepackedKernel {
             long bo = dstOff + (long) b * BLOCK;
             for (int r = 0; r < G; r++) {
                 long so = srcOff + r * rowBytes + (long) b * SRC_BLOCK;
-                dst.set(FLOAT, bo + 4L * r, Le.f16(src, so));
+                dst.set(Le.SHORT, bo + 2L * r, src.get(Le.SHORT, so));
                 for (int k = 0; k < 8; k++) {
                     int v = src.get(Le.INT, so + 2 + 4L * k);
                     dst.set(Le.INT, bo + SCALES + (long) (2 * k + r / H) * CHUNK + 4L * (r % H), v);
@@ -126,8 +129,14 @@ public final class Q8_0Repacked implements RepackedKernel {
                 c0 = c0.add(g0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
                         .add(g0.lanewise(VectorOperators.ASHR, 16));
             }
-            FloatVector dl = FloatVector.fromMemorySegment(F, w, bo, LE);
-            FloatVector dh = FloatVector.fromMemorySegment(F, w, bo + 4L * H, LE);
+            // the scales as stored (F16), widened exactly: sign-extended bits moved into a float's place, the three
+            // copies of the sign between sign and exponent cleared, rescaled by 2^112 (finite values)
+            FloatVector dl = ((IntVector) ShortVector.fromMemorySegment(SH, w, bo, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f);
+            FloatVector dh = ((IntVector) ShortVector.fromMemorySegment(SH, w, bo + 2L * H, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f);
             float e0 = ds[d0 + b];
             lo0 = ((FloatVector) a0.convert(VectorOperators.I2F, 0)).fma(dl.mul(e0), lo0);
             hi0 = ((FloatVector) c0.convert(VectorOperators.I2F, 0)).fma(dh.mul(e0), hi0);
@@ -201,8 +210,14 @@ public final class Q8_0Repacked implements RepackedKernel {
                 c2 = c2.add(g2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
                         .add(g2.lanewise(VectorOperators.ASHR, 16));
             }
-            FloatVector dl = FloatVector.fromMemorySegment(F, w, bo, LE);
-            FloatVector dh = FloatVector.fromMemorySegment(F, w, bo + 4L * H, LE);
+            // the scales as stored (F16), widened exactly: sign-extended bits moved into a float's place, the three
+            // copies of the sign between sign and exponent cleared, rescaled by 2^112 (finite values)
+            FloatVector dl = ((IntVector) ShortVector.fromMemorySegment(SH, w, bo, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f);
+            FloatVector dh = ((IntVector) ShortVector.fromMemorySegment(SH, w, bo + 2L * H, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f);
             float e0 = ds[d0 + b];
             lo0 = ((FloatVector) a0.convert(VectorOperators.I2F, 0)).fma(dl.mul(e0), lo0);
             hi0 = ((FloatVector) c0.convert(VectorOperators.I2F, 0)).fma(dh.mul(e0), hi0);
