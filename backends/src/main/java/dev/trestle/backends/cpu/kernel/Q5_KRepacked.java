@@ -1,7 +1,5 @@
 package dev.trestle.backends.cpu.kernel;
 
-import static dev.trestle.backends.cpu.kernel.RepackedKernel.row;
-
 import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
@@ -31,7 +29,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code msum} are exact integers, accumulated as {@code fma(isum, d * dy, acc)} then
  * {@code fma(msum, -dmin * dy, acc)} in super-block order, as {@link #dotReference} does.
  */
-public final class Q5_KRepacked implements RepackedKernel {
+public final class Q5_KRepacked extends PairedRepackedKernel {
     private static final int LANES = VectorShapes.LANES;
     /** Rows per group: one short lane per row. */
     static final int G = 2 * LANES;
@@ -126,26 +124,9 @@ public final class Q5_KRepacked implements RepackedKernel {
         return scales(so, j) + 2 * G;
     }
 
-    @Override
-    public void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows, int[] outRows,
-                         int tokens, float[] out, int outStride, int rowOff) {
-        int t = 0;
-        for (; t + 2 <= tokens; t += 2) {
-            int a0 = row(actRows, t);
-            int a1 = row(actRows, t + 1);
-            int o0 = row(outRows, t) * outStride + rowOff;
-            int o1 = row(outRows, t + 1) * outStride + rowOff;
-            two(w, groupOff, cols, a, a0 * cols, a1 * cols, out, o0, o1);
-        }
-        if (t < tokens) {
-            int a0 = row(actRows, t);
-            int o0 = row(outRows, t) * outStride + rowOff;
-            one(w, groupOff, cols, a, a0 * cols, out, o0);
-        }
-    }
-
     /** One activation row (decode): the group's {@code G} dots into {@code out[o..o+G)}. */
-    private static void one(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, float[] out, int o) {
+    @Override
+    void one(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, float[] out, int o) {
         int[] xp = a.pairs();
         // shift counts as a vector: C2 compiles a short-lane shift by a constant int as three instructions
         ShortVector eight = ShortVector.broadcast(S, (short) 8);
@@ -211,8 +192,9 @@ public final class Q5_KRepacked implements RepackedKernel {
     }
 
     /** Two activation rows (prefill): each weight word is loaded and split once for both. */
-    private static void two(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, int ap, float[] out,
-                            int o, int p) {
+    @Override
+    void two(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, int ap, float[] out,
+             int o, int p) {
         int[] xp = a.pairs();
         // shift counts as a vector: C2 compiles a short-lane shift by a constant int as three instructions
         ShortVector eight = ShortVector.broadcast(S, (short) 8);

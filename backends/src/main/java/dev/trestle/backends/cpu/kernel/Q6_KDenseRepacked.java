@@ -1,7 +1,5 @@
 package dev.trestle.backends.cpu.kernel;
 
-import static dev.trestle.backends.cpu.kernel.RepackedKernel.row;
-
 import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
@@ -32,7 +30,7 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Numerics: the same exact integers, in the same order, as {@link Q6_KRepacked} ({@link Q6_KRepacked#dotReference}).
  */
-public final class Q6_KDenseRepacked implements RepackedKernel {
+public final class Q6_KDenseRepacked extends PairedRepackedKernel {
     /** Rows per group: 16 rows per half, two short lanes per row. */
     static final int G = 32;
     private static final int LANES = 16;
@@ -128,26 +126,9 @@ public final class Q6_KDenseRepacked implements RepackedKernel {
         dst.asSlice(end, PAD).fill((byte) 0);
     }
 
-    @Override
-    public void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows, int[] outRows,
-                         int tokens, float[] out, int outStride, int rowOff) {
-        int t = 0;
-        for (; t + 2 <= tokens; t += 2) {
-            int a0 = row(actRows, t);
-            int a1 = row(actRows, t + 1);
-            int o0 = row(outRows, t) * outStride + rowOff;
-            int o1 = row(outRows, t + 1) * outStride + rowOff;
-            two(w, groupOff, cols, a, a0 * cols, a1 * cols, out, o0, o1);
-        }
-        if (t < tokens) {
-            int a0 = row(actRows, t);
-            int o0 = row(outRows, t) * outStride + rowOff;
-            one(w, groupOff, cols, a, a0 * cols, out, o0);
-        }
-    }
-
     /** One activation row (decode): the group's {@code G} dots into {@code out[o..o+G)}. */
-    private static void one(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, float[] out, int o) {
+    @Override
+    void one(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, float[] out, int o) {
         int[] xp = a.pairs();
         float[] ds = a.scales();
         // shift counts as vectors: C2 compiles a short-lane shift by a constant int as three instructions
@@ -206,8 +187,9 @@ public final class Q6_KDenseRepacked implements RepackedKernel {
     }
 
     /** Two activation rows (prefill): each weight vector is unpacked once for both. */
-    private static void two(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, int ap, float[] out,
-                            int o, int p) {
+    @Override
+    void two(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, int ap, float[] out,
+             int o, int p) {
         int[] xp = a.pairs();
         float[] ds = a.scales();
         ShortVector place = ShortVector.fromArray(S, PLACE, 0);

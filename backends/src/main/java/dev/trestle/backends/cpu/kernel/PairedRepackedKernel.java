@@ -1,0 +1,37 @@
+package dev.trestle.backends.cpu.kernel;
+
+import static dev.trestle.backends.cpu.kernel.RepackedKernel.row;
+
+import dev.trestle.backends.cpu.ActivationRows;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A repacked layout whose kernels take activation rows two at a time (prefill: each unpacked weight vector serves
+ * both) and one at a time (decode, an odd last row): the K-quant layouts.
+ */
+abstract class PairedRepackedKernel implements RepackedKernel {
+    @Override
+    public final void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows,
+                               int[] outRows, int tokens, float[] out, int outStride, int rowOff) {
+        int t = 0;
+        for (; t + 2 <= tokens; t += 2) {
+            int a0 = row(actRows, t);
+            int a1 = row(actRows, t + 1);
+            int o0 = row(outRows, t) * outStride + rowOff;
+            int o1 = row(outRows, t + 1) * outStride + rowOff;
+            two(w, groupOff, cols, a, a0 * cols, a1 * cols, out, o0, o1);
+        }
+        if (t < tokens) {
+            int a0 = row(actRows, t);
+            int o0 = row(outRows, t) * outStride + rowOff;
+            one(w, groupOff, cols, a, a0 * cols, out, o0);
+        }
+    }
+
+    /** One activation row (elements from {@code ao}): the group's dots into {@code out[o..o + groupRows())}. */
+    abstract void one(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, float[] out, int o);
+
+    /** Two activation rows (from {@code ao} and {@code ap}): their dots into {@code out} from {@code o} and {@code p}. */
+    abstract void two(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, int ap, float[] out, int o,
+                      int p);
+}
