@@ -13,8 +13,11 @@ import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -29,8 +32,9 @@ import org.openjdk.jmh.annotations.TearDown;
 /**
  * JMH microbenchmarks of the CPU hot kernels (run with {@code mvn -Pbench}, never by the test suite).
  *
- * <p>{@code matvec}: one token through a Llama-1B FFN matrix (2048 x 8192), the decode case; divide the weight
- * bytes printed at setup by the time per op for GB/s and compare with the machine's copy bandwidth.
+ * <p>{@code matvec}: one token through a matrix of 2048 columns and {@code rows} rows (8192: a Llama-1B FFN
+ * matrix, in cache), the decode case; with {@code -p rows=131072} it streams from DRAM: divide the weight bytes
+ * printed at setup by the time per op for GB/s and compare with {@code stream}, the same bytes only read.
  * {@code matmul}: 64 tokens, the prefill case. {@code repack=false} measures the plain in-place kernels of types
  * that have a repacked layout (Q4_0, Q8_0), for an A/B in one run. {@code attention}: one token's 32 heads over a 4096-cell F16
  * cache. {@code rmsNorm}/{@code rope}: one 2048-wide row.
@@ -40,7 +44,6 @@ import org.openjdk.jmh.annotations.TearDown;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class KernelBench {
     private static final int COLS = 2048;
-    private static final int ROWS = 8192;
     private static final int PREFILL = 64;
 
     @Param({"Q4_0", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16"})
@@ -48,6 +51,13 @@ public class KernelBench {
 
     @Param({"2"})
     public int threads;
+
+    /**
+     * Rows of the {@code matvec}/{@code matmul} matrix (2048 columns): 8192 stays in a large L3 (kernel speed);
+     * {@code -p rows=131072} streams from DRAM (decode's case: compare GB/s with {@code stream}).
+     */
+    @Param({"8192"})
+    public int rows;
 
     /** Load-time repacked layout where the type has one (the engine's default) or the plain kernel. */
     @Param({"true", "false"})
@@ -69,6 +79,8 @@ public class KernelBench {
     private int[] cells;
     private float[] q;
     private float[] attnOut;
+    private MemorySegment streamed;
+    private final int[] streamSums = new int[64];
 
     @Setup(Level.Trial)
     public void setup() {
@@ -78,14 +90,17 @@ public class KernelBench {
         pool = new CpuThreadPool(threads);
         job = new MatmulJob(pool);
         Random rnd = new Random(42);
-        matrix = new CpuMatrix("bench", t, randomRows(t, ROWS, COLS, rnd), new long[] {COLS, ROWS});
-        System.out.printf("%n%s weights: %d bytes per matvec%n", t, t.bytesFor((long) ROWS * COLS));
+        matrix = new CpuMatrix("bench", t, randomRows(t, rows, COLS, rnd), new long[] {COLS, rows});
+        long bytes = t.bytesFor((long) rows * COLS);
+        System.out.printf("%n%s weights: %d bytes per matvec%n", t, bytes);
+        streamed = arena.allocate(bytes, 4096);
+        streamed.fill((byte) 1);
         float[] x = gaussians(PREFILL * COLS, rnd);
         act1 = new ActivationRows(matrix.dotType(), 1, COLS);
         act1.load(x, 0, COLS, 1, COLS);
         actN = new ActivationRows(matrix.dotType(), PREFILL, COLS);
         actN.load(x, 0, COLS, PREFILL, COLS);
-        out = new float[PREFILL * ROWS];
+        out = new float[PREFILL * rows];
         row = gaussians(COLS, rnd);
         normW = gaussians(COLS, rnd);
         rope = new Rope(64, false, 500000f, 1f, 0f, 1f, 32f, 1f, 0);
@@ -116,15 +131,38 @@ public class KernelBench {
     /** Decode: one activation row against the whole matrix. */
     @Benchmark
     public float matvec() {
-        matrix.matmul(job, act1, 1, out, ROWS, 0);
+        matrix.matmul(job, act1, 1, out, rows, 0);
         return out[7];
     }
 
     /** Prefill: {@value #PREFILL} activation rows against the whole matrix. */
     @Benchmark
     public float matmul() {
-        matrix.matmul(job, actN, PREFILL, out, ROWS, 0);
+        matrix.matmul(job, actN, PREFILL, out, rows, 0);
         return out[7];
+    }
+
+    /**
+     * The read bandwidth a matvec can reach: the pool's threads sum as many bytes as the matrix file holds, in
+     * contiguous chunks with 512-bit loads (weight bytes / time of {@code matvec} against this).
+     */
+    @Benchmark
+    public int stream() {
+        long chunk = streamed.byteSize() / 64 / 128 * 128;
+        int[] sums = streamSums;
+        pool.parallelFor(64, (from, to) -> {
+            for (int c = from; c < to; c++) {
+                IntVector acc = IntVector.zero(IntVector.SPECIES_512);
+                IntVector acc2 = IntVector.zero(IntVector.SPECIES_512);
+                for (long i = c * chunk; i < (c + 1) * chunk; i += 128) {
+                    acc = acc.add(IntVector.fromMemorySegment(IntVector.SPECIES_512, streamed, i, ByteOrder.LITTLE_ENDIAN));
+                    acc2 = acc2.add(IntVector.fromMemorySegment(IntVector.SPECIES_512, streamed, i + 64,
+                            ByteOrder.LITTLE_ENDIAN));
+                }
+                sums[c] = acc.add(acc2).reduceLanes(VectorOperators.ADD);
+            }
+        });
+        return sums[3];
     }
 
     /** Quantizing one activation row to the kernel's dot format (done once per matmul). */
