@@ -155,7 +155,8 @@ public class KernelBench {
                 IntVector acc = IntVector.zero(IntVector.SPECIES_512);
                 IntVector acc2 = IntVector.zero(IntVector.SPECIES_512);
                 for (long i = c * chunk; i < (c + 1) * chunk; i += 128) {
-                    acc = acc.add(IntVector.fromMemorySegment(IntVector.SPECIES_512, streamed, i, ByteOrder.LITTLE_ENDIAN));
+                    acc = acc.add(IntVector.fromMemorySegment(IntVector.SPECIES_512, streamed, i,
+                            ByteOrder.LITTLE_ENDIAN));
                     acc2 = acc2.add(IntVector.fromMemorySegment(IntVector.SPECIES_512, streamed, i + 64,
                             ByteOrder.LITTLE_ENDIAN));
                 }

@@ -10,6 +10,16 @@ final class KQuant {
     }
 
     /** Q4_K/Q5_K 6-bit scale of sub-block {@code j} (0..7) from the 12 packed bytes at {@code off}. */
+    /**
+     * Offset of sub-block {@code j}'s {@code g} scale bytes in a repacked Q4_K/Q5_K super-block at {@code so}
+     * ({@code g} d and {@code g} -dmin floats first, then per sub-block of {@code subBytes} its scales, its mins
+     * and its quants). For repacking: the kernels write these offsets out, as C2 does not inline even this small
+     * helper into them (node budget).
+     */
+    static long subBlock(long so, int g, int subBytes, int j) {
+        return so + 8L * g + (long) j * subBytes;
+    }
+
     static int scale(MemorySegment w, long off, int j) {
         if (j < 4) {
             return Le.u8(w, off + j) & 63;

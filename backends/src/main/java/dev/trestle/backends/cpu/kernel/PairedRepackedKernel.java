@@ -31,7 +31,8 @@ abstract class PairedRepackedKernel implements RepackedKernel {
     /** One activation row (elements from {@code ao}): the group's dots into {@code out[o..o + groupRows())}. */
     abstract void one(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, float[] out, int o);
 
-    /** Two activation rows (from {@code ao} and {@code ap}): their dots into {@code out} from {@code o} and {@code p}. */
+    /** Two activation rows (from {@code ao} and {@code ap}): their dots into {@code out} from {@code o} and {@code p}.
+     */
     abstract void two(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, int ap, float[] out, int o,
                       int p);
 }

@@ -15,13 +15,13 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Q4_0 repacked into groups of {@link #G} rows (32 on AVX-512), two halves of {@link #H} rows. Per 32-element
- * block the group stores its {@code G} weight scales as stored (F16), then for {@code k = 0..3} and each half a chunk of
+ * Q4_0 repacked into groups of {@link #G} rows (32 on AVX-512), two halves of {@link #H} rows. Per 32-element block
+ * the group stores its {@code G} weight scales as stored (F16), then for {@code k = 0..3} and each half a chunk of
  * {@code H} ints: int {@code i} is stored bytes {@code 4k..4k+3} of row {@code half * H + i}, the nibbles as stored
- * (the unsigned code {@code q}, weight {@code q - 8}). Read as shorts, lane {@code 2i} holds the nibbles of
- * elements {@code 4k, 4k+16, 4k+1, 4k+17} of row {@code i} and lane {@code 2i+1} those of elements
- * {@code 4k+2, 4k+18, 4k+3, 4k+19}: one shift pair gives a vector that multiplies one 32-bit broadcast of
- * {@link ActivationRows#pairs()} (elements {@code e, e+2}). Two short lanes per row, summed once per block.
+ * (the unsigned code {@code q}, weight {@code q - 8}). Read as shorts, lane {@code 2i} holds the nibbles of elements
+ * {@code 4k, 4k+16, 4k+1, 4k+17} of row {@code i} and lane {@code 2i+1} those of elements {@code 4k+2, 4k+18, 4k+3,
+ * 4k+19}: one shift pair gives a vector that multiplies one 32-bit broadcast of {@link ActivationRows#pairs()}
+ * (elements {@code e, e+2}). Two short lanes per row, summed once per block.
  *
  * <p>Numerics: a short lane sums 16 products {@code q * x} (at most 16 * 15 * 127 = 30480 in magnitude), exactly;
  * the block's dot is then {@code sum(q * x) - 8 * sum(x)} ({@link ActivationRows#qsums()}), the same integer as

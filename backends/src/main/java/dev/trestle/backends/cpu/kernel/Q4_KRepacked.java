@@ -93,10 +93,11 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
                         int e = 32 * j + 8 * c;
                         int word = q[e] | q[e + 1] << 4 | q[e + 4] << 8 | q[e + 5] << 12
                                 | q[e + 2] << 16 | q[e + 3] << 20 | q[e + 6] << 24 | q[e + 7] << 28;
-                        Le.putI32(dst, quants(so, j) + (2L * c + h) * WORD_STEP + 4L * ri, word);
+                        long at = KQuant.subBlock(so, G, SUB, j) + 2 * G + (2L * c + h) * WORD_STEP + 4L * ri;
+                        Le.putI32(dst, at, word);
                     }
-                    Le.putU8(dst, scales(so, j) + r, KQuant.scale(src, bo + 4, j));
-                    Le.putU8(dst, scales(so, j) + G + r, KQuant.min(src, bo + 4, j));
+                    Le.putU8(dst, KQuant.subBlock(so, G, SUB, j) + r, KQuant.scale(src, bo + 4, j));
+                    Le.putU8(dst, KQuant.subBlock(so, G, SUB, j) + G + r, KQuant.min(src, bo + 4, j));
                 }
                 Le.putF32(dst, so + 4L * r, Le.f16(src, bo));
                 Le.putF32(dst, so + 4L * G + 4L * r, -Le.f16(src, bo + 2));
@@ -109,19 +110,6 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
         int j = e / 32;
         int q = Le.u8(w, bo + 16 + 32L * (j / 2) + e % 32);
         return (j & 1) == 0 ? q & 0xf : q >>> 4;
-    }
-
-    /**
-     * Offset of sub-block {@code j}'s {@code G} scale bytes (its mins follow) in the super-block at {@code so}. The
-     * kernels write these offsets out: C2 does not inline even these small helpers into them (node budget).
-     */
-    private static long scales(long so, int j) {
-        return so + 8 * G + (long) j * SUB;
-    }
-
-    /** Offset of sub-block {@code j}'s quants in the super-block at {@code so}. */
-    private static long quants(long so, int j) {
-        return scales(so, j) + 2 * G;
     }
 
     /** One activation row (decode): the group's {@code G} dots into {@code out[o..o+G)}. */

@@ -80,10 +80,10 @@ public final class Q5_KRepacked extends PairedRepackedKernel {
                         int e = 32 * j + 4 * m;
                         int word = ((q5(blk, e) - 16) & 0xff) | ((q5(blk, e + 1) - 16) & 0xff) << 8
                                 | ((q5(blk, e + 2) - 16) & 0xff) << 16 | (q5(blk, e + 3) - 16) << 24;
-                        Le.putI32(dst, quants(so, j) + ((2L * m + h) * LANES + ri) * 4, word);
+                        Le.putI32(dst, KQuant.subBlock(so, G, SUB, j) + 2 * G + ((2L * m + h) * LANES + ri) * 4, word);
                     }
-                    Le.putU8(dst, scales(so, j) + r, KQuant.scale(src, bo + 4, j));
-                    Le.putU8(dst, scales(so, j) + G + r, KQuant.min(src, bo + 4, j));
+                    Le.putU8(dst, KQuant.subBlock(so, G, SUB, j) + r, KQuant.scale(src, bo + 4, j));
+                    Le.putU8(dst, KQuant.subBlock(so, G, SUB, j) + G + r, KQuant.min(src, bo + 4, j));
                 }
                 Le.putF32(dst, so + 4L * r, Le.f16(src, bo));
                 Le.putF32(dst, so + 4L * G + 4L * r, -Le.f16(src, bo + 2));
@@ -109,19 +109,6 @@ public final class Q5_KRepacked extends PairedRepackedKernel {
         int low = (j & 1) == 0 ? q & 0xf : q >>> 4;
         int high = (Le.u8(w, bo + 16 + l) >>> j) & 1;
         return low | high << 4;
-    }
-
-    /**
-     * Offset of sub-block {@code j}'s {@code G} scale bytes (its mins follow) in the super-block at {@code so}. The
-     * kernels write these offsets out: C2 does not inline even these small helpers into them (node budget).
-     */
-    private static long scales(long so, int j) {
-        return so + 8 * G + (long) j * SUB;
-    }
-
-    /** Offset of sub-block {@code j}'s quants in the super-block at {@code so}. */
-    private static long quants(long so, int j) {
-        return scales(so, j) + 2 * G;
     }
 
     /** One activation row (decode): the group's {@code G} dots into {@code out[o..o+G)}. */
@@ -158,9 +145,11 @@ public final class Q5_KRepacked extends PairedRepackedKernel {
                     ShortVector xh = IntVector.broadcast(I, xp[px + 2 * m + 1]).reinterpretAsShorts();
                     ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m) * 2 * G, LE);
                     ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m + 1) * 2 * G, LE);
-                    s0 = s0.add(v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight).mul(xl))
+                    s0 = s0.add(v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts()
+                            .lanewise(VectorOperators.ASHR, eight).mul(xl))
                             .add(v.lanewise(VectorOperators.ASHR, eight).mul(xh));
-                    s1 = s1.add(u.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight).mul(xl))
+                    s1 = s1.add(u.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts()
+                            .lanewise(VectorOperators.ASHR, eight).mul(xl))
                             .add(u.lanewise(VectorOperators.ASHR, eight).mul(xh));
                 }
                 int bsum = bs[bso + 2 * j] + bs[bso + 2 * j + 1];
@@ -225,9 +214,11 @@ public final class Q5_KRepacked extends PairedRepackedKernel {
                 for (int m = 0; m < 8; m++) {
                     ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m) * 2 * G, LE);
                     ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m + 1) * 2 * G, LE);
-                    ShortVector v0 = v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight);
+                    ShortVector v0 = v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts()
+                            .lanewise(VectorOperators.ASHR, eight);
                     ShortVector v1 = v.lanewise(VectorOperators.ASHR, eight);
-                    ShortVector u0 = u.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight);
+                    ShortVector u0 = u.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts()
+                            .lanewise(VectorOperators.ASHR, eight);
                     ShortVector u1 = u.lanewise(VectorOperators.ASHR, eight);
                     ShortVector xl = IntVector.broadcast(I, xp[px + 2 * m]).reinterpretAsShorts();
                     ShortVector xh = IntVector.broadcast(I, xp[px + 2 * m + 1]).reinterpretAsShorts();

@@ -169,9 +169,11 @@ public final class Q6_KDenseRepacked extends PairedRepackedKernel {
                 }
                 // lanes 2j and 2j + 1 are row j's: their sum is the row's sub-block dot
                 IntVector lo = s0.reinterpretAsInts().lanewise(VectorOperators.LSHL, 16)
-                        .lanewise(VectorOperators.ASHR, 16).add(s0.reinterpretAsInts().lanewise(VectorOperators.ASHR, 16));
+                        .lanewise(VectorOperators.ASHR, 16).add(s0.reinterpretAsInts()
+                        .lanewise(VectorOperators.ASHR, 16));
                 IntVector hi = s1.reinterpretAsInts().lanewise(VectorOperators.LSHL, 16)
-                        .lanewise(VectorOperators.ASHR, 16).add(s1.reinterpretAsInts().lanewise(VectorOperators.ASHR, 16));
+                        .lanewise(VectorOperators.ASHR, 16).add(s1.reinterpretAsInts()
+                        .lanewise(VectorOperators.ASHR, 16));
                 long sc = so + 4 * G + (long) (i >> 1) * PAIR + (i & 1) * G;
                 isLo = isLo.add(lo.mul((IntVector) ByteVector.fromMemorySegment(SCALE, w, sc, LE)
                         .convertShape(VectorOperators.B2I, I, 0)));
@@ -245,13 +247,17 @@ public final class Q6_KDenseRepacked extends PairedRepackedKernel {
                 IntVector scHi = (IntVector) ByteVector.fromMemorySegment(SCALE, w, sc + LANES, LE)
                         .convertShape(VectorOperators.B2I, I, 0);
                 IntVector lo = s0.reinterpretAsInts().lanewise(VectorOperators.LSHL, 16)
-                        .lanewise(VectorOperators.ASHR, 16).add(s0.reinterpretAsInts().lanewise(VectorOperators.ASHR, 16));
+                        .lanewise(VectorOperators.ASHR, 16).add(s0.reinterpretAsInts()
+                        .lanewise(VectorOperators.ASHR, 16));
                 IntVector hi = s1.reinterpretAsInts().lanewise(VectorOperators.LSHL, 16)
-                        .lanewise(VectorOperators.ASHR, 16).add(s1.reinterpretAsInts().lanewise(VectorOperators.ASHR, 16));
+                        .lanewise(VectorOperators.ASHR, 16).add(s1.reinterpretAsInts()
+                        .lanewise(VectorOperators.ASHR, 16));
                 IntVector lp = t0.reinterpretAsInts().lanewise(VectorOperators.LSHL, 16)
-                        .lanewise(VectorOperators.ASHR, 16).add(t0.reinterpretAsInts().lanewise(VectorOperators.ASHR, 16));
+                        .lanewise(VectorOperators.ASHR, 16).add(t0.reinterpretAsInts()
+                        .lanewise(VectorOperators.ASHR, 16));
                 IntVector hp = t1.reinterpretAsInts().lanewise(VectorOperators.LSHL, 16)
-                        .lanewise(VectorOperators.ASHR, 16).add(t1.reinterpretAsInts().lanewise(VectorOperators.ASHR, 16));
+                        .lanewise(VectorOperators.ASHR, 16).add(t1.reinterpretAsInts()
+                        .lanewise(VectorOperators.ASHR, 16));
                 isLo = isLo.add(lo.mul(scLo));
                 isHi = isHi.add(hi.mul(scHi));
                 jsLo = jsLo.add(lp.mul(scLo));

@@ -164,9 +164,11 @@ public final class Q6_KRepacked extends PairedRepackedKernel {
                     ShortVector xh = IntVector.broadcast(I, xp[p + 2 * m + 1]).reinterpretAsShorts();
                     ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m) * 2 * G, LE);
                     ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m + 1) * 2 * G, LE);
-                    s0 = s0.add(v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight).mul(xl))
+                    s0 = s0.add(v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts()
+                            .lanewise(VectorOperators.ASHR, eight).mul(xl))
                             .add(v.lanewise(VectorOperators.ASHR, eight).mul(xh));
-                    s1 = s1.add(u.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight).mul(xl))
+                    s1 = s1.add(u.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts()
+                            .lanewise(VectorOperators.ASHR, eight).mul(xl))
                             .add(u.lanewise(VectorOperators.ASHR, eight).mul(xh));
                 }
                 long sc = so + 4 * G + (long) (i >> 1) * PAIR + (i & 1) * G;
@@ -223,9 +225,11 @@ public final class Q6_KRepacked extends PairedRepackedKernel {
                 for (int m = 0; m < 4; m++) {
                     ShortVector v = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m) * 2 * G, LE);
                     ShortVector u = ShortVector.fromMemorySegment(S, w, wo + (long) (2 * m + 1) * 2 * G, LE);
-                    ShortVector v0 = v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight);
+                    ShortVector v0 = v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts()
+                            .lanewise(VectorOperators.ASHR, eight);
                     ShortVector v1 = v.lanewise(VectorOperators.ASHR, eight);
-                    ShortVector u0 = u.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight);
+                    ShortVector u0 = u.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts()
+                            .lanewise(VectorOperators.ASHR, eight);
                     ShortVector u1 = u.lanewise(VectorOperators.ASHR, eight);
                     ShortVector xl = IntVector.broadcast(I, xp[px + 2 * m]).reinterpretAsShorts();
                     ShortVector xh = IntVector.broadcast(I, xp[px + 2 * m + 1]).reinterpretAsShorts();

@@ -15,11 +15,11 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Q8_0 repacked into groups of {@link #G} rows (32 on AVX-512), two halves of {@link #H} rows. Per 32-element
- * block the group stores its {@code G} weight scales as stored (F16), then for {@code m = 0..7} and each half a chunk of
+ * Q8_0 repacked into groups of {@link #G} rows (32 on AVX-512), two halves of {@link #H} rows. Per 32-element block
+ * the group stores its {@code G} weight scales as stored (F16), then for {@code m = 0..7} and each half a chunk of
  * {@code H} ints: int {@code i} is quants {@code 4m..4m+3} of row {@code half * H + i}. Read as shorts and split
- * into low and high bytes, lane {@code 2i} holds elements {@code 4m, 4m+1} and lane {@code 2i+1} elements
- * {@code 4m+2, 4m+3}, multiplied by 32-bit broadcasts of {@link ActivationRows#pairs()}.
+ * into low and high bytes, lane {@code 2i} holds elements {@code 4m, 4m+1} and lane {@code 2i+1} elements {@code
+ * 4m+2, 4m+3}, multiplied by 32-bit broadcasts of {@link ActivationRows#pairs()}.
  *
  * <p>Numerics: one product is at most 128 * 127 = 16256 in magnitude, so the two products of a short lane sum
  * exactly in 16 bits; the two lanes of a row are added in int lanes into the block's exact integer dot, then each
@@ -115,9 +115,11 @@ public final class Q8_0Repacked implements RepackedKernel {
                 long co = bo + SCALES + (long) (2 * m) * CHUNK;
                 ShortVector v = ShortVector.fromMemorySegment(S, w, co, LE);
                 ShortVector u = ShortVector.fromMemorySegment(S, w, co + CHUNK, LE);
-                ShortVector ve = v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight);
+                ShortVector ve = v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts()
+                        .lanewise(VectorOperators.ASHR, eight);
                 ShortVector vo = v.lanewise(VectorOperators.ASHR, eight);
-                ShortVector ue = u.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight);
+                ShortVector ue = u.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts()
+                        .lanewise(VectorOperators.ASHR, eight);
                 ShortVector uo = u.lanewise(VectorOperators.ASHR, eight);
                 int i0 = p0 + pb + 2 * m;
                 ShortVector x0 = IntVector.broadcast(I, xp[i0]).reinterpretAsShorts();
@@ -178,9 +180,11 @@ public final class Q8_0Repacked implements RepackedKernel {
                 long co = bo + SCALES + (long) (2 * m) * CHUNK;
                 ShortVector v = ShortVector.fromMemorySegment(S, w, co, LE);
                 ShortVector u = ShortVector.fromMemorySegment(S, w, co + CHUNK, LE);
-                ShortVector ve = v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight);
+                ShortVector ve = v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts()
+                        .lanewise(VectorOperators.ASHR, eight);
                 ShortVector vo = v.lanewise(VectorOperators.ASHR, eight);
-                ShortVector ue = u.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts().lanewise(VectorOperators.ASHR, eight);
+                ShortVector ue = u.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8).reinterpretAsShorts()
+                        .lanewise(VectorOperators.ASHR, eight);
                 ShortVector uo = u.lanewise(VectorOperators.ASHR, eight);
                 int i0 = p0 + pb + 2 * m;
                 ShortVector x0 = IntVector.broadcast(I, xp[i0]).reinterpretAsShorts();
