@@ -33,7 +33,10 @@ final class OffHeap {
     private OffHeap() {
     }
 
-    /** {@code size} uninitialized bytes aligned to 64, or null when the C allocator has none left. */
+    /**
+     * {@code size} uninitialized bytes aligned to 64 (from 2 MiB up, on Linux: 2 MiB-aligned and advised onto
+     * transparent huge pages), or null when the C allocator has none left.
+     */
     static MemorySegment allocate(long size) {
         boolean huge = MADVISE != null && size >= HUGE;
         long align = huge ? HUGE : ALIGN;
