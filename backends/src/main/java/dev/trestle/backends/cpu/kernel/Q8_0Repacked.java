@@ -1,7 +1,5 @@
 package dev.trestle.backends.cpu.kernel;
 
-import static dev.trestle.backends.cpu.kernel.RepackedKernel.row;
-
 import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
@@ -26,7 +24,7 @@ import jdk.incubator.vector.VectorSpecies;
  * row adds {@code float(isum) * (d_w * d_x)} with one fma per block in block order ({@link #dotScalar}), the same
  * for every token count and JIT tier.
  */
-public final class Q8_0Repacked implements RepackedKernel {
+public final class Q8_0Repacked extends TripledRepackedKernel {
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -80,23 +78,10 @@ public final class Q8_0Repacked implements RepackedKernel {
         }
     }
 
-    @Override
-    public void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows, int[] outRows,
-                         int tokens, float[] out, int outStride, int rowOff) {
-        int t = 0;
-        for (; t + 3 <= tokens; t += 3) {
-            multiply3(w, groupOff, cols, a, row(actRows, t), row(actRows, t + 1), row(actRows, t + 2), out,
-                    row(outRows, t) * outStride + rowOff, row(outRows, t + 1) * outStride + rowOff,
-                    row(outRows, t + 2) * outStride + rowOff);
-        }
-        for (; t < tokens; t++) {
-            multiply1(w, groupOff, cols, a, row(actRows, t), out, row(outRows, t) * outStride + rowOff);
-        }
-    }
-
     /** One activation row: the decode matvec. */
-    private static void multiply1(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, float[] out,
-                                  int o0) {
+    @Override
+    void multiply1(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, float[] out,
+                   int o0) {
         int[] xp = a.pairs();
         // shift counts as a vector: C2 compiles a short-lane shift by a constant int as three instructions
         ShortVector eight = ShortVector.broadcast(S, (short) 8);
@@ -148,8 +133,9 @@ public final class Q8_0Repacked implements RepackedKernel {
     }
 
     /** Three activation rows: each unpacked weight vector feeds three tokens (prefill, routed expert tokens). */
-    private static void multiply3(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, int r1, int r2,
-                                  float[] out, int o0, int o1, int o2) {
+    @Override
+    void multiply3(MemorySegment w, long groupOff, int cols, ActivationRows a, int r0, int r1, int r2,
+                   float[] out, int o0, int o1, int o2) {
         int[] xp = a.pairs();
         // shift counts as a vector: C2 compiles a short-lane shift by a constant int as three instructions
         ShortVector eight = ShortVector.broadcast(S, (short) 8);
