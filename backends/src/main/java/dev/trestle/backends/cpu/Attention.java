@@ -64,6 +64,10 @@ public final class Attention {
     private final float[][] scores;     // per worker: (maxCells) scores, then (flash, F16 V) V weights
     private final float[][] prod;       // per worker: (SCORE_CHUNK * headDim) flash, F16 K: Q.K products
     private final float[][] rescale;    // per worker: (maxCells) flash, F16 V: accumulator rescale at each cell
+    private final ActivationRows[] q2;  // per worker: the second head of a pair (attendHeadPair)
+    private final float[][] scores2;    // per worker: its V weights
+    private final float[][] rescale2;   // per worker: its rescales
+    private final float[][] vrow2;      // per worker: its V accumulator
 
     /** Scratch for {@code workers} threads, up to {@code maxCells} visible cells. */
     public Attention(Shape shape, GgmlType kType, GgmlType vType, int workers, int maxCells) {
@@ -88,6 +92,14 @@ public final class Attention {
                 ? new float[workers][SCORE_CHUNK * 4 * L] : null;
         for (int i = 0; i < workers; i++) {
             q[i] = new ActivationRows(kKernel.dotType(), 1, shape.headDim);
+        }
+        boolean pairs = rescale != null && shape.nHead / shape.nHeadKv >= 2;
+        q2 = pairs ? new ActivationRows[workers] : null;
+        scores2 = pairs ? new float[workers][maxCells] : null;
+        rescale2 = pairs ? new float[workers][maxCells] : null;
+        vrow2 = pairs ? new float[workers][shape.headDim] : null;
+        for (int i = 0; pairs && i < workers; i++) {
+            q2[i] = new ActivationRows(kKernel.dotType(), 1, shape.headDim);
         }
     }
 
@@ -210,6 +222,21 @@ public final class Attention {
         int hd = shape.headDim;
         float[] sc = scores[worker];
         float[] rs = rescale[worker];
+        float inv = flashFactors(worker, qa, kv, kHeadOff, cells, nCells, scale, cap, sc, rs);
+        MemorySegment v = kv.v();
+        long vStride = kv.vRowBytes();
+        for (int d0 = 0; d0 < hd; d0 += L) {
+            weightedV(sc, rs, cells, nCells, v, vStride, vHeadOff + 2L * d0, inv, out, outOff + d0, vrow[worker]);
+        }
+    }
+
+    /**
+     * The scores and online-softmax factors of {@link #flashF16}: {@code sc[i]} becomes cell i's V weight,
+     * {@code rs[i]} the accumulator's rescale before it; returns 1 / (the softmax sum).
+     */
+    private float flashFactors(int worker, ActivationRows qa, KvView kv, long kHeadOff, int[] cells, int nCells,
+                               float scale, float cap, float[] sc, float[] rs) {
+        int hd = shape.headDim;
         MemorySegment k = kv.k();
         long kStride = kv.kRowBytes();
         if (prod != null && kv.kType() == GgmlType.F16) {
@@ -243,12 +270,90 @@ public final class Attention {
             sc[i] = vs;
             sum = sum * ms + vs;
         }
-        float inv = sum == 0f ? 0f : 1f / sum;
+        return sum == 0f ? 0f : 1f / sum;
+    }
+
+    /**
+     * Attends two query heads of the same KV head, as two {@link #attendHead} calls would, bit for bit: on the
+     * flash path with an F16 V, their weighted V sums run in one pass over the cells, each V row widened once for
+     * both and the two accumulators' F16 updates independent of each other (one head's chain of dependent
+     * operations per cell left the core idle between cells). Otherwise the two calls.
+     */
+    public void attendHeadPair(int worker, float[] qf, int qOffA, int headA, int qOffB, int headB, KvView kv,
+                               int[] cells, int nCells, float[] out, int outOffA, int outOffB) {
+        int group = shape.nHead / shape.nHeadKv;
+        boolean pair = q2 != null && shape.flash && kv.vType() == GgmlType.F16 && headA / group == headB / group
+                && nCells > 0;
+        if (!pair) {
+            attendHead(worker, qf, qOffA, headA, kv, cells, nCells, out, outOffA);
+            attendHead(worker, qf, qOffB, headB, kv, cells, nCells, out, outOffB);
+            return;
+        }
+        int hd = shape.headDim;
+        int kvHead = headA / group;
+        long kHeadOff = kv.kType().bytesFor((long) kvHead * hd);
+        long vHeadOff = kv.vType().bytesFor((long) kvHead * hd);
+        float scale = shape.scale;
+        float cap = shape.softcap;
+        if (cap != 0f) {
+            scale /= cap;
+        }
+        ActivationRows qa = q[worker];
+        ActivationRows qb = q2[worker];
+        qa.load(qf, qOffA, hd, 1, hd);
+        qb.load(qf, qOffB, hd, 1, hd);
+        float[] scA = scores[worker];
+        float[] rsA = rescale[worker];
+        float[] scB = scores2[worker];
+        float[] rsB = rescale2[worker];
+        float invA = flashFactors(worker, qa, kv, kHeadOff, cells, nCells, scale, cap, scA, rsA);
+        float invB = flashFactors(worker, qb, kv, kHeadOff, cells, nCells, scale, cap, scB, rsB);
         MemorySegment v = kv.v();
         long vStride = kv.vRowBytes();
+        float[] accA = vrow[worker];
+        float[] accB = vrow2[worker];
         for (int d0 = 0; d0 < hd; d0 += L) {
-            weightedV(sc, rs, cells, nCells, v, vStride, vHeadOff + 2L * d0, inv, out, outOff + d0, vrow[worker]);
+            java.util.Arrays.fill(accA, 0, L, 0f);
+            java.util.Arrays.fill(accB, 0, L, 0f);
+            int i = 0;
+            while (i < nCells) {
+                rescaleHalf(accA, rsA[i]);
+                rescaleHalf(accB, rsB[i]);
+                int end = i + 1;
+                while (end < nCells && rsA[end] == 1f && rsB[end] == 1f) {
+                    end++;
+                }
+                accumulateVPair(scA, scB, cells, i, end, v, vStride, vHeadOff + 2L * d0, accA, accB);
+                i = end;
+            }
+            for (int j = 0; j < L; j++) {
+                out[outOffA + d0 + j] = accA[j] * invA;
+                out[outOffB + d0 + j] = accB[j] * invB;
+            }
         }
+    }
+
+    /** {@code acc[0..L) = round16(acc * ms)}, nothing when {@code ms} is 1 (an F16-exact accumulator). */
+    private static void rescaleHalf(float[] acc, float ms) {
+        if (ms != 1f) {
+            for (int j = 0; j < L; j++) {
+                acc[j] = Half.round(acc[j] * ms);
+            }
+        }
+    }
+
+    /** {@link #accumulateV} for two heads of one KV head: one V row widened once, two independent chains. */
+    private static void accumulateVPair(float[] vs, float[] ws, int[] cells, int from, int to, MemorySegment v,
+                                        long vStride, long off, float[] acc, float[] bcc) {
+        FloatVector a = FloatVector.fromArray(F, acc, 0);
+        FloatVector b = FloatVector.fromArray(F, bcc, 0);
+        for (int i = from; i < to; i++) {
+            FloatVector x = widenHalf(ShortVector.fromMemorySegment(S, v, cells[i] * vStride + off, LE));
+            a = roundToHalf(x.fma(FloatVector.broadcast(F, vs[i]), a));
+            b = roundToHalf(x.fma(FloatVector.broadcast(F, ws[i]), b));
+        }
+        a.intoArray(acc, 0);
+        b.intoArray(bcc, 0);
     }
 
     /**

@@ -125,6 +125,20 @@ class AttentionTest {
                                                     + " head " + h + " dim " + d + ": " + want[d] + " vs " + got[d]);
                                 }
                             }
+                            // heads two by two (one pass over V for both), as the engine calls them
+                            for (int h = 0; h + 1 < nHead; h += 2) {
+                                float[] got = new float[2 * hd];
+                                float[] want = new float[2 * hd];
+                                att.attendHeadPair(h / 2 % 2, q, h * hd, h, (h + 1) * hd, h + 1, kv, cells, nCells,
+                                        got, 0, hd);
+                                reference(shape, q, h * hd, h, kv, cells, nCells, want, 0);
+                                reference(shape, q, (h + 1) * hd, h + 1, kv, cells, nCells, want, hd);
+                                for (int d = 0; d < 2 * hd; d++) {
+                                    assertEquals(Float.floatToIntBits(want[d]), Float.floatToIntBits(got[d]),
+                                            "pair hd " + hd + " cap " + softcap + " K " + kType + " cells " + nCells
+                                                    + " heads " + h + "+" + (h + 1) + " dim " + d);
+                                }
+                            }
                         }
                     }
                 }

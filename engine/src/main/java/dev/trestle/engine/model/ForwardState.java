@@ -116,7 +116,14 @@ public final class ForwardState {
             for (int worker = from; worker < to; worker++) {
                 // contiguous heads: a worker's heads share KV heads (GQA), whose cache rows then stay in its cache
                 int hEnd = (int) ((long) nHead * (worker + 1) / workers);
-                for (int h = (int) ((long) nHead * worker / workers); h < hEnd; h++) {
+                int h = (int) ((long) nHead * worker / workers);
+                // heads two by two: a pair of one KV head shares each V row's pass (Attention.attendHeadPair)
+                for (; h + 1 < hEnd; h += 2) {
+                    int off = token * qd + h * headDim;
+                    att.attendHeadPair(worker, q, off, h, off + headDim, h + 1, view, visible, nVisible, attn, off,
+                            off + headDim);
+                }
+                if (h < hEnd) {
                     int off = token * qd + h * headDim;
                     att.attendHead(worker, q, off, h, view, visible, nVisible, attn, off);
                 }
