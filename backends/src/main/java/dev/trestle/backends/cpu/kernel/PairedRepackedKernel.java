@@ -3,6 +3,7 @@ package dev.trestle.backends.cpu.kernel;
 import static dev.trestle.backends.cpu.kernel.RepackedKernel.row;
 
 import dev.trestle.backends.cpu.ActivationRows;
+import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -10,6 +11,12 @@ import java.lang.foreign.MemorySegment;
  * both) and one at a time (decode, an odd last row): the K-quant layouts.
  */
 abstract class PairedRepackedKernel implements RepackedKernel {
+    /** The activations' format: Q8_K rows, as ggml's vec_dot for the K-quants. */
+    @Override
+    public final GgmlType dotType() {
+        return GgmlType.Q8_K;
+    }
+
     @Override
     public final void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows,
                                int[] outRows, int tokens, float[] out, int outStride, int rowOff) {

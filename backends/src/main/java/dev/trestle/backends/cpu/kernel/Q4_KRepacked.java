@@ -57,11 +57,6 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
     }
 
     @Override
-    public GgmlType dotType() {
-        return GgmlType.Q8_K;
-    }
-
-    @Override
     public int groupRows() {
         return G;
     }

@@ -50,11 +50,6 @@ public final class Q5_KRepacked extends PairedRepackedKernel {
     }
 
     @Override
-    public GgmlType dotType() {
-        return GgmlType.Q8_K;
-    }
-
-    @Override
     public int groupRows() {
         return G;
     }

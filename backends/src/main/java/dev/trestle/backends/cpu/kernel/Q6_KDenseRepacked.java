@@ -72,11 +72,6 @@ public final class Q6_KDenseRepacked extends PairedRepackedKernel {
     }
 
     @Override
-    public GgmlType dotType() {
-        return GgmlType.Q8_K;
-    }
-
-    @Override
     public int groupRows() {
         return G;
     }

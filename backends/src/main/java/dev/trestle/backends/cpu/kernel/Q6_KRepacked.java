@@ -54,11 +54,6 @@ public final class Q6_KRepacked extends PairedRepackedKernel {
     }
 
     @Override
-    public GgmlType dotType() {
-        return GgmlType.Q8_K;
-    }
-
-    @Override
     public int groupRows() {
         return G;
     }

@@ -9,8 +9,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Q8_0 repacked into groups of {@link #G} rows (32 on AVX-512), two halves of {@link #H} rows. Per 32-element block
@@ -25,36 +23,13 @@ import jdk.incubator.vector.VectorSpecies;
  * for every token count and JIT tier.
  */
 public final class Q8_0Repacked extends TripledRepackedKernel {
-    private static final VectorSpecies<Short> S = ShortVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    /** Rows per group: two short lanes per row. */
-    static final int G = S.length();
-    /** Rows per half group: one int (and float) lane per row. */
-    static final int H = I.length();
     private static final int SRC_BLOCK = 34;
-    private static final int CHUNK = 4 * H;
-    private static final int SCALES = 2 * G;
     private static final int BLOCK = SCALES + 16 * CHUNK;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    /** One short lane per row of a half group: the F16 scales. */
-    private static final VectorSpecies<Short> SH = ShortVector.SPECIES_64.withShape(VectorShape.forBitSize(16 * H));
-    /** Sign, exponent and mantissa of an F16 shifted left by 13 in a sign-extended int. */
-    private static final int F16_BITS = 0x8fffffff;
 
     @Override
     public GgmlType weightType() {
         return GgmlType.Q8_0;
-    }
-
-    @Override
-    public GgmlType dotType() {
-        return GgmlType.Q8_0;
-    }
-
-    @Override
-    public int groupRows() {
-        return G;
     }
 
     @Override
@@ -64,18 +39,7 @@ public final class Q8_0Repacked extends TripledRepackedKernel {
 
     @Override
     public void repack(MemorySegment src, long srcOff, long rowBytes, int cols, MemorySegment dst, long dstOff) {
-        int blocks = cols / 32;
-        for (int b = 0; b < blocks; b++) {
-            long bo = dstOff + (long) b * BLOCK;
-            for (int r = 0; r < G; r++) {
-                long so = srcOff + r * rowBytes + (long) b * SRC_BLOCK;
-                dst.set(Le.SHORT, bo + 2L * r, src.get(Le.SHORT, so));
-                for (int k = 0; k < 8; k++) {
-                    int v = src.get(Le.INT, so + 2 + 4L * k);
-                    dst.set(Le.INT, bo + SCALES + (long) (2 * k + r / H) * CHUNK + 4L * (r % H), v);
-                }
-            }
-        }
+        repackBlocks(src, srcOff, rowBytes, cols, dst, dstOff, SRC_BLOCK, 8, BLOCK);
     }
 
     /** One activation row: the decode matvec. */
