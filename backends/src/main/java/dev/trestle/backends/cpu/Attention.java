@@ -1,5 +1,10 @@
 package dev.trestle.backends.cpu;
 
+import static jdk.incubator.vector.VectorOperators.EQ;
+import static jdk.incubator.vector.VectorOperators.GE;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.S2I;
+
 import dev.trestle.backends.cpu.kernel.RowKernel;
 import dev.trestle.backends.cpu.kernel.RowKernels;
 import dev.trestle.backends.type.GgmlType;
@@ -54,6 +59,18 @@ public final class Attention {
     private static final VectorShuffle<Float> X4 = L >= 8 ? VectorShuffle.fromOp(F, i -> i ^ 4) : null;
     private static final VectorShuffle<Float> X2 = L >= 4 ? VectorShuffle.fromOp(F, i -> i ^ 2) : null;
     private static final int INF_BITS = 0x7f800000;
+    private static final int SIGN = 0x80000000;
+    /** F16 bits sign-extended and shifted left by 13: the sign bit, exponent and mantissa in a float's place. */
+    private static final int HALF_IN_FLOAT = 0x8fffe000;
+    /** F16's exponent 31 (infinity, NaN) in those bits. */
+    private static final int HALF_EXP_MAX = 0x0f800000;
+    /**
+     * {@link #foldCells}' permutes, per level (segments of {@code 2h} lanes, h = L/2, L/4, ..., 1): lane j takes
+     * the first (LO) or second (HI) half of segment {@code j / h} of the two vectors' segments in order (the first
+     * vector's, then the second's; indexes from L pick from the second vector).
+     */
+    private static final float[][] FOLD_LO = foldIndexes(0);
+    private static final float[][] FOLD_HI = foldIndexes(1);
 
     private final RowKernel kKernel;
     private final RowKernel vKernel;
@@ -68,6 +85,8 @@ public final class Attention {
     private final float[][] scores2;    // per worker: its V weights
     private final float[][] rescale2;   // per worker: its rescales
     private final float[][] vrow2;      // per worker: its V accumulator
+    private final float[][] qPair;      // per worker: (2 * headDim) the pair's Q heads widened from F16
+    private final float[][] fold;       // per worker: (2 * L * L) the pair's last L cells' score vectors
 
     /** Scratch for {@code workers} threads, up to {@code maxCells} visible cells. */
     public Attention(Shape shape, GgmlType kType, GgmlType vType, int workers, int maxCells) {
@@ -98,6 +117,8 @@ public final class Attention {
         scores2 = pairs ? new float[workers][maxCells] : null;
         rescale2 = pairs ? new float[workers][maxCells] : null;
         vrow2 = pairs ? new float[workers][shape.headDim] : null;
+        qPair = pairs && prod != null ? new float[workers][2 * shape.headDim] : null;
+        fold = pairs && prod != null ? new float[workers][2 * L * L] : null;
         for (int i = 0; pairs && i < workers; i++) {
             q2[i] = new ActivationRows(kKernel.dotType(), 1, shape.headDim);
         }
@@ -246,6 +267,14 @@ public final class Attention {
                 sc[i] = kKernel.vecDot(k, cells[i] * kStride + kHeadOff, qa, 0, hd);
             }
         }
+        return softmaxFactors(sc, rs, nCells, scale, cap);
+    }
+
+    /**
+     * From raw scores {@code sc}: the online-softmax factors of {@link #flashFactors}, in cell order; returns
+     * 1 / (the softmax sum).
+     */
+    private static float softmaxFactors(float[] sc, float[] rs, int nCells, float scale, float cap) {
         for (int i = 0; i < nCells; i++) {
             float s = sc[i] * scale;
             if (cap != 0f) {
@@ -306,40 +335,108 @@ public final class Attention {
         float[] rsA = rescale[worker];
         float[] scB = scores2[worker];
         float[] rsB = rescale2[worker];
-        float invA = flashFactors(worker, qa, kv, kHeadOff, cells, nCells, scale, cap, scA, rsA);
-        float invB = flashFactors(worker, qb, kv, kHeadOff, cells, nCells, scale, cap, scB, rsB);
+        float invA;
+        float invB;
+        if (qPair != null && kv.kType() == GgmlType.F16) {
+            scoresPairF16(qa, qb, kv.k(), kv.kRowBytes(), kHeadOff, hd, cells, nCells, scA, scB, qPair[worker],
+                    fold[worker]);
+            invA = softmaxFactors(scA, rsA, nCells, scale, cap);
+            invB = softmaxFactors(scB, rsB, nCells, scale, cap);
+        } else {
+            invA = flashFactors(worker, qa, kv, kHeadOff, cells, nCells, scale, cap, scA, rsA);
+            invB = flashFactors(worker, qb, kv, kHeadOff, cells, nCells, scale, cap, scB, rsB);
+        }
         MemorySegment v = kv.v();
         long vStride = kv.vRowBytes();
         float[] accA = vrow[worker];
         float[] accB = vrow2[worker];
-        for (int d0 = 0; d0 < hd; d0 += L) {
-            java.util.Arrays.fill(accA, 0, L, 0f);
-            java.util.Arrays.fill(accB, 0, L, 0f);
+        for (int d0 = 0; d0 < hd; ) {
+            int width = d0 + 2 * L <= hd ? 2 * L : L;
+            java.util.Arrays.fill(accA, 0, width, 0f);
+            java.util.Arrays.fill(accB, 0, width, 0f);
             int i = 0;
             while (i < nCells) {
-                rescaleHalf(accA, rsA[i]);
-                rescaleHalf(accB, rsB[i]);
+                rescaleHalf(accA, width, rsA[i]);
+                rescaleHalf(accB, width, rsB[i]);
                 int end = i + 1;
                 while (end < nCells && rsA[end] == 1f && rsB[end] == 1f) {
                     end++;
                 }
-                accumulateVPair(scA, scB, cells, i, end, v, vStride, vHeadOff + 2L * d0, accA, accB);
+                if (width == 2 * L) {
+                    accumulateVPairWide(scA, scB, cells, i, end, v, vStride, vHeadOff + 2L * d0, accA, accB);
+                } else {
+                    accumulateVPair(scA, scB, cells, i, end, v, vStride, vHeadOff + 2L * d0, accA, accB);
+                }
                 i = end;
             }
-            for (int j = 0; j < L; j++) {
+            for (int j = 0; j < width; j++) {
                 out[outOffA + d0 + j] = accA[j] * invA;
                 out[outOffB + d0 + j] = accB[j] * invB;
+            }
+            d0 += width;
+        }
+    }
+
+    /** {@code acc[0..n) = round16(acc * ms)}, nothing when {@code ms} is 1 (an F16-exact accumulator). */
+    private static void rescaleHalf(float[] acc, int n, float ms) {
+        if (ms != 1f) {
+            for (int j = 0; j < n; j++) {
+                acc[j] = Half.round(acc[j] * ms);
             }
         }
     }
 
-    /** {@code acc[0..L) = round16(acc * ms)}, nothing when {@code ms} is 1 (an F16-exact accumulator). */
-    private static void rescaleHalf(float[] acc, float ms) {
-        if (ms != 1f) {
-            for (int j = 0; j < L; j++) {
-                acc[j] = Half.round(acc[j] * ms);
-            }
+    /**
+     * {@link #accumulateVPair} over two vectors of head dimensions: four independent F16 chains per cell, so the
+     * core overlaps the latency of one cell's update (fma, then the rounding's dependent adds) with the others.
+     * The widening and rounding are written out rather than called: with four chains the loop is over C2's
+     * inlining budget, and a helper left as a call gets its vectors boxed (3-4x slower, as seen under JFR).
+     */
+    private static void accumulateVPairWide(float[] vs, float[] ws, int[] cells, int from, int to, MemorySegment v,
+                                            long vStride, long off, float[] acc, float[] bcc) {
+        FloatVector a0 = FloatVector.fromArray(F, acc, 0);
+        FloatVector a1 = FloatVector.fromArray(F, acc, L);
+        FloatVector b0 = FloatVector.fromArray(F, bcc, 0);
+        FloatVector b1 = FloatVector.fromArray(F, bcc, L);
+        for (int i = from; i < to; i++) {
+            long o = cells[i] * vStride + off;
+            FloatVector wa = FloatVector.broadcast(F, vs[i]);
+            FloatVector wb = FloatVector.broadcast(F, ws[i]);
+            // F16 to float as widenHalf, from the sign-extended bits
+            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S, v, o, LE).convertShape(S2I, I, 0);
+            IntVector t0 = h0.lanewise(LSHL, 13).and(HALF_IN_FLOAT);
+            FloatVector x0 = t0.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                    .blend(t0.or(INF_BITS), t0.and(HALF_EXP_MAX).compare(EQ, HALF_EXP_MAX)).reinterpretAsFloats();
+            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S, v, o + 2L * L, LE).convertShape(S2I, I, 0);
+            IntVector t1 = h1.lanewise(LSHL, 13).and(HALF_IN_FLOAT);
+            FloatVector x1 = t1.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                    .blend(t1.or(INF_BITS), t1.and(HALF_EXP_MAX).compare(EQ, HALF_EXP_MAX)).reinterpretAsFloats();
+            // each update rounded to F16 as roundToHalf
+            FloatVector y = x0.fma(wa, a0);
+            IntVector u = y.reinterpretAsInts();
+            FloatVector c = u.and(INF_BITS).add(0x06c00000).max(0x3f400000).reinterpretAsFloats();
+            a0 = y.add(c).sub(c).blend(Float.POSITIVE_INFINITY, y.abs().compare(GE, 65520f))
+                    .reinterpretAsInts().or(u.and(SIGN)).reinterpretAsFloats();
+            y = x0.fma(wb, b0);
+            u = y.reinterpretAsInts();
+            c = u.and(INF_BITS).add(0x06c00000).max(0x3f400000).reinterpretAsFloats();
+            b0 = y.add(c).sub(c).blend(Float.POSITIVE_INFINITY, y.abs().compare(GE, 65520f))
+                    .reinterpretAsInts().or(u.and(SIGN)).reinterpretAsFloats();
+            y = x1.fma(wa, a1);
+            u = y.reinterpretAsInts();
+            c = u.and(INF_BITS).add(0x06c00000).max(0x3f400000).reinterpretAsFloats();
+            a1 = y.add(c).sub(c).blend(Float.POSITIVE_INFINITY, y.abs().compare(GE, 65520f))
+                    .reinterpretAsInts().or(u.and(SIGN)).reinterpretAsFloats();
+            y = x1.fma(wb, b1);
+            u = y.reinterpretAsInts();
+            c = u.and(INF_BITS).add(0x06c00000).max(0x3f400000).reinterpretAsFloats();
+            b1 = y.add(c).sub(c).blend(Float.POSITIVE_INFINITY, y.abs().compare(GE, 65520f))
+                    .reinterpretAsInts().or(u.and(SIGN)).reinterpretAsFloats();
         }
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, L);
+        b0.intoArray(bcc, 0);
+        b1.intoArray(bcc, L);
     }
 
     /** {@link #accumulateV} for two heads of one KV head: one V row widened once, two independent chains. */
@@ -394,6 +491,91 @@ public final class Attention {
             a = roundToHalf(x.fma(FloatVector.broadcast(F, vs[i]), a));
         }
         a.intoArray(acc, 0);
+    }
+
+    /**
+     * {@link #scoresF16} for two query heads of one KV head: each K row is widened once for both, and a cell's
+     * whole row is dotted in one go (the four accumulators of F16Kernel.vecDot in registers). The lanes of every
+     * L cells' sum vectors are then folded together ({@link #foldCells}) rather than one cell at a time. Same
+     * products, same additions in the same pairs, so the same scores bit for bit. The arithmetic is written out in
+     * the loop: with helpers for the widening it outgrows C2's inlining budget and runs with boxed vectors.
+     */
+    private static void scoresPairF16(ActivationRows qa, ActivationRows qb, MemorySegment k, long kStride,
+                                      long kHeadOff, int headDim, int[] cells, int nCells, float[] scA, float[] scB,
+                                      float[] qw, float[] fold) {
+        short[] ha = qa.half();
+        short[] hb = qb.half();
+        for (int e = 0; e < headDim; e += L) {
+            widenFinite(ShortVector.fromArray(S, ha, e)).intoArray(qw, e);
+            widenFinite(ShortVector.fromArray(S, hb, e)).intoArray(qw, headDim + e);
+        }
+        FloatVector zero = FloatVector.zero(F);
+        for (int c0 = 0; c0 < nCells; c0 += L) {
+            int cn = Math.min(L, nCells - c0);
+            for (int i = 0; i < cn; i++) {
+                long o = cells[c0 + i] * kStride + kHeadOff;
+                FloatVector a0 = zero;
+                FloatVector a1 = zero;
+                FloatVector a2 = zero;
+                FloatVector a3 = zero;
+                FloatVector b0 = zero;
+                FloatVector b1 = zero;
+                FloatVector b2 = zero;
+                FloatVector b3 = zero;
+                for (int e = 0; e < headDim; e += 4 * L) {
+                    long oe = o + 2L * e;
+                    // F16 to float as widenFinite
+                    FloatVector k0 = ((IntVector) ShortVector.fromMemorySegment(S, k, oe, LE).convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13).and(HALF_IN_FLOAT).reinterpretAsFloats().mul(0x1p112f);
+                    FloatVector k1 = ((IntVector) ShortVector.fromMemorySegment(S, k, oe + 2L * L, LE)
+                            .convertShape(S2I, I, 0)).lanewise(LSHL, 13).and(HALF_IN_FLOAT).reinterpretAsFloats()
+                            .mul(0x1p112f);
+                    FloatVector k2 = ((IntVector) ShortVector.fromMemorySegment(S, k, oe + 4L * L, LE)
+                            .convertShape(S2I, I, 0)).lanewise(LSHL, 13).and(HALF_IN_FLOAT).reinterpretAsFloats()
+                            .mul(0x1p112f);
+                    FloatVector k3 = ((IntVector) ShortVector.fromMemorySegment(S, k, oe + 6L * L, LE)
+                            .convertShape(S2I, I, 0)).lanewise(LSHL, 13).and(HALF_IN_FLOAT).reinterpretAsFloats()
+                            .mul(0x1p112f);
+                    a0 = k0.fma(FloatVector.fromArray(F, qw, e), a0);
+                    a1 = k1.fma(FloatVector.fromArray(F, qw, e + L), a1);
+                    a2 = k2.fma(FloatVector.fromArray(F, qw, e + 2 * L), a2);
+                    a3 = k3.fma(FloatVector.fromArray(F, qw, e + 3 * L), a3);
+                    b0 = k0.fma(FloatVector.fromArray(F, qw, headDim + e), b0);
+                    b1 = k1.fma(FloatVector.fromArray(F, qw, headDim + e + L), b1);
+                    b2 = k2.fma(FloatVector.fromArray(F, qw, headDim + e + 2 * L), b2);
+                    b3 = k3.fma(FloatVector.fromArray(F, qw, headDim + e + 3 * L), b3);
+                }
+                a0.add(a2).add(a1.add(a3)).intoArray(fold, i * L);
+                b0.add(b2).add(b1.add(b3)).intoArray(fold, (L + i) * L);
+            }
+            for (int i = cn; i < L; i++) {
+                zero.intoArray(fold, i * L);
+                zero.intoArray(fold, (L + i) * L);
+            }
+            foldCells(fold, 0);
+            foldCells(fold, L * L);
+            System.arraycopy(fold, 0, scA, c0, cn);
+            System.arraycopy(fold, L * L, scB, c0, cn);
+        }
+    }
+
+    /**
+     * Folds the lanes of L cells' vectors ({@code buf[at + i * L ..]}, cell i) into their L sums, left in
+     * {@code buf[at ..]} in cell order, each summed as foldProducts sums one: lane j plus lane j + L/2, then
+     * j + L/4, ..., then lanes 0 and 1. Each step adds two cells' vectors at once: one two-vector permute gathers
+     * the lower halves of their segments, another the upper halves (a + b is b + a, so the pairs add as before).
+     */
+    private static void foldCells(float[] buf, int at) {
+        int level = 0;
+        for (int n = L; n > 1; n /= 2, level++) {
+            FloatVector lo = FloatVector.fromArray(F, FOLD_LO[level], 0);
+            FloatVector hi = FloatVector.fromArray(F, FOLD_HI[level], 0);
+            for (int m = 0; m < n / 2; m++) {
+                FloatVector x = FloatVector.fromArray(F, buf, at + 2 * m * L);
+                FloatVector y = FloatVector.fromArray(F, buf, at + (2 * m + 1) * L);
+                lo.selectFrom(x, y).add(hi.selectFrom(x, y)).intoArray(buf, at + m * L);
+            }
+        }
     }
 
     /**
@@ -471,8 +653,22 @@ public final class Attention {
      */
     static FloatVector widenFinite(ShortVector h) {
         IntVector i = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
-        FloatVector mag = i.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-        return mag.reinterpretAsInts().or(i.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        // the sign-extended bits shifted: sign, exponent and mantissa in place; the float's sign makes the product's
+        return i.lanewise(VectorOperators.LSHL, 13).and(HALF_IN_FLOAT).reinterpretAsFloats().mul(0x1p112f);
+    }
+
+    private static float[][] foldIndexes(int upper) {
+        int levels = Integer.numberOfTrailingZeros(L);
+        float[][] idx = new float[levels][L];
+        for (int level = 0, h = L / 2; level < levels; level++, h /= 2) {
+            int segments = L / (2 * h); // per input vector
+            for (int j = 0; j < L; j++) {
+                int g = j / h;
+                int r = j % h + upper * h;
+                idx[level][j] = g < segments ? g * 2 * h + r : L + (g - segments) * 2 * h + r;
+            }
+        }
+        return idx;
     }
 
     /** F16 bits to floats, exactly as {@link Half#toFloat} (magnitude shifted into place, rescaled by 2^112). */
