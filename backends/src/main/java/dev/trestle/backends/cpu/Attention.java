@@ -14,7 +14,6 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -54,10 +53,6 @@ public final class Attention {
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_64.withShape(VectorShape.forBitSize(L * 32));
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_64.withShape(VectorShape.forBitSize(L * 16));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final int SCORE_CHUNK = 128;
-    private static final VectorShuffle<Float> X8 = L >= 16 ? VectorShuffle.fromOp(F, i -> i ^ 8) : null;
-    private static final VectorShuffle<Float> X4 = L >= 8 ? VectorShuffle.fromOp(F, i -> i ^ 4) : null;
-    private static final VectorShuffle<Float> X2 = L >= 4 ? VectorShuffle.fromOp(F, i -> i ^ 2) : null;
     private static final int INF_BITS = 0x7f800000;
     private static final int SIGN = 0x80000000;
     /** F16 bits sign-extended and shifted left by 13: the sign bit, exponent and mantissa in a float's place. */
@@ -79,10 +74,9 @@ public final class Attention {
     private final float[][] acc;        // per worker: (headDim) V accumulator
     private final float[][] vrow;       // per worker: (headDim) dequantized V row
     private final float[][] scores;     // per worker: (maxCells) scores, then (flash, F16 V) V weights
-    private final float[][] prod;       // per worker: (SCORE_CHUNK * headDim) flash, F16 K: Q.K products
     private final float[][] rescale;    // per worker: (maxCells) flash, F16 V: accumulator rescale at each cell
     private final ActivationRows[] q2;  // per worker: the second head of a pair (attendHeadPair)
-    private final float[][] scores2;    // per worker: its V weights
+    private final float[][] scores2;    // per worker: its V weights (a single head's duplicate scores)
     private final float[][] rescale2;   // per worker: its rescales
     private final float[][] vrow2;      // per worker: its V accumulator
     private final float[][] qPair;      // per worker: (2 * headDim) the pair's Q heads widened from F16
@@ -107,18 +101,18 @@ public final class Attention {
         vrow = new float[workers][shape.headDim];
         scores = new float[workers][maxCells];
         rescale = shape.flash && vType == GgmlType.F16 && shape.headDim % L == 0 ? new float[workers][maxCells] : null;
-        prod = rescale != null && kType == GgmlType.F16 && shape.headDim % (4 * L) == 0
-                ? new float[workers][SCORE_CHUNK * 4 * L] : null;
+        // flash, F16 K and V, whole Q.K steps of four vectors: scoresPairF16 (a single head as a pair with itself)
+        boolean qk4 = rescale != null && kType == GgmlType.F16 && shape.headDim % (4 * L) == 0;
         for (int i = 0; i < workers; i++) {
             q[i] = new ActivationRows(kKernel.dotType(), 1, shape.headDim);
         }
         boolean pairs = rescale != null && shape.nHead / shape.nHeadKv >= 2;
         q2 = pairs ? new ActivationRows[workers] : null;
-        scores2 = pairs ? new float[workers][maxCells] : null;
+        scores2 = pairs || qk4 ? new float[workers][maxCells] : null;
         rescale2 = pairs ? new float[workers][maxCells] : null;
         vrow2 = pairs ? new float[workers][shape.headDim] : null;
-        qPair = pairs && prod != null ? new float[workers][2 * shape.headDim] : null;
-        fold = pairs && prod != null ? new float[workers][2 * L * L] : null;
+        qPair = qk4 ? new float[workers][2 * shape.headDim] : null;
+        fold = qk4 ? new float[workers][2 * L * L] : null;
         for (int i = 0; pairs && i < workers; i++) {
             q2[i] = new ActivationRows(kKernel.dotType(), 1, shape.headDim);
         }
@@ -246,8 +240,11 @@ public final class Attention {
         float inv = flashFactors(worker, qa, kv, kHeadOff, cells, nCells, scale, cap, sc, rs);
         MemorySegment v = kv.v();
         long vStride = kv.vRowBytes();
-        for (int d0 = 0; d0 < hd; d0 += L) {
-            weightedV(sc, rs, cells, nCells, v, vStride, vHeadOff + 2L * d0, inv, out, outOff + d0, vrow[worker]);
+        for (int d0 = 0; d0 < hd; ) {
+            int width = d0 + 4 * L <= hd ? 4 * L : L;
+            weightedV(sc, rs, cells, nCells, v, vStride, vHeadOff + 2L * d0, width, inv, out, outOff + d0,
+                    vrow[worker]);
+            d0 += width;
         }
     }
 
@@ -260,8 +257,10 @@ public final class Attention {
         int hd = shape.headDim;
         MemorySegment k = kv.k();
         long kStride = kv.kRowBytes();
-        if (prod != null && kv.kType() == GgmlType.F16) {
-            scoresF16(qa, k, kStride, kHeadOff, hd, cells, nCells, sc, prod[worker]);
+        if (qPair != null && kv.kType() == GgmlType.F16) {
+            // the pair kernel with the head twice: the duplicate's fmas cost less than a second copy of the loop
+            scoresPairF16(qa, qa, k, kStride, kHeadOff, hd, cells, nCells, sc, scores2[worker], qPair[worker],
+                    fold[worker]);
         } else {
             for (int i = 0; i < nCells; i++) {
                 sc[i] = kKernel.vecDot(k, cells[i] * kStride + kHeadOff, qa, 0, hd);
@@ -454,32 +453,89 @@ public final class Attention {
     }
 
     /**
-     * One vector of head dimensions of the weighted V sum over all cells. The rare rescales (a new maximum) run in
-     * scalar code on {@code acc} between runs of cells without one, so the vector loop stays small enough for C2
-     * to inline its helpers (otherwise its vectors are boxed, 3x slower); the accumulator is F16-exact, so a
-     * factor of 1 would have changed nothing.
+     * {@code width} head dimensions (4 L or L) of the weighted V sum over all cells. The rare rescales (a new
+     * maximum) run in scalar code on {@code acc} between runs of cells without one, so the vector loop stays small
+     * enough for C2 to compile without boxing; the accumulator is F16-exact, so a factor of 1 would have changed
+     * nothing.
      */
     private static void weightedV(float[] vs, float[] rs, int[] cells, int nCells, MemorySegment v, long vStride,
-                                  long off, float inv, float[] out, int outOff, float[] acc) {
-        java.util.Arrays.fill(acc, 0, L, 0f);
+                                  long off, int width, float inv, float[] out, int outOff, float[] acc) {
+        java.util.Arrays.fill(acc, 0, width, 0f);
         int i = 0;
         while (i < nCells) {
-            float ms = rs[i];
-            if (ms != 1f) {
-                for (int j = 0; j < L; j++) {
-                    acc[j] = Half.round(acc[j] * ms);
-                }
-            }
+            rescaleHalf(acc, width, rs[i]);
             int end = i + 1;
             while (end < nCells && rs[end] == 1f) {
                 end++;
             }
-            accumulateV(vs, cells, i, end, v, vStride, off, acc);
+            if (width == 4 * L) {
+                accumulateVWide(vs, cells, i, end, v, vStride, off, acc);
+            } else {
+                accumulateV(vs, cells, i, end, v, vStride, off, acc);
+            }
             i = end;
         }
-        for (int j = 0; j < L; j++) {
+        for (int j = 0; j < width; j++) {
             out[outOff + j] = acc[j] * inv;
         }
+    }
+
+    /**
+     * {@link #accumulateV} over four vectors of head dimensions: four independent F16 chains per cell (one chain
+     * leaves the core waiting on each update's latency), written out as in {@link #accumulateVPairWide}.
+     */
+    private static void accumulateVWide(float[] vs, int[] cells, int from, int to, MemorySegment v, long vStride,
+                                        long off, float[] acc) {
+        FloatVector a0 = FloatVector.fromArray(F, acc, 0);
+        FloatVector a1 = FloatVector.fromArray(F, acc, L);
+        FloatVector a2 = FloatVector.fromArray(F, acc, 2 * L);
+        FloatVector a3 = FloatVector.fromArray(F, acc, 3 * L);
+        for (int i = from; i < to; i++) {
+            long o = cells[i] * vStride + off;
+            FloatVector wa = FloatVector.broadcast(F, vs[i]);
+            // F16 to float as widenHalf, from the sign-extended bits
+            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S, v, o, LE).convertShape(S2I, I, 0);
+            IntVector t0 = h0.lanewise(LSHL, 13).and(HALF_IN_FLOAT);
+            FloatVector x0 = t0.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                    .blend(t0.or(INF_BITS), t0.and(HALF_EXP_MAX).compare(EQ, HALF_EXP_MAX)).reinterpretAsFloats();
+            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S, v, o + 2L * L, LE).convertShape(S2I, I, 0);
+            IntVector t1 = h1.lanewise(LSHL, 13).and(HALF_IN_FLOAT);
+            FloatVector x1 = t1.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                    .blend(t1.or(INF_BITS), t1.and(HALF_EXP_MAX).compare(EQ, HALF_EXP_MAX)).reinterpretAsFloats();
+            IntVector h2 = (IntVector) ShortVector.fromMemorySegment(S, v, o + 4L * L, LE).convertShape(S2I, I, 0);
+            IntVector t2 = h2.lanewise(LSHL, 13).and(HALF_IN_FLOAT);
+            FloatVector x2 = t2.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                    .blend(t2.or(INF_BITS), t2.and(HALF_EXP_MAX).compare(EQ, HALF_EXP_MAX)).reinterpretAsFloats();
+            IntVector h3 = (IntVector) ShortVector.fromMemorySegment(S, v, o + 6L * L, LE).convertShape(S2I, I, 0);
+            IntVector t3 = h3.lanewise(LSHL, 13).and(HALF_IN_FLOAT);
+            FloatVector x3 = t3.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                    .blend(t3.or(INF_BITS), t3.and(HALF_EXP_MAX).compare(EQ, HALF_EXP_MAX)).reinterpretAsFloats();
+            // each update rounded to F16 as roundToHalf
+            FloatVector y = x0.fma(wa, a0);
+            IntVector u = y.reinterpretAsInts();
+            FloatVector c = u.and(INF_BITS).add(0x06c00000).max(0x3f400000).reinterpretAsFloats();
+            a0 = y.add(c).sub(c).blend(Float.POSITIVE_INFINITY, y.abs().compare(GE, 65520f))
+                    .reinterpretAsInts().or(u.and(SIGN)).reinterpretAsFloats();
+            y = x1.fma(wa, a1);
+            u = y.reinterpretAsInts();
+            c = u.and(INF_BITS).add(0x06c00000).max(0x3f400000).reinterpretAsFloats();
+            a1 = y.add(c).sub(c).blend(Float.POSITIVE_INFINITY, y.abs().compare(GE, 65520f))
+                    .reinterpretAsInts().or(u.and(SIGN)).reinterpretAsFloats();
+            y = x2.fma(wa, a2);
+            u = y.reinterpretAsInts();
+            c = u.and(INF_BITS).add(0x06c00000).max(0x3f400000).reinterpretAsFloats();
+            a2 = y.add(c).sub(c).blend(Float.POSITIVE_INFINITY, y.abs().compare(GE, 65520f))
+                    .reinterpretAsInts().or(u.and(SIGN)).reinterpretAsFloats();
+            y = x3.fma(wa, a3);
+            u = y.reinterpretAsInts();
+            c = u.and(INF_BITS).add(0x06c00000).max(0x3f400000).reinterpretAsFloats();
+            a3 = y.add(c).sub(c).blend(Float.POSITIVE_INFINITY, y.abs().compare(GE, 65520f))
+                    .reinterpretAsInts().or(u.and(SIGN)).reinterpretAsFloats();
+        }
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, L);
+        a2.intoArray(acc, 2 * L);
+        a3.intoArray(acc, 3 * L);
     }
 
     /** {@code acc = round16(V[cells[i]] * vs[i] + acc)} for cells {@code [from, to)}, in order. */
@@ -494,11 +550,13 @@ public final class Attention {
     }
 
     /**
-     * {@link #scoresF16} for two query heads of one KV head: each K row is widened once for both, and a cell's
-     * whole row is dotted in one go (the four accumulators of F16Kernel.vecDot in registers). The lanes of every
-     * L cells' sum vectors are then folded together ({@link #foldCells}) rather than one cell at a time. Same
-     * products, same additions in the same pairs, so the same scores bit for bit. The arithmetic is written out in
-     * the loop: with helpers for the widening it outgrows C2's inlining budget and runs with boxed vectors.
+     * Q.K of two query heads of one KV head (F16 K, head size a multiple of 4 L) for every cell, in
+     * F16Kernel.vecDot's order: four accumulator vectors, accumulator {@code j} the fma chain over vectors
+     * {@code j, j + 4, ...}, then {@code (s0 + s2) + (s1 + s3)}, lanes folded in halves ({@link #foldCells}); Q is
+     * widened once instead of once per cell (the same widening, so the same scores bit for bit). Each K row is
+     * widened once for both heads and dotted whole, its accumulators in registers. A single head passes itself as
+     * both. The arithmetic is written out in the loop: with helpers for the widening it outgrows C2's inlining
+     * budget and runs with boxed vectors.
      */
     private static void scoresPairF16(ActivationRows qa, ActivationRows qb, MemorySegment k, long kStride,
                                       long kHeadOff, int headDim, int[] cells, int nCells, float[] scA, float[] scB,
@@ -561,8 +619,8 @@ public final class Attention {
 
     /**
      * Folds the lanes of L cells' vectors ({@code buf[at + i * L ..]}, cell i) into their L sums, left in
-     * {@code buf[at ..]} in cell order, each summed as foldProducts sums one: lane j plus lane j + L/2, then
-     * j + L/4, ..., then lanes 0 and 1. Each step adds two cells' vectors at once: one two-vector permute gathers
+     * {@code buf[at ..]} in cell order, each summed as F16Kernel.vecDot folds one: lane j plus lane j + L/2,
+     * then j + L/4, ..., then lanes 0 and 1. Each step adds two cells' vectors at once: one two-vector permute gathers
      * the lower halves of their segments, another the upper halves (a + b is b + a, so the pairs add as before).
      */
     private static void foldCells(float[] buf, int at) {
@@ -575,75 +633,6 @@ public final class Attention {
                 FloatVector y = FloatVector.fromArray(F, buf, at + (2 * m + 1) * L);
                 lo.selectFrom(x, y).add(hi.selectFrom(x, y)).intoArray(buf, at + m * L);
             }
-        }
-    }
-
-    /**
-     * Q.K of an F16 head of {@code 4 L * n} elements for every cell, in F16Kernel.vecDot's order (four accumulator
-     * vectors, accumulator {@code j} the fma chain over vectors {@code j, j + 4, ...}, then (s0 + s2) + (s1 + s3),
-     * lanes folded in halves), with Q widened once instead of once per cell (the same widening, so the same scores
-     * bit for bit). Cells go in chunks of {@link #SCORE_CHUNK}: one pass per Q vector into {@code prod}, then one
-     * pass summing the accumulators; one loop with all the products outgrew C2's inlining budget and ran with
-     * boxed vectors.
-     */
-    private static void scoresF16(ActivationRows qa, MemorySegment k, long kStride, long kHeadOff, int headDim,
-                                  int[] cells, int nCells, float[] sc, float[] prod) {
-        short[] qh = qa.half();
-        for (int c0 = 0; c0 < nCells; c0 += SCORE_CHUNK) {
-            int cn = Math.min(SCORE_CHUNK, nCells - c0);
-            for (int e = 0; e < headDim; e += L) {
-                FloatVector q = widenFinite(ShortVector.fromArray(S, qh, e));
-                long off = kHeadOff + 2L * e;
-                int at = e % (4 * L);
-                if (e < 4 * L) {
-                    products(q, k, kStride, off, cells, c0, cn, prod, at);
-                } else {
-                    accumulateProducts(q, k, kStride, off, cells, c0, cn, prod, at);
-                }
-            }
-            foldProducts(prod, cn, sc, c0);
-        }
-    }
-
-    /** {@code prod[i * 4L + at ..] = K row (cells[c0 + i]) elements at {@code off} times q}, for i < cn. */
-    private static void products(FloatVector q, MemorySegment k, long kStride, long off, int[] cells, int c0, int cn,
-                                 float[] prod, int at) {
-        FloatVector zero = FloatVector.zero(F);
-        for (int i = 0; i < cn; i++) {
-            widenFinite(ShortVector.fromMemorySegment(S, k, cells[c0 + i] * kStride + off, LE)).fma(q, zero)
-                    .intoArray(prod, i * 4 * L + at);
-        }
-    }
-
-    /** As {@link #products}, fma'd onto the accumulator already in {@code prod}. */
-    private static void accumulateProducts(FloatVector q, MemorySegment k, long kStride, long off, int[] cells,
-                                           int c0, int cn, float[] prod, int at) {
-        for (int i = 0; i < cn; i++) {
-            int p = i * 4 * L + at;
-            widenFinite(ShortVector.fromMemorySegment(S, k, cells[c0 + i] * kStride + off, LE))
-                    .fma(q, FloatVector.fromArray(F, prod, p)).intoArray(prod, p);
-        }
-    }
-
-    /** {@code sc[c0 + i]} = the four product vectors of cell i summed in the kernel's order. */
-    private static void foldProducts(float[] prod, int cn, float[] sc, int c0) {
-        for (int i = 0; i < cn; i++) {
-            int p = i * 4 * L;
-            FloatVector s0 = FloatVector.fromArray(F, prod, p);
-            FloatVector s1 = FloatVector.fromArray(F, prod, p + L);
-            FloatVector s2 = FloatVector.fromArray(F, prod, p + 2 * L);
-            FloatVector s3 = FloatVector.fromArray(F, prod, p + 3 * L);
-            FloatVector t = s0.add(s2).add(s1.add(s3));
-            if (L >= 16) {
-                t = t.add(t.rearrange(X8));
-            }
-            if (L >= 8) {
-                t = t.add(t.rearrange(X4));
-            }
-            if (L >= 4) {
-                t = t.add(t.rearrange(X2));
-            }
-            sc[c0 + i] = L >= 2 ? t.lane(0) + t.lane(1) : t.lane(0);
         }
     }
 
