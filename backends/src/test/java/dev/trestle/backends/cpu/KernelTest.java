@@ -371,6 +371,52 @@ class KernelTest {
         }
     }
 
+    /**
+     * Q4_0's repacked kernel finishes each block's dot modulo 2^16 (exact while it fits a short): blocks at the
+     * bounds, every code 0 or 15 against every quant +-127 (dots of -+32512 and +-28448), and mixed ones.
+     */
+    @Test
+    void q4_0RepackedIsExactAtTheBlockDotBounds() {
+        RepackedKernel k = new Q4_0Repacked();
+        int rows = k.groupRows();
+        int cols = 128;
+        long rb = GgmlType.Q4_0.bytesFor(cols);
+        try (Arena arena = Arena.ofConfined(); CpuThreadPool pool = new CpuThreadPool(1)) {
+            MemorySegment w = arena.allocate(rb * rows, 16);
+            for (int r = 0; r < rows; r++) {
+                for (int b = 0; b < cols / 32; b++) {
+                    long bo = r * rb + 18L * b;
+                    w.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), bo, (short) 0x3c00);
+                    for (int j = 0; j < 16; j++) {
+                        // rows alternate all-0 and all-15 codes; from row 4 on, some blocks mix them
+                        int lo = r % 2 == 0 ? 0 : 15;
+                        int hi = r >= 4 && (b + j) % 3 == 0 ? 15 - lo : lo;
+                        w.set(ValueLayout.JAVA_BYTE, bo + 2 + j, (byte) (lo | hi << 4));
+                    }
+                }
+            }
+            CpuMatrix m = new CpuMatrix("w", GgmlType.Q4_0, w, new long[] {cols, rows}, k);
+            int tokens = 4; // a three-token step and a single one
+            float[] x = new float[tokens * cols];
+            for (int i = 0; i < x.length; i++) {
+                int t = i / cols;
+                x[i] = t == 0 ? 1f : t == 1 ? -1f : (i % 2 == 0) == (t == 2) ? 1f : -1f; // all quants +-127
+            }
+            ActivationRows a = new ActivationRows(GgmlType.Q8_0, tokens, cols);
+            a.load(x, 0, cols, tokens, cols);
+            float[] out = new float[tokens * rows];
+            m.matmul(new MatmulJob(pool), a, tokens, out, rows, 0);
+            for (int t = 0; t < tokens; t++) {
+                for (int r = 0; r < rows; r++) {
+                    assertEquals(Q4_0Repacked.dotScalar(w, r * rb, a, t * cols, cols), out[t * rows + r], 0f,
+                            "token " + t + " row " + r);
+                }
+            }
+            // and the value: code 0 (weight -8) against -127 in all 128 elements, four blocks of 32512
+            assertEquals(4 * 32512 * a.scales()[cols / 32], out[rows], 1e-3f);
+        }
+    }
+
     @Test
     void chunkBodiesRepackOnFirstUseWhenNoMatmulPrepared() {
         Random rnd = new Random(13);

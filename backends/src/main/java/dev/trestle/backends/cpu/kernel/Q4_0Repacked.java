@@ -21,8 +21,11 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>Numerics: a short lane sums 16 products {@code q * x} (at most 16 * 15 * 127 = 30480 in magnitude), exactly;
  * the block's dot is then {@code sum(q * x) - 8 * sum(x)} ({@link ActivationRows#qsums()}), the same integer as
- * {@code sum((q - 8) * x)}; each row then adds {@code float(isum) * (d_w * d_x)} with one fma per block
- * in block order ({@link #dotScalar}), the same for every token count and JIT tier.
+ * {@code sum((q - 8) * x)}. That dot is at most 32 * 8 * 127 = 32512 in magnitude, so it is computed modulo 2^16
+ * in the high half of each int lane ({@code f + (f << 16) - (m << 16)}, the row's two short lanes plus the
+ * offset) and sign-extended by one shift: exact, one operation fewer than widening the two lanes first. Each row
+ * then adds {@code float(isum) * (d_w * d_x)} with one fma per block in block order ({@link #dotScalar}), the same
+ * for every token count and JIT tier.
  */
 public final class Q4_0Repacked extends TripledRepackedKernel {
     private static final int SRC_BLOCK = 18;
@@ -97,10 +100,10 @@ public final class Q4_0Repacked extends TripledRepackedKernel {
             int m0 = 8 * qsums[d0 + b];
             IntVector f0 = a0.reinterpretAsInts();
             IntVector g0 = c0.reinterpretAsInts();
-            IntVector sa0 = f0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(f0.lanewise(VectorOperators.ASHR, 16)).sub(m0);
-            IntVector sc0 = g0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(g0.lanewise(VectorOperators.ASHR, 16)).sub(m0);
+            IntVector sa0 = f0.add(f0.lanewise(VectorOperators.LSHL, 16)).sub(m0 << 16)
+                    .lanewise(VectorOperators.ASHR, 16);
+            IntVector sc0 = g0.add(g0.lanewise(VectorOperators.LSHL, 16)).sub(m0 << 16)
+                    .lanewise(VectorOperators.ASHR, 16);
             float e0 = ds[d0 + b];
             lo0 = ((FloatVector) sa0.convert(VectorOperators.I2F, 0)).fma(dl.mul(e0), lo0);
             hi0 = ((FloatVector) sc0.convert(VectorOperators.I2F, 0)).fma(dh.mul(e0), hi0);
@@ -183,30 +186,30 @@ public final class Q4_0Repacked extends TripledRepackedKernel {
             int m0 = 8 * qsums[d0 + b];
             IntVector f0 = a0.reinterpretAsInts();
             IntVector g0 = c0.reinterpretAsInts();
-            IntVector sa0 = f0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(f0.lanewise(VectorOperators.ASHR, 16)).sub(m0);
-            IntVector sc0 = g0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(g0.lanewise(VectorOperators.ASHR, 16)).sub(m0);
+            IntVector sa0 = f0.add(f0.lanewise(VectorOperators.LSHL, 16)).sub(m0 << 16)
+                    .lanewise(VectorOperators.ASHR, 16);
+            IntVector sc0 = g0.add(g0.lanewise(VectorOperators.LSHL, 16)).sub(m0 << 16)
+                    .lanewise(VectorOperators.ASHR, 16);
             float e0 = ds[d0 + b];
             lo0 = ((FloatVector) sa0.convert(VectorOperators.I2F, 0)).fma(dl.mul(e0), lo0);
             hi0 = ((FloatVector) sc0.convert(VectorOperators.I2F, 0)).fma(dh.mul(e0), hi0);
             int m1 = 8 * qsums[d1 + b];
             IntVector f1 = a1.reinterpretAsInts();
             IntVector g1 = c1.reinterpretAsInts();
-            IntVector sa1 = f1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(f1.lanewise(VectorOperators.ASHR, 16)).sub(m1);
-            IntVector sc1 = g1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(g1.lanewise(VectorOperators.ASHR, 16)).sub(m1);
+            IntVector sa1 = f1.add(f1.lanewise(VectorOperators.LSHL, 16)).sub(m1 << 16)
+                    .lanewise(VectorOperators.ASHR, 16);
+            IntVector sc1 = g1.add(g1.lanewise(VectorOperators.LSHL, 16)).sub(m1 << 16)
+                    .lanewise(VectorOperators.ASHR, 16);
             float e1 = ds[d1 + b];
             lo1 = ((FloatVector) sa1.convert(VectorOperators.I2F, 0)).fma(dl.mul(e1), lo1);
             hi1 = ((FloatVector) sc1.convert(VectorOperators.I2F, 0)).fma(dh.mul(e1), hi1);
             int m2 = 8 * qsums[d2 + b];
             IntVector f2 = a2.reinterpretAsInts();
             IntVector g2 = c2.reinterpretAsInts();
-            IntVector sa2 = f2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(f2.lanewise(VectorOperators.ASHR, 16)).sub(m2);
-            IntVector sc2 = g2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(g2.lanewise(VectorOperators.ASHR, 16)).sub(m2);
+            IntVector sa2 = f2.add(f2.lanewise(VectorOperators.LSHL, 16)).sub(m2 << 16)
+                    .lanewise(VectorOperators.ASHR, 16);
+            IntVector sc2 = g2.add(g2.lanewise(VectorOperators.LSHL, 16)).sub(m2 << 16)
+                    .lanewise(VectorOperators.ASHR, 16);
             float e2 = ds[d2 + b];
             lo2 = ((FloatVector) sa2.convert(VectorOperators.I2F, 0)).fma(dl.mul(e2), lo2);
             hi2 = ((FloatVector) sc2.convert(VectorOperators.I2F, 0)).fma(dh.mul(e2), hi2);
