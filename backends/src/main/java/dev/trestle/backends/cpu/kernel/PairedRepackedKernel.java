@@ -8,7 +8,8 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * A repacked layout whose kernels take activation rows two at a time (prefill: each unpacked weight vector serves
- * both) and one at a time (decode, an odd last row): the K-quant layouts.
+ * both) and one at a time (decode, an odd last row): the K-quant layouts. A layout with a three-row kernel
+ * ({@link #hasThree()}) takes rows three at a time first.
  */
 abstract class PairedRepackedKernel implements RepackedKernel {
     /** The activations' format: Q8_K rows, as ggml's vec_dot for the K-quants. */
@@ -21,6 +22,11 @@ abstract class PairedRepackedKernel implements RepackedKernel {
     public final void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows,
                                int[] outRows, int tokens, float[] out, int outStride, int rowOff) {
         int t = 0;
+        for (; hasThree() && t + 3 <= tokens; t += 3) {
+            three(w, groupOff, cols, a, row(actRows, t) * cols, row(actRows, t + 1) * cols,
+                    row(actRows, t + 2) * cols, out, row(outRows, t) * outStride + rowOff,
+                    row(outRows, t + 1) * outStride + rowOff, row(outRows, t + 2) * outStride + rowOff);
+        }
         for (; t + 2 <= tokens; t += 2) {
             int a0 = row(actRows, t);
             int a1 = row(actRows, t + 1);
@@ -42,4 +48,15 @@ abstract class PairedRepackedKernel implements RepackedKernel {
      */
     abstract void two(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, int ap, float[] out, int o,
                       int p);
+
+    /** Whether this layout has a {@link #three} kernel (prefill steps of three rows). */
+    boolean hasThree() {
+        return false;
+    }
+
+    /** Three activation rows: their dots into {@code out} from {@code o}, {@code p} and {@code q}. */
+    void three(MemorySegment w, long groupOff, int cols, ActivationRows a, int ao, int ap, int aq, float[] out, int o,
+               int p, int q) {
+        throw new UnsupportedOperationException("no three-row kernel in " + getClass().getSimpleName());
+    }
 }
