@@ -660,15 +660,15 @@ public final class Attention {
         return idx;
     }
 
-    /** F16 bits to floats, exactly as {@link Half#toFloat} (magnitude shifted into place, rescaled by 2^112). */
+    /**
+     * F16 bits to floats, exactly as {@link Half#toFloat}: {@link #widenFinite}'s rescaled bits, except that
+     * exponent 31 (inf, NaN) stays special rather than scaling to a finite value. The V passes
+     * ({@code accumulateV*Wide}) write out this same sequence.
+     */
     static FloatVector widenHalf(ShortVector h) {
-        IntVector i = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
-        IntVector mag = i.and(0x7fff);
-        IntVector bits = mag.lanewise(VectorOperators.LSHL, 13);
-        IntVector f = bits.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
-        // exponent 31 (inf, NaN) must stay special rather than scale to a finite value
-        f = f.blend(bits.or(INF_BITS), mag.compare(VectorOperators.GE, 0x7c00));
-        return f.or(i.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        IntVector t = ((IntVector) h.convertShape(S2I, I, 0)).lanewise(LSHL, 13).and(HALF_IN_FLOAT);
+        return t.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                .blend(t.or(INF_BITS), t.and(HALF_EXP_MAX).compare(EQ, HALF_EXP_MAX)).reinterpretAsFloats();
     }
 
     /**

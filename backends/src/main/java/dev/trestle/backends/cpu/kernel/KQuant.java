@@ -9,7 +9,6 @@ final class KQuant {
     private KQuant() {
     }
 
-    /** Q4_K/Q5_K 6-bit scale of sub-block {@code j} (0..7) from the 12 packed bytes at {@code off}. */
     /**
      * Offset of sub-block {@code j}'s {@code g} scale bytes in a repacked Q4_K/Q5_K super-block at {@code so}
      * ({@code g} d and {@code g} -dmin floats first, then per sub-block of {@code subBytes} its scales, its mins
@@ -20,6 +19,7 @@ final class KQuant {
         return so + 8L * g + (long) j * subBytes;
     }
 
+    /** Q4_K/Q5_K 6-bit scale of sub-block {@code j} (0..7) from the 12 packed bytes at {@code off}. */
     static int scale(MemorySegment w, long off, int j) {
         if (j < 4) {
             return Le.u8(w, off + j) & 63;
