@@ -2,6 +2,7 @@ package dev.trestle.backends.cpu.kernel;
 
 import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
+import dev.trestle.backends.cpu.x86.VnniMatmul;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -36,6 +37,10 @@ public final class Q4_0Repacked extends TripledRepackedKernel {
      * shifts (a short-lane shift loads its count into a register every time).
      */
     private static final int LOW_NIBBLES = 0x000f000f;
+
+    public Q4_0Repacked() {
+        super(VnniMatmul.forType(GgmlType.Q4_0));
+    }
 
     @Override
     public GgmlType weightType() {

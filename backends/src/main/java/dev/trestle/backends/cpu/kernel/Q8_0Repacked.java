@@ -2,6 +2,7 @@ package dev.trestle.backends.cpu.kernel;
 
 import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
+import dev.trestle.backends.cpu.x86.VnniMatmul;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -26,6 +27,10 @@ public final class Q8_0Repacked extends TripledRepackedKernel {
     private static final int SRC_BLOCK = 34;
     private static final int BLOCK = SCALES + 16 * CHUNK;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    public Q8_0Repacked() {
+        super(VnniMatmul.forType(GgmlType.Q8_0));
+    }
 
     @Override
     public GgmlType weightType() {

@@ -4,6 +4,7 @@ import static dev.trestle.backends.cpu.kernel.RepackedKernel.row;
 
 import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
+import dev.trestle.backends.cpu.x86.VnniMatmul;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -18,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code half * H + i}). Their kernels take activation rows three at a time (prefill: each unpacked weight vector
  * serves all three) and one at a time (decode, the last rows).
  */
-abstract class TripledRepackedKernel implements RepackedKernel {
+public abstract class TripledRepackedKernel implements RepackedKernel {
     static final VectorSpecies<Short> S = ShortVector.SPECIES_PREFERRED;
     static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -34,6 +35,14 @@ abstract class TripledRepackedKernel implements RepackedKernel {
     static final VectorSpecies<Short> SH = ShortVector.SPECIES_64.withShape(VectorShape.forBitSize(16 * H));
     /** Sign, exponent and mantissa of an F16 shifted left by 13 in a sign-extended int. */
     static final int F16_BITS = 0x8fffffff;
+
+    /** The emitted AVX-512 VNNI kernels for this layout, or null (no VNNI, not Linux x86-64, or turned off). */
+    private final VnniMatmul vnni;
+
+    TripledRepackedKernel(VnniMatmul vnni) {
+        // the emitted kernels hard-code 32-row groups
+        this.vnni = G == 32 ? vnni : null;
+    }
 
     @Override
     public final int groupRows() {
@@ -65,9 +74,23 @@ abstract class TripledRepackedKernel implements RepackedKernel {
         return GgmlType.Q8_0;
     }
 
+    /**
+     * Two or more tokens go to the emitted VNNI kernels where there are some (prefill: several times the Vector
+     * API's products per instruction); decode stays in Java, where memory bandwidth, not arithmetic, is the limit.
+     */
     @Override
     public final void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows,
                                int[] outRows, int tokens, float[] out, int outStride, int rowOff) {
+        if (vnni != null && tokens >= 2 && w.isNative()) {
+            vnni.multiply(w, groupOff, cols, a, actRows, outRows, tokens, out, outStride, rowOff);
+            return;
+        }
+        multiplyVectorApi(w, groupOff, cols, a, actRows, outRows, tokens, out, outStride, rowOff);
+    }
+
+    /** {@link #multiply} with the Vector API kernels only (the reference the emitted kernels are tested against). */
+    public final void multiplyVectorApi(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows,
+                                        int[] outRows, int tokens, float[] out, int outStride, int rowOff) {
         int t = 0;
         for (; t + 3 <= tokens; t += 3) {
             multiply3(w, groupOff, cols, a, row(actRows, t), row(actRows, t + 1), row(actRows, t + 2), out,

@@ -1,0 +1,370 @@
+package dev.trestle.backends.cpu.x86;
+
+import static dev.trestle.backends.cpu.x86.X86Assembler.R10;
+import static dev.trestle.backends.cpu.x86.X86Assembler.R11;
+import static dev.trestle.backends.cpu.x86.X86Assembler.R12;
+import static dev.trestle.backends.cpu.x86.X86Assembler.R13;
+import static dev.trestle.backends.cpu.x86.X86Assembler.R14;
+import static dev.trestle.backends.cpu.x86.X86Assembler.R15;
+import static dev.trestle.backends.cpu.x86.X86Assembler.R8;
+import static dev.trestle.backends.cpu.x86.X86Assembler.R9;
+import static dev.trestle.backends.cpu.x86.X86Assembler.RAX;
+import static dev.trestle.backends.cpu.x86.X86Assembler.RBP;
+import static dev.trestle.backends.cpu.x86.X86Assembler.RBX;
+import static dev.trestle.backends.cpu.x86.X86Assembler.RCX;
+import static dev.trestle.backends.cpu.x86.X86Assembler.RDI;
+import static dev.trestle.backends.cpu.x86.X86Assembler.RDX;
+import static dev.trestle.backends.cpu.x86.X86Assembler.RSI;
+import static dev.trestle.backends.cpu.x86.X86Assembler.RSP;
+import static dev.trestle.backends.cpu.x86.X86Assembler.mem;
+
+import dev.trestle.backends.cpu.ActivationRows;
+import dev.trestle.backends.type.GgmlType;
+import dev.trestle.nativ.exec.ExecutableMemory;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * Prefill kernels for the Q4_0 and Q8_0 repacked layouts ({@code TripledRepackedKernel}: 32-row groups, per block
+ * the F16 scales then one 64-byte chunk per 4-byte word and half group), emitted as AVX-512 VNNI machine code.
+ * The Vector API has no widening byte dot product, so its kernels multiply in 16-bit lanes (one multiply and one
+ * add per 32 products, plus unpacking); {@code vpdpbusd} multiplies 64 unsigned-by-signed byte pairs and adds them
+ * in fours into 16 int lanes in one instruction, which is what llama.cpp's x86 kernels use.
+ *
+ * <p>One call multiplies a group by {@code n * T} activation rows, {@code T} (1 to 4) at a time: 16 rows of a half
+ * group per int lane vector, one accumulator per token and half, each weight chunk unpacked once for all
+ * {@code T} tokens, the activation bytes broadcast from memory four at a time. Weights are taken unsigned (the
+ * Q4_0 code {@code q} = weight + 8; a Q8_0 byte with its sign bit flipped = weight + 128), so each block's dot is
+ * {@code sum(u * x) - offset * sum(x)} with the activation block sums of {@code ActivationRows.qsums()}: the same
+ * exact integer as the Java kernels. Each row then adds {@code float(dot) * (d_w * d_x)} with one fused
+ * multiply-add per block in block order, as {@code Q4_0Repacked} and {@code Q8_0Repacked} do, so results are
+ * bit-identical to theirs (the F16 scales are widened by {@code vcvtph2ps}, exact).
+ *
+ * <p>Only where {@link CpuFeatures#host()} reports AVX-512 VNNI and executable pages can be mapped (Linux x86-64);
+ * {@code -Dtrestle.cpu.vnni=false} turns it off. The code follows the System V calling convention.
+ */
+public final class VnniMatmul {
+    /** Tokens per pass over a group's weights: four accumulator pairs and four float pairs fit in the zmm file. */
+    public static final int MAX_TOKENS = 4;
+    private static final int GROUP = 32;
+    private static final int HALF = 16;
+    private static final int CHUNK = 64;
+    private static final int SCALES = 2 * GROUP;
+    // frame ints: blocks, token groups, rowOff, first token; then per token (activation element offset, out offset)
+    private static final int F_BLOCKS = 0;
+    private static final int F_GROUPS = 4;
+    private static final int F_ROW_OFF = 8;
+    private static final int F_FIRST = 12;
+    private static final int F_TOKENS = 16;
+    // stack slots below the saved registers
+    private static final int S_QS = 0;
+    private static final int S_DS = 8;
+    private static final int S_OUT = 16;
+    private static final int S_GROUPS = 24;
+    private static final int S_BLOCKS = 32;
+    private static final int S_W = 40;
+    private static final int STACK = 48;
+    // vector registers: the unpack mask, a chunk, its low nibbles, the scales, a temporary; then accumulators
+    private static final int V_MASK = 0;
+    private static final int V_CHUNK = 1;
+    private static final int V_LOW = 2;
+    private static final int V_SCALE = 3;
+    private static final int V_TMP = 4;
+    private static final int V_INT = 16;
+    private static final int V_FLOAT = 24;
+    private static final int[] X_REG = {R10, R11, R12, R13};
+    private static final int[] M_REG = {R14, R15, RSI, RDI};
+
+    private static final VnniMatmul Q4_0 = create(GgmlType.Q4_0);
+    private static final VnniMatmul Q8_0 = create(GgmlType.Q8_0);
+
+    private final GgmlType type;
+    private final MethodHandle[] byTokens; // index T - 1
+
+    private VnniMatmul(GgmlType type, MethodHandle[] byTokens) {
+        this.type = type;
+        this.byTokens = byTokens;
+    }
+
+    /** The kernels for a repacked {@code type} (Q4_0 or Q8_0), or {@code null} where this CPU or OS lacks them. */
+    public static VnniMatmul forType(GgmlType type) {
+        return switch (type) {
+            case Q4_0 -> Q4_0;
+            case Q8_0 -> Q8_0;
+            default -> null;
+        };
+    }
+
+    public GgmlType type() {
+        return type;
+    }
+
+    private static VnniMatmul create(GgmlType type) {
+        if (!Boolean.parseBoolean(System.getProperty("trestle.cpu.vnni", "true"))) {
+            return null;
+        }
+        CpuFeatures cpu = CpuFeatures.host();
+        if (cpu == null || !cpu.avx512Vnni()) {
+            return null;
+        }
+        Linker linker = Linker.nativeLinker();
+        FunctionDescriptor fd = FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS,
+                ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
+        MethodHandle[] handles = new MethodHandle[MAX_TOKENS];
+        for (int t = 1; t <= MAX_TOKENS; t++) {
+            MemorySegment code = ExecutableMemory.install(emit(type, t));
+            // critical: no thread-state transition for a call of microseconds, and heap arrays passed in place
+            handles[t - 1] = linker.downcallHandle(code, fd, Linker.Option.critical(true));
+        }
+        return new VnniMatmul(type, handles);
+    }
+
+    /**
+     * The repacked group at {@code groupOff} of {@code w} (a native segment) times {@code tokens} activation rows, as
+     * {@code RepackedKernel.multiply} specifies: {@code out[outRow(t) * outStride + rowOff + r]} for the group's 32
+     * rows. Every index the machine code will touch is checked here first.
+     */
+    public void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows, int[] outRows,
+                         int tokens, float[] out, int outStride, int rowOff) {
+        int blocks = cols / 32;
+        int words = type == GgmlType.Q4_0 ? 4 : 8;
+        long groupBytes = (long) blocks * (SCALES + 2 * words * CHUNK);
+        if (!w.isNative() || cols % 32 != 0 || blocks == 0 || groupOff < 0 || groupOff + groupBytes > w.byteSize()) {
+            throw new IndexOutOfBoundsException("group at " + groupOff + " of " + cols + " columns outside "
+                    + w.byteSize() + " bytes of repacked " + type);
+        }
+        Scratch s = SCRATCH.get();
+        int[] frame = s.frame(tokens);
+        byte[] qs = a.qs();
+        float[] ds = a.scales();
+        int[] qsums = a.qsums();
+        for (int t = 0; t < tokens; t++) {
+            int r = actRows == null ? t : actRows[t];
+            int o = (outRows == null ? t : outRows[t]) * outStride;
+            long x = (long) r * cols;
+            if (r < 0 || x + cols > qs.length || (x + cols) / 32 > Math.min(ds.length, qsums.length)
+                    || o < 0 || (long) o + rowOff + GROUP > out.length || rowOff < 0) {
+                throw new IndexOutOfBoundsException("token " + t + ": activation row " + r + " or output offset "
+                        + o + " + " + rowOff + " outside the buffers");
+            }
+            frame[F_TOKENS / 4 + 2 * t] = (int) x;
+            frame[F_TOKENS / 4 + 2 * t + 1] = o;
+        }
+        frame[F_BLOCKS / 4] = blocks;
+        frame[F_ROW_OFF / 4] = rowOff;
+        long wAddr = w.address() + groupOff;
+        MemorySegment qsSeg = s.qs(qs);
+        MemorySegment dsSeg = s.ds(ds);
+        MemorySegment qsumSeg = s.qsums(qsums);
+        MemorySegment outSeg = s.out(out);
+        int full = tokens / MAX_TOKENS;
+        if (full > 0) {
+            frame[F_GROUPS / 4] = full;
+            frame[F_FIRST / 4] = 0;
+            invoke(MAX_TOKENS, wAddr, qsSeg, dsSeg, qsumSeg, outSeg, s.frameSeg);
+        }
+        int rest = tokens - full * MAX_TOKENS;
+        if (rest > 0) {
+            frame[F_GROUPS / 4] = 1;
+            frame[F_FIRST / 4] = full * MAX_TOKENS;
+            invoke(rest, wAddr, qsSeg, dsSeg, qsumSeg, outSeg, s.frameSeg);
+        }
+    }
+
+    /** Per-thread call frame and cached heap-segment views of the arrays last passed (no allocation per call). */
+    private static final class Scratch {
+        private int[] frame = new int[0];
+        private MemorySegment frameSeg;
+        private byte[] qs;
+        private MemorySegment qsSeg;
+        private float[] ds;
+        private MemorySegment dsSeg;
+        private int[] qsums;
+        private MemorySegment qsumsSeg;
+        private float[] out;
+        private MemorySegment outSeg;
+
+        int[] frame(int tokens) {
+            int need = F_TOKENS / 4 + 2 * tokens;
+            if (frame.length < need) {
+                frame = new int[Math.max(need, F_TOKENS / 4 + 2 * 64)];
+                frameSeg = MemorySegment.ofArray(frame);
+            }
+            return frame;
+        }
+
+        MemorySegment qs(byte[] a) {
+            if (a != qs) {
+                qs = a;
+                qsSeg = MemorySegment.ofArray(a);
+            }
+            return qsSeg;
+        }
+
+        MemorySegment ds(float[] a) {
+            if (a != ds) {
+                ds = a;
+                dsSeg = MemorySegment.ofArray(a);
+            }
+            return dsSeg;
+        }
+
+        MemorySegment qsums(int[] a) {
+            if (a != qsums) {
+                qsums = a;
+                qsumsSeg = MemorySegment.ofArray(a);
+            }
+            return qsumsSeg;
+        }
+
+        MemorySegment out(float[] a) {
+            if (a != out) {
+                out = a;
+                outSeg = MemorySegment.ofArray(a);
+            }
+            return outSeg;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * Runs the kernel for {@code tokens} tokens ({@code 1..MAX_TOKENS}) on {@code groups} consecutive token groups.
+     * Arguments as the emitted function takes them: the group's weights, the activation quants, scales and block
+     * sums, the output, and the frame ({@code blocks, groups, rowOff, first, (x_t, o_t)...}).
+     */
+    private void invoke(int tokens, long w, MemorySegment qs, MemorySegment ds, MemorySegment qsums, MemorySegment out,
+                MemorySegment frame) {
+        try {
+            byTokens[tokens - 1].invokeExact(w, qs, ds, qsums, out, frame);
+        } catch (Throwable t) {
+            throw new IllegalStateException("VNNI kernel call failed", t);
+        }
+    }
+
+    /**
+     * {@code void kernel(long w, byte[] qs, float[] ds, int[] qsums, float[] out, int[] frame)} for {@code T}
+     * tokens per pass.
+     */
+    static byte[] emit(GgmlType type, int tokens) {
+        boolean q4 = type == GgmlType.Q4_0;
+        int words = q4 ? 4 : 8;
+        int block = SCALES + 2 * words * CHUNK;
+        X86Assembler a = new X86Assembler();
+        int[] saved = {RBX, RBP, R12, R13, R14, R15};
+        for (int r : saved) {
+            a.push(r);
+        }
+        a.subImm(RSP, STACK);
+        // constants: the unpack mask, the block count, the output base moved to the group's first row
+        a.movImm32(RAX, q4 ? 0x0f0f0f0f : 0x80808080);
+        a.vpbroadcastdFromGpr(V_MASK, RAX);
+        a.store(mem(RSP, S_W), RDI);
+        a.store(mem(RSP, S_QS), RSI);
+        a.store(mem(RSP, S_DS), RDX);
+        a.sub(RCX, RDX);                       // rcx: qsums - ds, so both arrays share one pointer per token
+        a.loadInt(RAX, mem(R9, F_ROW_OFF));
+        a.lea(R8, mem(R8, RAX, 4, 0));
+        a.store(mem(RSP, S_OUT), R8);
+        a.loadInt(RAX, mem(R9, F_BLOCKS));
+        a.store(mem(RSP, S_BLOCKS), RAX);
+        a.loadInt(RAX, mem(R9, F_GROUPS));
+        a.store(mem(RSP, S_GROUPS), RAX);
+        a.loadInt(RAX, mem(R9, F_FIRST));
+        a.lea(RBP, mem(R9, RAX, 8, F_TOKENS)); // rbp: the first token's (x, o) pair
+
+        X86Assembler.Label groupLoop = new X86Assembler.Label();
+        X86Assembler.Label blockLoop = new X86Assembler.Label();
+        a.bind(groupLoop);
+        for (int t = 0; t < tokens; t++) {
+            a.loadInt(RDX, mem(RBP, 8 * t));
+            a.load(X_REG[t], mem(RSP, S_QS));
+            a.add(X_REG[t], RDX);
+            a.shr(RDX, 3);                     // element offset / 32 blocks * 4 bytes
+            a.load(M_REG[t], mem(RSP, S_DS));
+            a.add(M_REG[t], RDX);
+            a.vpxord(vFloat(t, 0), vFloat(t, 0), vFloat(t, 0));
+            a.vpxord(vFloat(t, 1), vFloat(t, 1), vFloat(t, 1));
+        }
+        a.load(RAX, mem(RSP, S_W));
+        a.load(RBX, mem(RSP, S_BLOCKS));
+
+        a.bind(blockLoop);
+        for (int t = 0; t < tokens; t++) {
+            a.vpxord(vInt(t, 0), vInt(t, 0), vInt(t, 0));
+            a.vpxord(vInt(t, 1), vInt(t, 1), vInt(t, 1));
+        }
+        for (int k = 0; k < words; k++) {
+            for (int h = 0; h < 2; h++) {
+                a.vmovdqu32(V_CHUNK, mem(RAX, SCALES + (2 * k + h) * CHUNK));
+                if (q4) {
+                    // word k of a row: low nibbles are elements 4k..4k+3, high nibbles 4k+16..4k+19
+                    a.vpandd(V_LOW, V_CHUNK, V_MASK);
+                    a.vpsrld(V_CHUNK, V_CHUNK, 4);
+                    a.vpandd(V_CHUNK, V_CHUNK, V_MASK);
+                    for (int t = 0; t < tokens; t++) {
+                        a.vpdpbusdBroadcast(vInt(t, h), V_LOW, mem(X_REG[t], 4 * k));
+                        a.vpdpbusdBroadcast(vInt(t, h), V_CHUNK, mem(X_REG[t], 16 + 4 * k));
+                    }
+                } else {
+                    a.vpxord(V_CHUNK, V_CHUNK, V_MASK);
+                    for (int t = 0; t < tokens; t++) {
+                        a.vpdpbusdBroadcast(vInt(t, h), V_CHUNK, mem(X_REG[t], 4 * k));
+                    }
+                }
+            }
+        }
+        for (int t = 0; t < tokens; t++) {
+            a.vpbroadcastd(V_TMP, mem(M_REG[t], RCX, 1, 0));
+            a.vpslld(V_TMP, V_TMP, q4 ? 3 : 7);
+            a.vpsubd(vInt(t, 0), vInt(t, 0), V_TMP);
+            a.vpsubd(vInt(t, 1), vInt(t, 1), V_TMP);
+        }
+        for (int h = 0; h < 2; h++) {
+            a.vcvtph2ps(V_SCALE, mem(RAX, 2 * HALF * h));
+            for (int t = 0; t < tokens; t++) {
+                a.vcvtdq2ps(vInt(t, h), vInt(t, h));
+                a.vmulpsBroadcast(V_TMP, V_SCALE, mem(M_REG[t], 0));
+                a.vfmadd231ps(vFloat(t, h), vInt(t, h), V_TMP);
+            }
+        }
+        a.addImm(RAX, block);
+        for (int t = 0; t < tokens; t++) {
+            a.addImm(X_REG[t], 32);
+            a.addImm(M_REG[t], 4);
+        }
+        a.dec(RBX);
+        a.jnz(blockLoop);
+
+        a.load(R8, mem(RSP, S_OUT));
+        for (int t = 0; t < tokens; t++) {
+            a.loadInt(RDX, mem(RBP, 8 * t + 4));
+            a.vmovups(mem(R8, RDX, 4, 0), vFloat(t, 0));
+            a.vmovups(mem(R8, RDX, 4, 4 * HALF), vFloat(t, 1));
+        }
+        a.addImm(RBP, 8 * tokens);
+        a.load(RDX, mem(RSP, S_GROUPS));
+        a.dec(RDX);
+        a.store(mem(RSP, S_GROUPS), RDX);
+        a.jnz(groupLoop);
+
+        a.addImm(RSP, STACK);
+        for (int i = saved.length - 1; i >= 0; i--) {
+            a.pop(saved[i]);
+        }
+        a.vzeroupper();
+        a.ret();
+        return a.toByteArray();
+    }
+
+    private static int vInt(int t, int h) {
+        return V_INT + 2 * t + h;
+    }
+
+    private static int vFloat(int t, int h) {
+        return V_FLOAT + 2 * t + h;
+    }
+}
