@@ -1,5 +1,6 @@
 package dev.trestle.backends.cpu;
 
+import dev.trestle.backends.cpu.x86.VnniMatmul;
 import dev.trestle.backends.type.GgmlType;
 
 /**
@@ -24,6 +25,10 @@ public final class ActivationRows {
     final short[] bsums; // (rows, cols / 16) Q8_K partial sums
     final int[] pairs;   // (rows, cols / 2) Q8_0 and Q8_K: see pairs()
     final int[] qsums;   // (rows, cols / 32) Q8_0: sum of each block's quants
+    final byte[] vnniQs; // (rows, cols) Q8_K, only where the emitted Q4_K kernel runs: see vnniQs()
+    final int[] vnniMeta; // (rows, cols / 256, 5) likewise: see vnniMeta()
+    /** Where each of eight consecutive quants goes in {@link #vnniQs}: the nibble order of a Q4_K layout word. */
+    private static final int[] VNNI_ORDER = {0, 4, 2, 6, 1, 5, 3, 7};
 
     /** Buffers for up to {@code rows} rows of up to {@code maxCols} elements in {@code format}. */
     public ActivationRows(GgmlType format, int rows, int maxCols) {
@@ -45,6 +50,9 @@ public final class ActivationRows {
         bsums = format == GgmlType.Q8_K ? new short[total / 16 + rows] : null;
         pairs = format == GgmlType.Q8_0 || format == GgmlType.Q8_K ? new int[total / 2] : null;
         qsums = format == GgmlType.Q8_0 ? new int[total / 32 + rows] : null;
+        boolean vnni = format == GgmlType.Q8_K && VnniMatmul.forType(GgmlType.Q4_K) != null;
+        vnniQs = vnni ? new byte[total] : null;
+        vnniMeta = vnni ? new int[(total / 256 + rows) * 5] : null;
         if (!(format == GgmlType.F32 || half != null || q)) {
             throw new IllegalArgumentException("not an activation format: " + format);
         }
@@ -90,6 +98,23 @@ public final class ActivationRows {
      */
     public int[] qsums() {
         return qsums;
+    }
+
+    /**
+     * Q8_K quants for the emitted Q4_K kernel ({@code null} where it does not run): within each eight elements in
+     * the order 0, 4, 2, 6, 1, 5, 3, 7, so that the four bytes at {@code 8c} and at {@code 8c + 4} pair with the low
+     * and the high nibbles of one Q4_K layout word.
+     */
+    public byte[] vnniQs() {
+        return vnniQs;
+    }
+
+    /**
+     * Per Q8_K block (five ints, {@code 5 * (element / 256)}): the scale's float bits, then for sub-block pairs
+     * {@code (0, 1) .. (6, 7)} the sums of each 32 quants as two 16-bit halves (at most 32 * 127 in magnitude).
+     */
+    public int[] vnniMeta() {
+        return vnniMeta;
     }
 
     /** Q8_K per-16-element sums of the quants. */
@@ -158,8 +183,27 @@ public final class ActivationRows {
             case Q8_K -> {
                 ActivationQuantizer.q8_K(src, srcOff, n, qs, dst, d, dst / 256, bsums, dst / 16);
                 pair(dst, n);
+                if (vnniQs != null) {
+                    vnniLayout(dst, n);
+                }
             }
             default -> throw new IllegalStateException(format.name());
+        }
+    }
+
+    private void vnniLayout(int dst, int n) {
+        for (int i = dst; i < dst + n; i += 8) {
+            for (int k = 0; k < 8; k++) {
+                vnniQs[i + k] = qs[i + VNNI_ORDER[k]];
+            }
+        }
+        for (int b = dst / 256, i = dst; i < dst + n; b++, i += 256) {
+            vnniMeta[5 * b] = Float.floatToRawIntBits(d[b]);
+            for (int p = 0; p < 4; p++) {
+                int s0 = bsums[(i + 64 * p) / 16] + bsums[(i + 64 * p) / 16 + 1];
+                int s1 = bsums[(i + 64 * p) / 16 + 2] + bsums[(i + 64 * p) / 16 + 3];
+                vnniMeta[5 * b + 1 + p] = (s0 & 0xffff) | s1 << 16;
+            }
         }
     }
 

@@ -6,8 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.trestle.backends.cpu.kernel.PairedRepackedKernel;
 import dev.trestle.backends.cpu.kernel.Q4_0Repacked;
+import dev.trestle.backends.cpu.kernel.Q4_KRepacked;
 import dev.trestle.backends.cpu.kernel.Q8_0Repacked;
+import dev.trestle.backends.cpu.kernel.RepackedKernel;
+import dev.trestle.backends.cpu.kernel.TripledRepackedKernel;
 import dev.trestle.backends.cpu.x86.CpuFeatures;
 import dev.trestle.backends.cpu.x86.VnniMatmul;
 import dev.trestle.backends.type.GgmlType;
@@ -37,20 +41,31 @@ class VnniMatmulTest {
         if (f.avx512Vnni() && Boolean.parseBoolean(System.getProperty("trestle.cpu.vnni", "true"))) {
             assertNotNull(VnniMatmul.forType(GgmlType.Q4_0));
             assertNotNull(VnniMatmul.forType(GgmlType.Q8_0));
+            assertNotNull(VnniMatmul.forType(GgmlType.Q4_K));
         }
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"Q4_0", "Q8_0"})
+    @ValueSource(strings = {"Q4_0", "Q8_0", "Q4_K"})
     void emittedKernelsEqualTheVectorApiKernelsBitForBit(String name) {
         GgmlType type = GgmlType.valueOf(name);
         VnniMatmul vnni = VnniMatmul.forType(type);
         assumeTrue(vnni != null, "this CPU or OS has no AVX-512 VNNI kernels (the Vector API kernels run instead)");
-        var kernel = type == GgmlType.Q4_0 ? new Q4_0Repacked() : new Q8_0Repacked();
+        RepackedKernel kernel = switch (type) {
+            case Q4_0 -> new Q4_0Repacked();
+            case Q8_0 -> new Q8_0Repacked();
+            default -> new Q4_KRepacked();
+        };
+        VectorApiMultiply reference = switch (kernel) {
+            case TripledRepackedKernel k -> k::multiplyVectorApi;
+            case PairedRepackedKernel k -> k::multiplyVectorApi;
+            default -> throw new IllegalStateException();
+        };
         Random rnd = new Random(23);
         int maxTokens = 13;
+        int[] widths = type == GgmlType.Q4_K ? new int[] {256, 512, 2048} : new int[] {32, 96, 2048};
         try (Arena arena = Arena.ofConfined()) {
-            for (int cols : new int[] {32, 96, 2048}) {
+            for (int cols : widths) {
                 int groups = 3;
                 int rows = groups * kernel.groupRows();
                 long rowBytes = type.bytesFor(cols);
@@ -65,7 +80,7 @@ class VnniMatmulTest {
                     // every 5th element large: blocks whose quants reach +-127 next to small ones
                     x[i] = (float) rnd.nextGaussian() * (i % 5 == 0 ? 40f : 1f);
                 }
-                ActivationRows a = new ActivationRows(GgmlType.Q8_0, maxTokens, cols);
+                ActivationRows a = new ActivationRows(kernel.dotType(), maxTokens, cols);
                 a.load(x, 0, cols, maxTokens, cols);
                 for (int tokens = 1; tokens <= maxTokens; tokens++) {
                     int[] actRows = new int[tokens];
@@ -82,7 +97,7 @@ class VnniMatmulTest {
                         for (int g = 0; g < groups; g++) {
                             long off = g * groupBytes;
                             int rowOff = g * kernel.groupRows();
-                            kernel.multiplyVectorApi(packed, off, cols, a, ar, or, tokens, want, rows, rowOff);
+                            reference.multiply(packed, off, cols, a, ar, or, tokens, want, rows, rowOff);
                             vnni.multiply(packed, off, cols, a, ar, or, tokens, got, rows, rowOff);
                         }
                         assertArrayEquals(want, got, type + " cols " + cols + " tokens " + tokens
@@ -91,6 +106,12 @@ class VnniMatmulTest {
                 }
             }
         }
+    }
+
+    /** The Vector API path of a repacked kernel. */
+    private interface VectorApiMultiply {
+        void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows, int[] outRows,
+                      int tokens, float[] out, int outStride, int rowOff);
     }
 
     @Test

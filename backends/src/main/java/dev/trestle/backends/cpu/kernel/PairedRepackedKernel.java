@@ -3,6 +3,7 @@ package dev.trestle.backends.cpu.kernel;
 import static dev.trestle.backends.cpu.kernel.RepackedKernel.row;
 
 import dev.trestle.backends.cpu.ActivationRows;
+import dev.trestle.backends.cpu.x86.VnniMatmul;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
 
@@ -11,16 +12,39 @@ import java.lang.foreign.MemorySegment;
  * both) and one at a time (decode, an odd last row): the K-quant layouts. A layout with a three-row kernel
  * ({@link #hasThree()}) takes rows three at a time first.
  */
-abstract class PairedRepackedKernel implements RepackedKernel {
+public abstract class PairedRepackedKernel implements RepackedKernel {
+    /** The emitted AVX-512 VNNI kernels for this layout, or null (none for the type, no VNNI, or turned off). */
+    private final VnniMatmul vnni;
+
+    PairedRepackedKernel(VnniMatmul vnni) {
+        // the emitted kernels hard-code 32-row groups
+        this.vnni = VectorShapes.LANES == 16 ? vnni : null;
+    }
+
+    PairedRepackedKernel() {
+        this(null);
+    }
+
     /** The activations' format: Q8_K rows, as ggml's vec_dot for the K-quants. */
     @Override
     public final GgmlType dotType() {
         return GgmlType.Q8_K;
     }
 
+    /** Two or more tokens go to the emitted VNNI kernels where this layout has them (as {@code TripledRepackedKernel}). */
     @Override
     public final void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows,
                                int[] outRows, int tokens, float[] out, int outStride, int rowOff) {
+        if (vnni != null && tokens >= 2 && w.isNative() && a.vnniQs() != null) {
+            vnni.multiply(w, groupOff, cols, a, actRows, outRows, tokens, out, outStride, rowOff);
+            return;
+        }
+        multiplyVectorApi(w, groupOff, cols, a, actRows, outRows, tokens, out, outStride, rowOff);
+    }
+
+    /** {@link #multiply} with the Vector API kernels only (the reference the emitted kernels are tested against). */
+    public final void multiplyVectorApi(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows,
+                                        int[] outRows, int tokens, float[] out, int outStride, int rowOff) {
         int t = 0;
         for (; hasThree() && t + 3 <= tokens; t += 3) {
             three(w, groupOff, cols, a, row(actRows, t) * cols, row(actRows, t + 1) * cols,

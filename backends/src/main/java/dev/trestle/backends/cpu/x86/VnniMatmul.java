@@ -53,6 +53,10 @@ public final class VnniMatmul {
     private static final int HALF = 16;
     private static final int CHUNK = 64;
     private static final int SCALES = 2 * GROUP;
+    // Q4_KRepacked: d and -dmin (floats), then eight sub-blocks of scales, mins and quants
+    private static final int K_SUBS = 8 * GROUP;
+    private static final int K_SUB = 18 * GROUP;
+    private static final int K_SUPER = K_SUBS + 8 * K_SUB;
     // frame ints: blocks, token groups, rowOff, first token; then per token (activation element offset, out offset)
     private static final int F_BLOCKS = 0;
     private static final int F_GROUPS = 4;
@@ -73,6 +77,8 @@ public final class VnniMatmul {
     private static final int V_LOW = 2;
     private static final int V_SCALE = 3;
     private static final int V_TMP = 4;
+    private static final int V_MIN = 5;
+    private static final int V_DOT = 8;
     private static final int V_INT = 16;
     private static final int V_FLOAT = 24;
     private static final int[] X_REG = {R10, R11, R12, R13};
@@ -80,6 +86,7 @@ public final class VnniMatmul {
 
     private static final VnniMatmul Q4_0 = create(GgmlType.Q4_0);
     private static final VnniMatmul Q8_0 = create(GgmlType.Q8_0);
+    private static final VnniMatmul Q4_K = create(GgmlType.Q4_K);
 
     private final GgmlType type;
     private final MethodHandle[] byTokens; // index T - 1
@@ -89,11 +96,12 @@ public final class VnniMatmul {
         this.byTokens = byTokens;
     }
 
-    /** The kernels for a repacked {@code type} (Q4_0 or Q8_0), or {@code null} where this CPU or OS lacks them. */
+    /** The kernels for a repacked {@code type} (Q4_0, Q8_0 or Q4_K), or {@code null} where this CPU or OS lacks them. */
     public static VnniMatmul forType(GgmlType type) {
         return switch (type) {
             case Q4_0 -> Q4_0;
             case Q8_0 -> Q8_0;
+            case Q4_K -> Q4_K;
             default -> null;
         };
     }
@@ -129,23 +137,25 @@ public final class VnniMatmul {
      */
     public void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows, int[] outRows,
                          int tokens, float[] out, int outStride, int rowOff) {
-        int blocks = cols / 32;
-        int words = type == GgmlType.Q4_0 ? 4 : 8;
-        long groupBytes = (long) blocks * (SCALES + 2 * words * CHUNK);
-        if (!w.isNative() || cols % 32 != 0 || blocks == 0 || groupOff < 0 || groupOff + groupBytes > w.byteSize()) {
+        boolean k = type == GgmlType.Q4_K;
+        int blockElems = k ? 256 : 32;
+        int blocks = cols / blockElems;
+        long groupBytes = (long) blocks * (k ? K_SUPER : SCALES + 2 * (type == GgmlType.Q4_0 ? 4 : 8) * CHUNK);
+        if (!w.isNative() || cols % blockElems != 0 || blocks == 0 || groupOff < 0
+                || groupOff + groupBytes > w.byteSize()) {
             throw new IndexOutOfBoundsException("group at " + groupOff + " of " + cols + " columns outside "
                     + w.byteSize() + " bytes of repacked " + type);
         }
+        byte[] qs = k ? a.vnniQs() : a.qs();
+        // per block: Q4_0/Q8_0 a scale and a sum in two arrays, Q4_K five ints in one
+        int metaLength = k ? a.vnniMeta().length / 5 : Math.min(a.scales().length, a.qsums().length);
         Scratch s = SCRATCH.get();
         int[] frame = s.frame(tokens);
-        byte[] qs = a.qs();
-        float[] ds = a.scales();
-        int[] qsums = a.qsums();
         for (int t = 0; t < tokens; t++) {
             int r = actRows == null ? t : actRows[t];
             int o = (outRows == null ? t : outRows[t]) * outStride;
             long x = (long) r * cols;
-            if (r < 0 || x + cols > qs.length || (x + cols) / 32 > Math.min(ds.length, qsums.length)
+            if (r < 0 || x + cols > qs.length || (x + cols) / blockElems > metaLength
                     || o < 0 || (long) o + rowOff + GROUP > out.length || rowOff < 0) {
                 throw new IndexOutOfBoundsException("token " + t + ": activation row " + r + " or output offset "
                         + o + " + " + rowOff + " outside the buffers");
@@ -156,36 +166,62 @@ public final class VnniMatmul {
         frame[F_BLOCKS / 4] = blocks;
         frame[F_ROW_OFF / 4] = rowOff;
         long wAddr = w.address() + groupOff;
-        MemorySegment qsSeg = s.qs(qs);
-        MemorySegment dsSeg = s.ds(ds);
-        MemorySegment qsumSeg = s.qsums(qsums);
-        MemorySegment outSeg = s.out(out);
+        MemorySegment qsSeg = s.qs.of(qs);
+        MemorySegment dsSeg = k ? s.ds.of(a.vnniMeta()) : s.ds.of(a.scales());
+        MemorySegment sumSeg = k ? dsSeg : s.sums.of(a.qsums());
+        MemorySegment outSeg = s.out.of(out);
         int full = tokens / MAX_TOKENS;
         if (full > 0) {
             frame[F_GROUPS / 4] = full;
             frame[F_FIRST / 4] = 0;
-            invoke(MAX_TOKENS, wAddr, qsSeg, dsSeg, qsumSeg, outSeg, s.frameSeg);
+            invoke(MAX_TOKENS, wAddr, qsSeg, dsSeg, sumSeg, outSeg, s.frameSeg);
         }
         int rest = tokens - full * MAX_TOKENS;
         if (rest > 0) {
             frame[F_GROUPS / 4] = 1;
             frame[F_FIRST / 4] = full * MAX_TOKENS;
-            invoke(rest, wAddr, qsSeg, dsSeg, qsumSeg, outSeg, s.frameSeg);
+            invoke(rest, wAddr, qsSeg, dsSeg, sumSeg, outSeg, s.frameSeg);
         }
     }
 
-    /** Per-thread call frame and cached heap-segment views of the arrays last passed (no allocation per call). */
+    /** A heap segment over the array last passed, remade only when the array changes (no allocation per call). */
+    private static final class ArrayView {
+        private Object array;
+        private MemorySegment segment;
+
+        MemorySegment of(byte[] a) {
+            if (a != array) {
+                array = a;
+                segment = MemorySegment.ofArray(a);
+            }
+            return segment;
+        }
+
+        MemorySegment of(float[] a) {
+            if (a != array) {
+                array = a;
+                segment = MemorySegment.ofArray(a);
+            }
+            return segment;
+        }
+
+        MemorySegment of(int[] a) {
+            if (a != array) {
+                array = a;
+                segment = MemorySegment.ofArray(a);
+            }
+            return segment;
+        }
+    }
+
+    /** Per-thread call frame and array views. */
     private static final class Scratch {
         private int[] frame = new int[0];
         private MemorySegment frameSeg;
-        private byte[] qs;
-        private MemorySegment qsSeg;
-        private float[] ds;
-        private MemorySegment dsSeg;
-        private int[] qsums;
-        private MemorySegment qsumsSeg;
-        private float[] out;
-        private MemorySegment outSeg;
+        private final ArrayView qs = new ArrayView();
+        private final ArrayView ds = new ArrayView();
+        private final ArrayView sums = new ArrayView();
+        private final ArrayView out = new ArrayView();
 
         int[] frame(int tokens) {
             int need = F_TOKENS / 4 + 2 * tokens;
@@ -194,38 +230,6 @@ public final class VnniMatmul {
                 frameSeg = MemorySegment.ofArray(frame);
             }
             return frame;
-        }
-
-        MemorySegment qs(byte[] a) {
-            if (a != qs) {
-                qs = a;
-                qsSeg = MemorySegment.ofArray(a);
-            }
-            return qsSeg;
-        }
-
-        MemorySegment ds(float[] a) {
-            if (a != ds) {
-                ds = a;
-                dsSeg = MemorySegment.ofArray(a);
-            }
-            return dsSeg;
-        }
-
-        MemorySegment qsums(int[] a) {
-            if (a != qsums) {
-                qsums = a;
-                qsumsSeg = MemorySegment.ofArray(a);
-            }
-            return qsumsSeg;
-        }
-
-        MemorySegment out(float[] a) {
-            if (a != out) {
-                out = a;
-                outSeg = MemorySegment.ofArray(a);
-            }
-            return outSeg;
         }
     }
 
@@ -247,12 +251,10 @@ public final class VnniMatmul {
 
     /**
      * {@code void kernel(long w, byte[] qs, float[] ds, int[] qsums, float[] out, int[] frame)} for {@code T}
-     * tokens per pass.
+     * tokens per pass (Q4_K: {@code qs} and {@code ds} are {@link ActivationRows#vnniQs()} and
+     * {@link ActivationRows#vnniMeta()}, the fourth argument unused).
      */
     static byte[] emit(GgmlType type, int tokens) {
-        boolean q4 = type == GgmlType.Q4_0;
-        int words = q4 ? 4 : 8;
-        int block = SCALES + 2 * words * CHUNK;
         X86Assembler a = new X86Assembler();
         int[] saved = {RBX, RBP, R12, R13, R14, R15};
         for (int r : saved) {
@@ -260,7 +262,7 @@ public final class VnniMatmul {
         }
         a.subImm(RSP, STACK);
         // constants: the unpack mask, the block count, the output base moved to the group's first row
-        a.movImm32(RAX, q4 ? 0x0f0f0f0f : 0x80808080);
+        a.movImm32(RAX, type == GgmlType.Q8_0 ? 0x80808080 : 0x0f0f0f0f);
         a.vpbroadcastdFromGpr(V_MASK, RAX);
         a.store(mem(RSP, S_W), RDI);
         a.store(mem(RSP, S_QS), RSI);
@@ -283,7 +285,13 @@ public final class VnniMatmul {
             a.loadInt(RDX, mem(RBP, 8 * t));
             a.load(X_REG[t], mem(RSP, S_QS));
             a.add(X_REG[t], RDX);
-            a.shr(RDX, 3);                     // element offset / 32 blocks * 4 bytes
+            if (type == GgmlType.Q4_K) {
+                a.shr(RDX, 8);                 // element offset / 256 blocks * 5 ints * 4 bytes
+                a.lea(RDX, mem(RDX, RDX, 4, 0));
+                a.shl(RDX, 2);
+            } else {
+                a.shr(RDX, 3);                 // element offset / 32 blocks * 4 bytes
+            }
             a.load(M_REG[t], mem(RSP, S_DS));
             a.add(M_REG[t], RDX);
             a.vpxord(vFloat(t, 0), vFloat(t, 0), vFloat(t, 0));
@@ -293,6 +301,38 @@ public final class VnniMatmul {
         a.load(RBX, mem(RSP, S_BLOCKS));
 
         a.bind(blockLoop);
+        if (type == GgmlType.Q4_K) {
+            q4KSuperBlock(a, tokens);
+        } else {
+            q80Block(a, tokens, type == GgmlType.Q4_0);
+        }
+        a.dec(RBX);
+        a.jnz(blockLoop);
+
+        a.load(R8, mem(RSP, S_OUT));
+        for (int t = 0; t < tokens; t++) {
+            a.loadInt(RDX, mem(RBP, 8 * t + 4));
+            a.vmovups(mem(R8, RDX, 4, 0), vFloat(t, 0));
+            a.vmovups(mem(R8, RDX, 4, 4 * HALF), vFloat(t, 1));
+        }
+        a.addImm(RBP, 8 * tokens);
+        a.load(RDX, mem(RSP, S_GROUPS));
+        a.dec(RDX);
+        a.store(mem(RSP, S_GROUPS), RDX);
+        a.jnz(groupLoop);
+
+        a.addImm(RSP, STACK);
+        for (int i = saved.length - 1; i >= 0; i--) {
+            a.pop(saved[i]);
+        }
+        a.vzeroupper();
+        a.ret();
+        return a.toByteArray();
+    }
+
+    /** One 32-element Q4_0 or Q8_0 block of the group at rax, then every pointer advanced to the next. */
+    private static void q80Block(X86Assembler a, int tokens, boolean q4) {
+        int words = q4 ? 4 : 8;
         for (int t = 0; t < tokens; t++) {
             a.vpxord(vInt(t, 0), vInt(t, 0), vInt(t, 0));
             a.vpxord(vInt(t, 1), vInt(t, 1), vInt(t, 1));
@@ -331,33 +371,95 @@ public final class VnniMatmul {
                 a.vfmadd231ps(vFloat(t, h), vInt(t, h), V_TMP);
             }
         }
-        a.addImm(RAX, block);
+        a.addImm(RAX, SCALES + 2 * words * CHUNK);
         for (int t = 0; t < tokens; t++) {
             a.addImm(X_REG[t], 32);
             a.addImm(M_REG[t], 4);
         }
-        a.dec(RBX);
-        a.jnz(blockLoop);
+    }
 
-        a.load(R8, mem(RSP, S_OUT));
+    /**
+     * One 256-element Q4_K super-block of the group at rax ({@code Q4_KRepacked}: d and -dmin as floats, then per
+     * sub-block the scales, the mins and four words per half group), then every pointer advanced. Each sub-block's
+     * dot goes into {@code isum} times its scale ({@code vpmulld}); the mins term {@code sum_j min_j * bsum_j} is
+     * formed after the eight sub-blocks in the dot registers, two sub-blocks per {@code vpdpwssd} (mins and sums
+     * both fit 16 bits). Then, as {@code Q4_KRepacked}: {@code fma(isum, d * dy, acc)}, {@code fma(msum,
+     * -dmin * dy, acc)}.
+     */
+    private static void q4KSuperBlock(X86Assembler a, int tokens) {
         for (int t = 0; t < tokens; t++) {
-            a.loadInt(RDX, mem(RBP, 8 * t + 4));
-            a.vmovups(mem(R8, RDX, 4, 0), vFloat(t, 0));
-            a.vmovups(mem(R8, RDX, 4, 4 * HALF), vFloat(t, 1));
+            a.vpxord(vSum(t, 0), vSum(t, 0), vSum(t, 0));
+            a.vpxord(vSum(t, 1), vSum(t, 1), vSum(t, 1));
         }
-        a.addImm(RBP, 8 * tokens);
-        a.load(RDX, mem(RSP, S_GROUPS));
-        a.dec(RDX);
-        a.store(mem(RSP, S_GROUPS), RDX);
-        a.jnz(groupLoop);
+        for (int j = 0; j < 8; j++) {
+            int sb = K_SUBS + j * K_SUB;
+            for (int t = 0; t < tokens; t++) {
+                a.vpxord(vDot(t, 0), vDot(t, 0), vDot(t, 0));
+                a.vpxord(vDot(t, 1), vDot(t, 1), vDot(t, 1));
+            }
+            for (int c = 0; c < 4; c++) {
+                for (int h = 0; h < 2; h++) {
+                    a.vmovdqu32(V_CHUNK, mem(RAX, sb + 2 * GROUP + (2 * c + h) * CHUNK));
+                    a.vpandd(V_LOW, V_CHUNK, V_MASK);
+                    a.vpsrld(V_CHUNK, V_CHUNK, 4);
+                    a.vpandd(V_CHUNK, V_CHUNK, V_MASK);
+                    for (int t = 0; t < tokens; t++) {
+                        a.vpdpbusdBroadcast(vDot(t, h), V_LOW, mem(X_REG[t], 32 * j + 8 * c));
+                        a.vpdpbusdBroadcast(vDot(t, h), V_CHUNK, mem(X_REG[t], 32 * j + 8 * c + 4));
+                    }
+                }
+            }
+            for (int h = 0; h < 2; h++) {
+                a.vpmovzxbd(V_SCALE, mem(RAX, sb + HALF * h));
+                for (int t = 0; t < tokens; t++) {
+                    a.vpmulld(vDot(t, h), vDot(t, h), V_SCALE);
+                    a.vpaddd(vSum(t, h), vSum(t, h), vDot(t, h));
+                }
+            }
+        }
+        for (int t = 0; t < tokens; t++) {
+            a.vpxord(vDot(t, 0), vDot(t, 0), vDot(t, 0));
+            a.vpxord(vDot(t, 1), vDot(t, 1), vDot(t, 1));
+        }
+        for (int p = 0; p < 4; p++) {
+            for (int h = 0; h < 2; h++) {
+                // the mins of sub-blocks 2p and 2p + 1 as the two 16-bit halves of each row's lane
+                a.vpmovzxbd(V_LOW, mem(RAX, K_SUBS + 2 * p * K_SUB + GROUP + HALF * h));
+                a.vpmovzxbd(V_CHUNK, mem(RAX, K_SUBS + (2 * p + 1) * K_SUB + GROUP + HALF * h));
+                a.vpslld(V_CHUNK, V_CHUNK, 16);
+                a.vpord(V_LOW, V_LOW, V_CHUNK);
+                for (int t = 0; t < tokens; t++) {
+                    a.vpdpwssdBroadcast(vDot(t, h), V_LOW, mem(M_REG[t], 4 + 4 * p));
+                }
+            }
+        }
+        for (int h = 0; h < 2; h++) {
+            a.vmovupsLoad(V_SCALE, mem(RAX, 4 * HALF * h));
+            a.vmovupsLoad(V_MIN, mem(RAX, 4 * GROUP + 4 * HALF * h));
+            for (int t = 0; t < tokens; t++) {
+                a.vcvtdq2ps(vSum(t, h), vSum(t, h));
+                a.vmulpsBroadcast(V_TMP, V_SCALE, mem(M_REG[t], 0));
+                a.vfmadd231ps(vFloat(t, h), vSum(t, h), V_TMP);
+                a.vcvtdq2ps(vDot(t, h), vDot(t, h));
+                a.vmulpsBroadcast(V_TMP, V_MIN, mem(M_REG[t], 0));
+                a.vfmadd231ps(vFloat(t, h), vDot(t, h), V_TMP);
+            }
+        }
+        a.addImm(RAX, K_SUPER);
+        for (int t = 0; t < tokens; t++) {
+            a.addImm(X_REG[t], 256);
+            a.addImm(M_REG[t], 20);
+        }
+    }
 
-        a.addImm(RSP, STACK);
-        for (int i = saved.length - 1; i >= 0; i--) {
-            a.pop(saved[i]);
-        }
-        a.vzeroupper();
-        a.ret();
-        return a.toByteArray();
+    /** Q4_K: a sub-block's dot, then the mins term. */
+    private static int vDot(int t, int h) {
+        return V_DOT + 2 * t + h;
+    }
+
+    /** Q4_K: the super-block's scaled sum. */
+    private static int vSum(int t, int h) {
+        return V_INT + 2 * t + h;
     }
 
     private static int vInt(int t, int h) {

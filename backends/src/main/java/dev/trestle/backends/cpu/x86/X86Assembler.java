@@ -365,6 +365,39 @@ public final class X86Assembler {
         evexRR(MAP_0F, PP_66, 0xfa, dst, a, b);
     }
 
+    /** {@code vpaddd dst, a, b}. */
+    public void vpaddd(int dst, int a, int b) {
+        evexRR(MAP_0F, PP_66, 0xfe, dst, a, b);
+    }
+
+    /** {@code vpord dst, a, b}. */
+    public void vpord(int dst, int a, int b) {
+        evexRR(MAP_0F, PP_66, 0xeb, dst, a, b);
+    }
+
+    /** {@code vpmulld dst, a, b}: the low 32 bits of each lane's product. */
+    public void vpmulld(int dst, int a, int b) {
+        evexRR(MAP_0F38, PP_66, 0x40, dst, a, b);
+    }
+
+    /** {@code vpmovzxbd zmm, [m128]}: sixteen unsigned bytes widened to ints. */
+    public void vpmovzxbd(int dst, Mem m) {
+        evexRM(MAP_0F38, PP_66, 0x31, dst, 0, m, false);
+    }
+
+    /** {@code vmovups zmm, [m]}. */
+    public void vmovupsLoad(int dst, Mem m) {
+        evexRM(MAP_0F, PP_NONE, 0x10, dst, 0, m, false);
+    }
+
+    /**
+     * {@code vpdpwssd acc, a, dword [m]{1to16}} (AVX-512 VNNI): per 32-bit lane, the two signed 16-bit halves of
+     * {@code a} times those of the broadcast dword, summed into {@code acc}.
+     */
+    public void vpdpwssdBroadcast(int acc, int a, Mem m) {
+        evexRM(MAP_0F38, PP_66, 0x52, acc, a, m, true);
+    }
+
     /** {@code vpsrld dst, src, count} (logical, per 32-bit lane). */
     public void vpsrld(int dst, int src, int count) {
         evexRR(MAP_0F, PP_66, 0x72, 2, dst, src);

@@ -76,6 +76,18 @@ class X86AssemblerTest {
         check("62b1645059a40200000000", a -> a.vmulpsBroadcast(4, 19, mem(RDX, R8, 1, 0))); // vmulps zmm4, zmm19, dword ptr [rdx+r8*1+0x0]{1to16}
         check("62627d40b8c4", a -> a.vfmadd231ps(24, 16, 4)); // vfmadd231ps zmm24, zmm16, zmm4
         check("62b21540b8fa", a -> a.vfmadd231ps(7, 29, 18)); // vfmadd231ps zmm7, zmm29, zmm18
+        check("62c17d40fec0", a -> a.vpaddd(16, 16, 8)); // vpaddd zmm16, zmm16, zmm8
+        check("62d12540fede", a -> a.vpaddd(3, 27, 14)); // vpaddd zmm3, zmm27, zmm14
+        check("62f17548ebca", a -> a.vpord(1, 1, 2)); // vpord zmm1, zmm1, zmm2
+        check("62813548ebce", a -> a.vpord(17, 9, 30)); // vpord zmm17, zmm9, zmm30
+        check("62723d4840c3", a -> a.vpmulld(8, 8, 3)); // vpmulld zmm8, zmm8, zmm3
+        check("62725d4040fc", a -> a.vpmulld(15, 20, 4)); // vpmulld zmm15, zmm20, zmm4
+        check("62f27d48319800030000", a -> a.vpmovzxbd(3, mem(RAX, 0x300))); // vpmovzxbd zmm3, xmmword ptr [rax+0x300]
+        check("62c27d4831941510000000", a -> a.vpmovzxbd(18, mem(R13, RDX, 1, 0x10))); // vpmovzxbd zmm18, xmmword ptr [r13+rdx*1+0x10]
+        check("62f17c48109840000000", a -> a.vmovupsLoad(3, mem(RAX, 0x40))); // vmovups zmm3, zmmword ptr [rax+0x40]
+        check("62417c4810a42480000000", a -> a.vmovupsLoad(28, mem(R12, 0x80))); // vmovups zmm28, zmmword ptr [r12+0x80]
+        check("62527558528604000000", a -> a.vpdpwssdBroadcast(8, 1, mem(R14, 4))); // vpdpwssd zmm8, zmm1, dword ptr [r14+0x4]{1to16}
+        check("6272755052bf10000000", a -> a.vpdpwssdBroadcast(15, 17, mem(RDI, 0x10))); // vpdpwssd zmm15, zmm17, dword ptr [rdi+0x10]{1to16}
         check("c5f877", a -> a.vzeroupper()); // vzeroupper
         check("0fa2", a -> a.cpuid()); // cpuid
         check("0f01d0", a -> a.xgetbv()); // xgetbv
