@@ -26,9 +26,11 @@ public final class ActivationRows {
     final int[] pairs;   // (rows, cols / 2) Q8_0 and Q8_K: see pairs()
     final int[] qsums;   // (rows, cols / 32) Q8_0: sum of each block's quants
     final byte[] vnniQs; // (rows, cols) Q8_K, only where the emitted Q4_K kernel runs: see vnniQs()
-    final int[] vnniMeta; // (rows, cols / 256, 5) likewise: see vnniMeta()
+    final int[] vnniMeta; // (rows, cols / 256, 13) likewise: see vnniMeta()
     /** Where each of eight consecutive quants goes in {@link #vnniQs}: the nibble order of a Q4_K layout word. */
     private static final int[] VNNI_ORDER = {0, 4, 2, 6, 1, 5, 3, 7};
+    /** Ints of {@link #vnniMeta} per Q8_K block. */
+    public static final int META = 13;
 
     /** Buffers for up to {@code rows} rows of up to {@code maxCols} elements in {@code format}. */
     public ActivationRows(GgmlType format, int rows, int maxCols) {
@@ -52,7 +54,7 @@ public final class ActivationRows {
         qsums = format == GgmlType.Q8_0 ? new int[total / 32 + rows] : null;
         boolean vnni = format == GgmlType.Q8_K && VnniMatmul.forType(GgmlType.Q4_K) != null;
         vnniQs = vnni ? new byte[total] : null;
-        vnniMeta = vnni ? new int[(total / 256 + rows) * 5] : null;
+        vnniMeta = vnni ? new int[(total / 256 + rows) * META] : null;
         if (!(format == GgmlType.F32 || half != null || q)) {
             throw new IllegalArgumentException("not an activation format: " + format);
         }
@@ -110,8 +112,10 @@ public final class ActivationRows {
     }
 
     /**
-     * Per Q8_K block (five ints, {@code 5 * (element / 256)}): the scale's float bits, then for sub-block pairs
-     * {@code (0, 1) .. (6, 7)} the sums of each 32 quants as two 16-bit halves (at most 32 * 127 in magnitude).
+     * Per Q8_K block ({@link #META} ints from {@code META * (element / 256)}), for the emitted K-quant kernels: the
+     * scale's float bits; for 32-element sub-block pairs {@code (0, 1) .. (6, 7)} (Q4_K) the sums of their quants as
+     * the two 16-bit halves of an int (at most 32 * 127 in magnitude); then likewise for the 16-element pairs
+     * {@code (0, 1) .. (14, 15)} (Q6_K).
      */
     public int[] vnniMeta() {
         return vnniMeta;
@@ -198,11 +202,16 @@ public final class ActivationRows {
             }
         }
         for (int b = dst / 256, i = dst; i < dst + n; b++, i += 256) {
-            vnniMeta[5 * b] = Float.floatToRawIntBits(d[b]);
+            int m = META * b;
+            int s = i / 16;
+            vnniMeta[m] = Float.floatToRawIntBits(d[b]);
             for (int p = 0; p < 4; p++) {
-                int s0 = bsums[(i + 64 * p) / 16] + bsums[(i + 64 * p) / 16 + 1];
-                int s1 = bsums[(i + 64 * p) / 16 + 2] + bsums[(i + 64 * p) / 16 + 3];
-                vnniMeta[5 * b + 1 + p] = (s0 & 0xffff) | s1 << 16;
+                int s0 = bsums[s + 4 * p] + bsums[s + 4 * p + 1];
+                int s1 = bsums[s + 4 * p + 2] + bsums[s + 4 * p + 3];
+                vnniMeta[m + 1 + p] = (s0 & 0xffff) | s1 << 16;
+            }
+            for (int p = 0; p < 8; p++) {
+                vnniMeta[m + 5 + p] = (bsums[s + 2 * p] & 0xffff) | bsums[s + 2 * p + 1] << 16;
             }
         }
     }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.trestle.backends.cpu.kernel.PairedRepackedKernel;
 import dev.trestle.backends.cpu.kernel.Q4_0Repacked;
 import dev.trestle.backends.cpu.kernel.Q4_KRepacked;
+import dev.trestle.backends.cpu.kernel.Q6_KDenseRepacked;
 import dev.trestle.backends.cpu.kernel.Q8_0Repacked;
 import dev.trestle.backends.cpu.kernel.RepackedKernel;
 import dev.trestle.backends.cpu.kernel.TripledRepackedKernel;
@@ -42,11 +43,12 @@ class VnniMatmulTest {
             assertNotNull(VnniMatmul.forType(GgmlType.Q4_0));
             assertNotNull(VnniMatmul.forType(GgmlType.Q8_0));
             assertNotNull(VnniMatmul.forType(GgmlType.Q4_K));
+            assertNotNull(VnniMatmul.forType(GgmlType.Q6_K));
         }
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"Q4_0", "Q8_0", "Q4_K"})
+    @ValueSource(strings = {"Q4_0", "Q8_0", "Q4_K", "Q6_K"})
     void emittedKernelsEqualTheVectorApiKernelsBitForBit(String name) {
         GgmlType type = GgmlType.valueOf(name);
         VnniMatmul vnni = VnniMatmul.forType(type);
@@ -54,16 +56,20 @@ class VnniMatmulTest {
         RepackedKernel kernel = switch (type) {
             case Q4_0 -> new Q4_0Repacked();
             case Q8_0 -> new Q8_0Repacked();
-            default -> new Q4_KRepacked();
+            case Q4_K -> new Q4_KRepacked();
+            default -> new Q6_KDenseRepacked(); // the Q6_K layout the kernel reads (unpacked per call)
         };
-        VectorApiMultiply reference = switch (kernel) {
+        Multiply reference = switch (kernel) {
             case TripledRepackedKernel k -> k::multiplyVectorApi;
             case PairedRepackedKernel k -> k::multiplyVectorApi;
             default -> throw new IllegalStateException();
         };
+        // Q6_K goes through the layout's dispatch, which unpacks the group for the kernel (two or more tokens)
+        Multiply emitted = type == GgmlType.Q6_K ? kernel::multiply : vnni::multiply;
+        int minTokens = type == GgmlType.Q6_K ? 2 : 1;
         Random rnd = new Random(23);
         int maxTokens = 13;
-        int[] widths = type == GgmlType.Q4_K ? new int[] {256, 512, 2048} : new int[] {32, 96, 2048};
+        int[] widths = type.blockSize() == 256 ? new int[] {256, 512, 2048} : new int[] {32, 96, 2048};
         try (Arena arena = Arena.ofConfined()) {
             for (int cols : widths) {
                 int groups = 3;
@@ -82,7 +88,7 @@ class VnniMatmulTest {
                 }
                 ActivationRows a = new ActivationRows(kernel.dotType(), maxTokens, cols);
                 a.load(x, 0, cols, maxTokens, cols);
-                for (int tokens = 1; tokens <= maxTokens; tokens++) {
+                for (int tokens = minTokens; tokens <= maxTokens; tokens++) {
                     int[] actRows = new int[tokens];
                     int[] outRows = new int[tokens];
                     for (int i = 0; i < tokens; i++) {
@@ -98,7 +104,7 @@ class VnniMatmulTest {
                             long off = g * groupBytes;
                             int rowOff = g * kernel.groupRows();
                             reference.multiply(packed, off, cols, a, ar, or, tokens, want, rows, rowOff);
-                            vnni.multiply(packed, off, cols, a, ar, or, tokens, got, rows, rowOff);
+                            emitted.multiply(packed, off, cols, a, ar, or, tokens, got, rows, rowOff);
                         }
                         assertArrayEquals(want, got, type + " cols " + cols + " tokens " + tokens
                                 + (gathered ? " gathered" : ""));
@@ -108,8 +114,8 @@ class VnniMatmulTest {
         }
     }
 
-    /** The Vector API path of a repacked kernel. */
-    private interface VectorApiMultiply {
+    /** A repacked kernel's multiply: the Vector API path or the emitted one. */
+    private interface Multiply {
         void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows, int[] outRows,
                       int tokens, float[] out, int outStride, int rowOff);
     }

@@ -36,10 +36,19 @@ public abstract class PairedRepackedKernel implements RepackedKernel {
     public final void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows,
                                int[] outRows, int tokens, float[] out, int outStride, int rowOff) {
         if (vnni != null && tokens >= 2 && w.isNative() && a.vnniQs() != null) {
-            vnni.multiply(w, groupOff, cols, a, actRows, outRows, tokens, out, outStride, rowOff);
+            MemorySegment v = vnniWeights(w, groupOff, cols);
+            vnni.multiply(v, v == w ? groupOff : 0, cols, a, actRows, outRows, tokens, out, outStride, rowOff);
             return;
         }
         multiplyVectorApi(w, groupOff, cols, a, actRows, outRows, tokens, out, outStride, rowOff);
+    }
+
+    /**
+     * The weights the emitted kernel reads for the group at {@code groupOff}: {@code w} itself where it reads this
+     * layout, else a per-thread copy of the group in the kernel's own layout (offset 0).
+     */
+    MemorySegment vnniWeights(MemorySegment w, long groupOff, int cols) {
+        return w;
     }
 
     /** {@link #multiply} with the Vector API kernels only (the reference the emitted kernels are tested against). */

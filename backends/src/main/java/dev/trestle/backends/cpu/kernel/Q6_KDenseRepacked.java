@@ -2,8 +2,10 @@ package dev.trestle.backends.cpu.kernel;
 
 import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
+import dev.trestle.backends.cpu.x86.VnniMatmul;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -66,6 +68,10 @@ public final class Q6_KDenseRepacked extends PairedRepackedKernel {
         return FloatVector.SPECIES_PREFERRED.length() == 16 && VectorShapes.hasCpuFlag("avx512vbmi");
     }
 
+    public Q6_KDenseRepacked() {
+        super(VnniMatmul.forType(GgmlType.Q6_K));
+    }
+
     @Override
     public GgmlType weightType() {
         return GgmlType.Q6_K;
@@ -119,6 +125,56 @@ public final class Q6_KDenseRepacked extends PairedRepackedKernel {
         }
         long end = dstOff + (long) (cols / 256) * SUPER;
         dst.asSlice(end, PAD).fill((byte) 0);
+    }
+
+    /**
+     * The group at {@code groupOff} in {@link VnniMatmul#Q6_K_SUPER}-byte super-blocks of byte codes for the emitted
+     * VNNI kernel, in a per-thread buffer: each 6-bit weight unpacked once per call serves every token of it.
+     */
+    @Override
+    MemorySegment vnniWeights(MemorySegment w, long groupOff, int cols) {
+        int supers = cols / 256;
+        MemorySegment dst = VnniMatmul.scratch((long) supers * VnniMatmul.Q6_K_SUPER);
+        ShortVector place = ShortVector.fromArray(S, PLACE, 0);
+        ShortVector ten = ShortVector.broadcast(S, (short) 10);
+        for (int b = 0; b < supers; b++) {
+            long so = groupOff + (long) b * SUPER;
+            long vo = (long) b * VnniMatmul.Q6_K_SUPER;
+            MemorySegment.copy(w, so, dst, vo, 4L * G);
+            for (int i = 0; i < 16; i++) {
+                long sc = so + 4 * G + (long) (i >> 1) * PAIR + (i & 1) * G;
+                MemorySegment.copy(w, sc, dst, vo + VnniMatmul.Q6_K_SCALES + 32L * i, G);
+                long wo = so + 6 * G + (long) (i >> 1) * PAIR + (i & 1) * SUB;
+                for (int m = 0; m < 4; m++) {
+                    for (int h = 0; h < 2; h++) {
+                        long c = wo + 96L * m + 48L * h;
+                        // parts 0 and 1: elements (4m, 4m + 2) and (4m + 1, 4m + 3) of each row, as codes 0..63
+                        ShortVector p0 = ByteVector.fromMemorySegment(B, w, c, LE).rearrange(SPREAD)
+                                .reinterpretAsShorts().lanewise(VectorOperators.LSHL, place)
+                                .lanewise(VectorOperators.ASHR, ten).add((short) 32);
+                        ShortVector p1 = ByteVector.fromMemorySegment(B, w, c + 24, LE).rearrange(SPREAD)
+                                .reinterpretAsShorts().lanewise(VectorOperators.LSHL, place)
+                                .lanewise(VectorOperators.ASHR, ten).add((short) 32);
+                        // each row's int: the codes of elements 4m .. 4m + 3 in byte order
+                        p0.reinterpretAsInts().or(p1.reinterpretAsInts().lanewise(VectorOperators.LSHL, 8))
+                                .intoMemorySegment(dst, vo + VnniMatmul.Q6_K_QUANTS + ((2L * i + h) * 4 + m) * 64,
+                                        LE);
+                    }
+                }
+            }
+            for (int p = 0; p < 8; p++) {
+                for (int h = 0; h < 2; h++) {
+                    for (int j = 0; j < LANES; j++) {
+                        int r = LANES * h + j;
+                        int s0 = dst.get(ValueLayout.JAVA_BYTE, vo + VnniMatmul.Q6_K_SCALES + 32L * (2 * p) + r);
+                        int s1 = dst.get(ValueLayout.JAVA_BYTE, vo + VnniMatmul.Q6_K_SCALES + 32L * (2 * p + 1) + r);
+                        dst.set(Le.INT, vo + VnniMatmul.Q6_K_PAIRS + (2L * p + h) * 64 + 4L * j,
+                                (s0 & 0xffff) | s1 << 16);
+                    }
+                }
+            }
+        }
+        return dst;
     }
 
     /** One activation row (decode): the group's {@code G} dots into {@code out[o..o+G)}. */

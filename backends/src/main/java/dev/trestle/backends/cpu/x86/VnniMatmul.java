@@ -21,6 +21,7 @@ import static dev.trestle.backends.cpu.x86.X86Assembler.mem;
 import dev.trestle.backends.cpu.ActivationRows;
 import dev.trestle.backends.type.GgmlType;
 import dev.trestle.nativ.exec.ExecutableMemory;
+import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
@@ -57,6 +58,18 @@ public final class VnniMatmul {
     private static final int K_SUBS = 8 * GROUP;
     private static final int K_SUB = 18 * GROUP;
     private static final int K_SUPER = K_SUBS + 8 * K_SUB;
+    /**
+     * Q6_K, unpacked per call by {@code Q6_KDenseRepacked.vnniWeights}: per super-block of a group, d as floats
+     * (row order), the int8 scales of the 16 sub-blocks (32 bytes each, row order), their pairs {@code (2p, 2p + 1)}
+     * as the 16-bit halves of one int per row (64 bytes per pair and half group), then per sub-block, half group
+     * and word {@code m} 64 bytes: the codes {@code q6} (0..63) of elements {@code 4m .. 4m + 3} of each row.
+     */
+    public static final int Q6_K_SCALES = 4 * GROUP;
+    public static final int Q6_K_PAIRS = Q6_K_SCALES + 16 * GROUP;
+    public static final int Q6_K_QUANTS = Q6_K_PAIRS + 16 * CHUNK;
+    public static final int Q6_K_SUPER = Q6_K_QUANTS + 16 * 2 * 4 * CHUNK;
+    /** Bytes of {@code ActivationRows.vnniMeta()} per Q8_K block. */
+    private static final int META_BYTES = 4 * ActivationRows.META;
     // frame ints: blocks, token groups, rowOff, first token; then per token (activation element offset, out offset)
     private static final int F_BLOCKS = 0;
     private static final int F_GROUPS = 4;
@@ -87,6 +100,7 @@ public final class VnniMatmul {
     private static final VnniMatmul Q4_0 = create(GgmlType.Q4_0);
     private static final VnniMatmul Q8_0 = create(GgmlType.Q8_0);
     private static final VnniMatmul Q4_K = create(GgmlType.Q4_K);
+    private static final VnniMatmul Q6_K = create(GgmlType.Q6_K);
 
     private final GgmlType type;
     private final MethodHandle[] byTokens; // index T - 1
@@ -96,12 +110,13 @@ public final class VnniMatmul {
         this.byTokens = byTokens;
     }
 
-    /** The kernels for a repacked {@code type} (Q4_0, Q8_0 or Q4_K), or {@code null} where this CPU or OS lacks them. */
+    /** The kernels for a repacked {@code type} (Q4_0, Q8_0, Q4_K or Q6_K), or {@code null} where this CPU or OS lacks them. */
     public static VnniMatmul forType(GgmlType type) {
         return switch (type) {
             case Q4_0 -> Q4_0;
             case Q8_0 -> Q8_0;
             case Q4_K -> Q4_K;
+            case Q6_K -> Q6_K;
             default -> null;
         };
     }
@@ -137,18 +152,22 @@ public final class VnniMatmul {
      */
     public void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows, int[] outRows,
                          int tokens, float[] out, int outStride, int rowOff) {
-        boolean k = type == GgmlType.Q4_K;
+        boolean k = type == GgmlType.Q4_K || type == GgmlType.Q6_K;
         int blockElems = k ? 256 : 32;
         int blocks = cols / blockElems;
-        long groupBytes = (long) blocks * (k ? K_SUPER : SCALES + 2 * (type == GgmlType.Q4_0 ? 4 : 8) * CHUNK);
+        long groupBytes = (long) blocks * switch (type) {
+            case Q4_K -> K_SUPER;
+            case Q6_K -> Q6_K_SUPER;
+            default -> SCALES + 2 * (type == GgmlType.Q4_0 ? 4 : 8) * CHUNK;
+        };
         if (!w.isNative() || cols % blockElems != 0 || blocks == 0 || groupOff < 0
                 || groupOff + groupBytes > w.byteSize()) {
             throw new IndexOutOfBoundsException("group at " + groupOff + " of " + cols + " columns outside "
                     + w.byteSize() + " bytes of repacked " + type);
         }
-        byte[] qs = k ? a.vnniQs() : a.qs();
-        // per block: Q4_0/Q8_0 a scale and a sum in two arrays, Q4_K five ints in one
-        int metaLength = k ? a.vnniMeta().length / 5 : Math.min(a.scales().length, a.qsums().length);
+        byte[] qs = type == GgmlType.Q4_K ? a.vnniQs() : a.qs();
+        // per block: Q4_0/Q8_0 a scale and a sum in two arrays, the K-quants META ints in one
+        int metaLength = k ? a.vnniMeta().length / ActivationRows.META : Math.min(a.scales().length, a.qsums().length);
         Scratch s = SCRATCH.get();
         int[] frame = s.frame(tokens);
         for (int t = 0; t < tokens; t++) {
@@ -223,6 +242,8 @@ public final class VnniMatmul {
         private final ArrayView sums = new ArrayView();
         private final ArrayView out = new ArrayView();
 
+        private MemorySegment weights = MemorySegment.NULL;
+
         int[] frame(int tokens) {
             int need = F_TOKENS / 4 + 2 * tokens;
             if (frame.length < need) {
@@ -234,6 +255,18 @@ public final class VnniMatmul {
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * This thread's buffer of at least {@code bytes} (64-byte aligned, kept and reused, grown on demand) for weights
+     * unpacked into a kernel's layout for one call.
+     */
+    public static MemorySegment scratch(long bytes) {
+        Scratch s = SCRATCH.get();
+        if (s.weights.byteSize() < bytes) {
+            s.weights = Arena.ofAuto().allocate(Math.max(bytes, 2 * s.weights.byteSize()), 64);
+        }
+        return s.weights;
+    }
 
     /**
      * Runs the kernel for {@code tokens} tokens ({@code 1..MAX_TOKENS}) on {@code groups} consecutive token groups.
@@ -285,9 +318,10 @@ public final class VnniMatmul {
             a.loadInt(RDX, mem(RBP, 8 * t));
             a.load(X_REG[t], mem(RSP, S_QS));
             a.add(X_REG[t], RDX);
-            if (type == GgmlType.Q4_K) {
-                a.shr(RDX, 8);                 // element offset / 256 blocks * 5 ints * 4 bytes
-                a.lea(RDX, mem(RDX, RDX, 4, 0));
+            if (type == GgmlType.Q4_K || type == GgmlType.Q6_K) {
+                a.shr(RDX, 8);                 // element offset / 256 blocks * 13 ints * 4 bytes
+                a.lea(RAX, mem(RDX, RDX, 2, 0));
+                a.lea(RDX, mem(RDX, RAX, 4, 0));
                 a.shl(RDX, 2);
             } else {
                 a.shr(RDX, 3);                 // element offset / 32 blocks * 4 bytes
@@ -303,6 +337,8 @@ public final class VnniMatmul {
         a.bind(blockLoop);
         if (type == GgmlType.Q4_K) {
             q4KSuperBlock(a, tokens);
+        } else if (type == GgmlType.Q6_K) {
+            q6KSuperBlock(a, tokens);
         } else {
             q80Block(a, tokens, type == GgmlType.Q4_0);
         }
@@ -448,7 +484,69 @@ public final class VnniMatmul {
         a.addImm(RAX, K_SUPER);
         for (int t = 0; t < tokens; t++) {
             a.addImm(X_REG[t], 256);
-            a.addImm(M_REG[t], 20);
+            a.addImm(M_REG[t], META_BYTES);
+        }
+    }
+
+    /**
+     * One 256-element Q6_K super-block of the unpacked group at rax ({@link #Q6_K_SUPER}), then every pointer
+     * advanced. The codes are {@code q6 = weight + 32}, so {@code isum = sum_i scale_i * dot_i - 32 * sum_i scale_i *
+     * bsum_i} over the 16-element sub-blocks: the first term with {@code vpmulld} per sub-block, the second two
+     * sub-blocks per {@code vpdpwssd} (scales and sums fit 16 bits); then {@code fma(isum, d * dy, acc)} as
+     * {@code Q6_KDenseRepacked}.
+     */
+    private static void q6KSuperBlock(X86Assembler a, int tokens) {
+        for (int t = 0; t < tokens; t++) {
+            a.vpxord(vSum(t, 0), vSum(t, 0), vSum(t, 0));
+            a.vpxord(vSum(t, 1), vSum(t, 1), vSum(t, 1));
+        }
+        for (int i = 0; i < 16; i++) {
+            for (int t = 0; t < tokens; t++) {
+                a.vpxord(vDot(t, 0), vDot(t, 0), vDot(t, 0));
+                a.vpxord(vDot(t, 1), vDot(t, 1), vDot(t, 1));
+            }
+            for (int h = 0; h < 2; h++) {
+                for (int m = 0; m < 4; m++) {
+                    a.vmovdqu32(V_CHUNK, mem(RAX, Q6_K_QUANTS + ((2 * i + h) * 4 + m) * CHUNK));
+                    for (int t = 0; t < tokens; t++) {
+                        a.vpdpbusdBroadcast(vDot(t, h), V_CHUNK, mem(X_REG[t], 16 * i + 4 * m));
+                    }
+                }
+            }
+            for (int h = 0; h < 2; h++) {
+                a.vpmovsxbd(V_SCALE, mem(RAX, Q6_K_SCALES + 32 * i + HALF * h));
+                for (int t = 0; t < tokens; t++) {
+                    a.vpmulld(vDot(t, h), vDot(t, h), V_SCALE);
+                    a.vpaddd(vSum(t, h), vSum(t, h), vDot(t, h));
+                }
+            }
+        }
+        for (int t = 0; t < tokens; t++) {
+            a.vpxord(vDot(t, 0), vDot(t, 0), vDot(t, 0));
+            a.vpxord(vDot(t, 1), vDot(t, 1), vDot(t, 1));
+        }
+        for (int p = 0; p < 8; p++) {
+            for (int h = 0; h < 2; h++) {
+                a.vmovdqu32(V_LOW, mem(RAX, Q6_K_PAIRS + (2 * p + h) * CHUNK));
+                for (int t = 0; t < tokens; t++) {
+                    a.vpdpwssdBroadcast(vDot(t, h), V_LOW, mem(M_REG[t], 20 + 4 * p));
+                }
+            }
+        }
+        for (int h = 0; h < 2; h++) {
+            a.vmovupsLoad(V_SCALE, mem(RAX, 4 * HALF * h));
+            for (int t = 0; t < tokens; t++) {
+                a.vpslld(vDot(t, h), vDot(t, h), 5);
+                a.vpsubd(vSum(t, h), vSum(t, h), vDot(t, h));
+                a.vcvtdq2ps(vSum(t, h), vSum(t, h));
+                a.vmulpsBroadcast(V_TMP, V_SCALE, mem(M_REG[t], 0));
+                a.vfmadd231ps(vFloat(t, h), vSum(t, h), V_TMP);
+            }
+        }
+        a.addImm(RAX, Q6_K_SUPER);
+        for (int t = 0; t < tokens; t++) {
+            a.addImm(X_REG[t], 256);
+            a.addImm(M_REG[t], META_BYTES);
         }
     }
 

@@ -385,6 +385,11 @@ public final class X86Assembler {
         evexRM(MAP_0F38, PP_66, 0x31, dst, 0, m, false);
     }
 
+    /** {@code vpmovsxbd zmm, [m128]}: sixteen signed bytes widened to ints. */
+    public void vpmovsxbd(int dst, Mem m) {
+        evexRM(MAP_0F38, PP_66, 0x21, dst, 0, m, false);
+    }
+
     /** {@code vmovups zmm, [m]}. */
     public void vmovupsLoad(int dst, Mem m) {
         evexRM(MAP_0F, PP_NONE, 0x10, dst, 0, m, false);

@@ -88,6 +88,8 @@ class X86AssemblerTest {
         check("62417c4810a42480000000", a -> a.vmovupsLoad(28, mem(R12, 0x80))); // vmovups zmm28, zmmword ptr [r12+0x80]
         check("62527558528604000000", a -> a.vpdpwssdBroadcast(8, 1, mem(R14, 4))); // vpdpwssd zmm8, zmm1, dword ptr [r14+0x4]{1to16}
         check("6272755052bf10000000", a -> a.vpdpwssdBroadcast(15, 17, mem(RDI, 0x10))); // vpdpwssd zmm15, zmm17, dword ptr [rdi+0x10]{1to16}
+        check("62f27d48219890000000", a -> a.vpmovsxbd(3, mem(RAX, 0x90))); // vpmovsxbd zmm3, xmmword ptr [rax+0x90]
+        check("62c27d4821a910000000", a -> a.vpmovsxbd(21, mem(R9, 0x10))); // vpmovsxbd zmm21, xmmword ptr [r9+0x10]
         check("c5f877", a -> a.vzeroupper()); // vzeroupper
         check("0fa2", a -> a.cpuid()); // cpuid
         check("0f01d0", a -> a.xgetbv()); // xgetbv
