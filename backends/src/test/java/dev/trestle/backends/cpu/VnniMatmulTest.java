@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.trestle.backends.cpu.kernel.PairedRepackedKernel;
 import dev.trestle.backends.cpu.kernel.Q4_0Repacked;
 import dev.trestle.backends.cpu.kernel.Q4_KRepacked;
+import dev.trestle.backends.cpu.kernel.Q5_KRepacked;
 import dev.trestle.backends.cpu.kernel.Q6_KDenseRepacked;
 import dev.trestle.backends.cpu.kernel.Q8_0Repacked;
 import dev.trestle.backends.cpu.kernel.RepackedKernel;
@@ -43,12 +44,13 @@ class VnniMatmulTest {
             assertNotNull(VnniMatmul.forType(GgmlType.Q4_0));
             assertNotNull(VnniMatmul.forType(GgmlType.Q8_0));
             assertNotNull(VnniMatmul.forType(GgmlType.Q4_K));
+            assertNotNull(VnniMatmul.forType(GgmlType.Q5_K));
             assertNotNull(VnniMatmul.forType(GgmlType.Q6_K));
         }
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"Q4_0", "Q8_0", "Q4_K", "Q6_K"})
+    @ValueSource(strings = {"Q4_0", "Q8_0", "Q4_K", "Q5_K", "Q6_K"})
     void emittedKernelsEqualTheVectorApiKernelsBitForBit(String name) {
         GgmlType type = GgmlType.valueOf(name);
         VnniMatmul vnni = VnniMatmul.forType(type);
@@ -57,6 +59,7 @@ class VnniMatmulTest {
             case Q4_0 -> new Q4_0Repacked();
             case Q8_0 -> new Q8_0Repacked();
             case Q4_K -> new Q4_KRepacked();
+            case Q5_K -> new Q5_KRepacked();
             default -> new Q6_KDenseRepacked(); // the Q6_K layout the kernel reads (unpacked per call)
         };
         Multiply reference = switch (kernel) {

@@ -2,6 +2,7 @@ package dev.trestle.backends.cpu.kernel;
 
 import dev.trestle.backends.bytes.Le;
 import dev.trestle.backends.cpu.ActivationRows;
+import dev.trestle.backends.cpu.x86.VnniMatmul;
 import dev.trestle.backends.type.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -43,6 +44,10 @@ public final class Q5_KRepacked extends PairedRepackedKernel {
     private static final int SUB = 34 * G;
     /** Bytes of one repacked super-block of a group: d and -dmin as floats, then eight sub-blocks. */
     private static final int SUPER = 8 * G + 8 * SUB;
+
+    public Q5_KRepacked() {
+        super(VnniMatmul.forType(GgmlType.Q5_K));
+    }
 
     @Override
     public GgmlType weightType() {

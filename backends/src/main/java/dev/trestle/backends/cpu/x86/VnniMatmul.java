@@ -27,6 +27,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.util.function.IntBinaryOperator;
 
 /**
  * Prefill kernels for the Q4_0 and Q8_0 repacked layouts ({@code TripledRepackedKernel}: 32-row groups, per block
@@ -58,6 +59,7 @@ public final class VnniMatmul {
     private static final int K_SUBS = 8 * GROUP;
     private static final int K_SUB = 18 * GROUP;
     private static final int K_SUPER = K_SUBS + 8 * K_SUB;
+    private static final int K5_SUB = 34 * GROUP;
     /**
      * Q6_K, unpacked per call by {@code Q6_KDenseRepacked.vnniWeights}: per super-block of a group, d as floats
      * (row order), the int8 scales of the 16 sub-blocks (32 bytes each, row order), their pairs {@code (2p, 2p + 1)}
@@ -100,6 +102,7 @@ public final class VnniMatmul {
     private static final VnniMatmul Q4_0 = create(GgmlType.Q4_0);
     private static final VnniMatmul Q8_0 = create(GgmlType.Q8_0);
     private static final VnniMatmul Q4_K = create(GgmlType.Q4_K);
+    private static final VnniMatmul Q5_K = create(GgmlType.Q5_K);
     private static final VnniMatmul Q6_K = create(GgmlType.Q6_K);
 
     private final GgmlType type;
@@ -110,12 +113,13 @@ public final class VnniMatmul {
         this.byTokens = byTokens;
     }
 
-    /** The kernels for a repacked {@code type} (Q4_0, Q8_0, Q4_K or Q6_K), or {@code null} where this CPU or OS lacks them. */
+    /** The kernels for a repacked {@code type} (Q4_0, Q8_0, Q4_K, Q5_K or Q6_K), or {@code null} where this CPU or OS lacks them. */
     public static VnniMatmul forType(GgmlType type) {
         return switch (type) {
             case Q4_0 -> Q4_0;
             case Q8_0 -> Q8_0;
             case Q4_K -> Q4_K;
+            case Q5_K -> Q5_K;
             case Q6_K -> Q6_K;
             default -> null;
         };
@@ -152,11 +156,12 @@ public final class VnniMatmul {
      */
     public void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows, int[] outRows,
                          int tokens, float[] out, int outStride, int rowOff) {
-        boolean k = type == GgmlType.Q4_K || type == GgmlType.Q6_K;
+        boolean k = type.blockSize() == 256;
         int blockElems = k ? 256 : 32;
         int blocks = cols / blockElems;
         long groupBytes = (long) blocks * switch (type) {
             case Q4_K -> K_SUPER;
+            case Q5_K -> K_SUBS + 8 * K5_SUB;
             case Q6_K -> Q6_K_SUPER;
             default -> SCALES + 2 * (type == GgmlType.Q4_0 ? 4 : 8) * CHUNK;
         };
@@ -295,7 +300,7 @@ public final class VnniMatmul {
         }
         a.subImm(RSP, STACK);
         // constants: the unpack mask, the block count, the output base moved to the group's first row
-        a.movImm32(RAX, type == GgmlType.Q8_0 ? 0x80808080 : 0x0f0f0f0f);
+        a.movImm32(RAX, type == GgmlType.Q8_0 || type == GgmlType.Q5_K ? 0x80808080 : 0x0f0f0f0f);
         a.vpbroadcastdFromGpr(V_MASK, RAX);
         a.store(mem(RSP, S_W), RDI);
         a.store(mem(RSP, S_QS), RSI);
@@ -318,7 +323,7 @@ public final class VnniMatmul {
             a.loadInt(RDX, mem(RBP, 8 * t));
             a.load(X_REG[t], mem(RSP, S_QS));
             a.add(X_REG[t], RDX);
-            if (type == GgmlType.Q4_K || type == GgmlType.Q6_K) {
+            if (type.blockSize() == 256) {
                 a.shr(RDX, 8);                 // element offset / 256 blocks * 13 ints * 4 bytes
                 a.lea(RAX, mem(RDX, RDX, 2, 0));
                 a.lea(RDX, mem(RDX, RAX, 4, 0));
@@ -335,8 +340,8 @@ public final class VnniMatmul {
         a.load(RBX, mem(RSP, S_BLOCKS));
 
         a.bind(blockLoop);
-        if (type == GgmlType.Q4_K) {
-            q4KSuperBlock(a, tokens);
+        if (type == GgmlType.Q4_K || type == GgmlType.Q5_K) {
+            kQuantSuperBlock(a, tokens, type == GgmlType.Q5_K);
         } else if (type == GgmlType.Q6_K) {
             q6KSuperBlock(a, tokens);
         } else {
@@ -369,10 +374,7 @@ public final class VnniMatmul {
     /** One 32-element Q4_0 or Q8_0 block of the group at rax, then every pointer advanced to the next. */
     private static void q80Block(X86Assembler a, int tokens, boolean q4) {
         int words = q4 ? 4 : 8;
-        for (int t = 0; t < tokens; t++) {
-            a.vpxord(vInt(t, 0), vInt(t, 0), vInt(t, 0));
-            a.vpxord(vInt(t, 1), vInt(t, 1), vInt(t, 1));
-        }
+        zero(a, tokens, VnniMatmul::vInt);
         for (int k = 0; k < words; k++) {
             for (int h = 0; h < 2; h++) {
                 a.vmovdqu32(V_CHUNK, mem(RAX, SCALES + (2 * k + h) * CHUNK));
@@ -415,33 +417,38 @@ public final class VnniMatmul {
     }
 
     /**
-     * One 256-element Q4_K super-block of the group at rax ({@code Q4_KRepacked}: d and -dmin as floats, then per
-     * sub-block the scales, the mins and four words per half group), then every pointer advanced. Each sub-block's
-     * dot goes into {@code isum} times its scale ({@code vpmulld}); the mins term {@code sum_j min_j * bsum_j} is
-     * formed after the eight sub-blocks in the dot registers, two sub-blocks per {@code vpdpwssd} (mins and sums
-     * both fit 16 bits). Then, as {@code Q4_KRepacked}: {@code fma(isum, d * dy, acc)}, {@code fma(msum,
-     * -dmin * dy, acc)}.
+     * One 256-element Q4_K or Q5_K super-block of the group at rax ({@code Q4_KRepacked}, {@code Q5_KRepacked}: d
+     * and -dmin as floats, then per sub-block the scales, the mins and the quants by word and half group), then
+     * every pointer advanced. Each sub-block's dot goes into {@code isum} times its scale ({@code vpmulld}); the
+     * mins term {@code sum_j min_j * bsum_j} is formed after the eight sub-blocks in the dot registers, two
+     * sub-blocks per {@code vpdpwssd} (mins and sums both fit 16 bits). Q5_K bytes are {@code q5 - 16}, taken as
+     * {@code q5 + 112} (sign bit flipped), so its {@code isum} loses {@code 112 * sum_j scale_j * bsum_j}, formed the
+     * same way. Then, as the Java kernels: {@code fma(isum, d * dy, acc)}, {@code fma(msum, -dmin * dy, acc)}.
      */
-    private static void q4KSuperBlock(X86Assembler a, int tokens) {
-        for (int t = 0; t < tokens; t++) {
-            a.vpxord(vSum(t, 0), vSum(t, 0), vSum(t, 0));
-            a.vpxord(vSum(t, 1), vSum(t, 1), vSum(t, 1));
-        }
+    private static void kQuantSuperBlock(X86Assembler a, int tokens, boolean q5) {
+        int sub = q5 ? K5_SUB : K_SUB;
+        zero(a, tokens, VnniMatmul::vSum);
         for (int j = 0; j < 8; j++) {
-            int sb = K_SUBS + j * K_SUB;
-            for (int t = 0; t < tokens; t++) {
-                a.vpxord(vDot(t, 0), vDot(t, 0), vDot(t, 0));
-                a.vpxord(vDot(t, 1), vDot(t, 1), vDot(t, 1));
-            }
-            for (int c = 0; c < 4; c++) {
+            int sb = K_SUBS + j * sub;
+            zero(a, tokens, VnniMatmul::vDot);
+            for (int c = 0; c < (q5 ? 8 : 4); c++) {
                 for (int h = 0; h < 2; h++) {
                     a.vmovdqu32(V_CHUNK, mem(RAX, sb + 2 * GROUP + (2 * c + h) * CHUNK));
-                    a.vpandd(V_LOW, V_CHUNK, V_MASK);
-                    a.vpsrld(V_CHUNK, V_CHUNK, 4);
-                    a.vpandd(V_CHUNK, V_CHUNK, V_MASK);
-                    for (int t = 0; t < tokens; t++) {
-                        a.vpdpbusdBroadcast(vDot(t, h), V_LOW, mem(X_REG[t], 32 * j + 8 * c));
-                        a.vpdpbusdBroadcast(vDot(t, h), V_CHUNK, mem(X_REG[t], 32 * j + 8 * c + 4));
+                    if (q5) {
+                        // word c of a row: elements 4c..4c+3
+                        a.vpxord(V_CHUNK, V_CHUNK, V_MASK);
+                        for (int t = 0; t < tokens; t++) {
+                            a.vpdpbusdBroadcast(vDot(t, h), V_CHUNK, mem(X_REG[t], 32 * j + 4 * c));
+                        }
+                    } else {
+                        // word c: low nibbles pair with vnniQs at 8c, high nibbles at 8c + 4
+                        a.vpandd(V_LOW, V_CHUNK, V_MASK);
+                        a.vpsrld(V_CHUNK, V_CHUNK, 4);
+                        a.vpandd(V_CHUNK, V_CHUNK, V_MASK);
+                        for (int t = 0; t < tokens; t++) {
+                            a.vpdpbusdBroadcast(vDot(t, h), V_LOW, mem(X_REG[t], 32 * j + 8 * c));
+                            a.vpdpbusdBroadcast(vDot(t, h), V_CHUNK, mem(X_REG[t], 32 * j + 8 * c + 4));
+                        }
                     }
                 }
             }
@@ -453,22 +460,18 @@ public final class VnniMatmul {
                 }
             }
         }
-        for (int t = 0; t < tokens; t++) {
-            a.vpxord(vDot(t, 0), vDot(t, 0), vDot(t, 0));
-            a.vpxord(vDot(t, 1), vDot(t, 1), vDot(t, 1));
-        }
-        for (int p = 0; p < 4; p++) {
-            for (int h = 0; h < 2; h++) {
-                // the mins of sub-blocks 2p and 2p + 1 as the two 16-bit halves of each row's lane
-                a.vpmovzxbd(V_LOW, mem(RAX, K_SUBS + 2 * p * K_SUB + GROUP + HALF * h));
-                a.vpmovzxbd(V_CHUNK, mem(RAX, K_SUBS + (2 * p + 1) * K_SUB + GROUP + HALF * h));
-                a.vpslld(V_CHUNK, V_CHUNK, 16);
-                a.vpord(V_LOW, V_LOW, V_CHUNK);
-                for (int t = 0; t < tokens; t++) {
-                    a.vpdpwssdBroadcast(vDot(t, h), V_LOW, mem(M_REG[t], 4 + 4 * p));
+        if (q5) {
+            pairSums(a, tokens, sub, 0);
+            for (int t = 0; t < tokens; t++) {
+                for (int h = 0; h < 2; h++) {
+                    a.vpslld(V_TMP, vDot(t, h), 4);
+                    a.vpslld(vDot(t, h), vDot(t, h), 7);
+                    a.vpsubd(vSum(t, h), vSum(t, h), vDot(t, h));
+                    a.vpaddd(vSum(t, h), vSum(t, h), V_TMP);
                 }
             }
         }
+        pairSums(a, tokens, sub, GROUP);
         for (int h = 0; h < 2; h++) {
             a.vmovupsLoad(V_SCALE, mem(RAX, 4 * HALF * h));
             a.vmovupsLoad(V_MIN, mem(RAX, 4 * GROUP + 4 * HALF * h));
@@ -481,10 +484,41 @@ public final class VnniMatmul {
                 a.vfmadd231ps(vFloat(t, h), vDot(t, h), V_TMP);
             }
         }
-        a.addImm(RAX, K_SUPER);
+        a.addImm(RAX, K_SUBS + 8 * sub);
         for (int t = 0; t < tokens; t++) {
             a.addImm(X_REG[t], 256);
             a.addImm(M_REG[t], META_BYTES);
+        }
+    }
+
+    /**
+     * Into the dot registers: {@code sum_j v_j * bsum_j} over the eight 32-element sub-blocks, {@code v_j} the byte
+     * per row at {@code field} of each sub-block (0: the scales, {@code GROUP}: the mins), two sub-blocks per
+     * {@code vpdpwssd} against the activation's sum pairs.
+     */
+    private static void pairSums(X86Assembler a, int tokens, int sub, int field) {
+        zero(a, tokens, VnniMatmul::vDot);
+        for (int p = 0; p < 4; p++) {
+            for (int h = 0; h < 2; h++) {
+                // sub-blocks 2p and 2p + 1 as the two 16-bit halves of each row's lane
+                a.vpmovzxbd(V_LOW, mem(RAX, K_SUBS + 2 * p * sub + field + HALF * h));
+                a.vpmovzxbd(V_CHUNK, mem(RAX, K_SUBS + (2 * p + 1) * sub + field + HALF * h));
+                a.vpslld(V_CHUNK, V_CHUNK, 16);
+                a.vpord(V_LOW, V_LOW, V_CHUNK);
+                for (int t = 0; t < tokens; t++) {
+                    a.vpdpwssdBroadcast(vDot(t, h), V_LOW, mem(M_REG[t], 4 + 4 * p));
+                }
+            }
+        }
+    }
+
+    /** Zeroes register {@code reg(t, h)} for every token and half. */
+    private static void zero(X86Assembler a, int tokens, IntBinaryOperator reg) {
+        for (int t = 0; t < tokens; t++) {
+            for (int h = 0; h < 2; h++) {
+                int r = reg.applyAsInt(t, h);
+                a.vpxord(r, r, r);
+            }
         }
     }
 
@@ -496,15 +530,9 @@ public final class VnniMatmul {
      * {@code Q6_KDenseRepacked}.
      */
     private static void q6KSuperBlock(X86Assembler a, int tokens) {
-        for (int t = 0; t < tokens; t++) {
-            a.vpxord(vSum(t, 0), vSum(t, 0), vSum(t, 0));
-            a.vpxord(vSum(t, 1), vSum(t, 1), vSum(t, 1));
-        }
+        zero(a, tokens, VnniMatmul::vSum);
         for (int i = 0; i < 16; i++) {
-            for (int t = 0; t < tokens; t++) {
-                a.vpxord(vDot(t, 0), vDot(t, 0), vDot(t, 0));
-                a.vpxord(vDot(t, 1), vDot(t, 1), vDot(t, 1));
-            }
+            zero(a, tokens, VnniMatmul::vDot);
             for (int h = 0; h < 2; h++) {
                 for (int m = 0; m < 4; m++) {
                     a.vmovdqu32(V_CHUNK, mem(RAX, Q6_K_QUANTS + ((2 * i + h) * 4 + m) * CHUNK));
@@ -521,10 +549,7 @@ public final class VnniMatmul {
                 }
             }
         }
-        for (int t = 0; t < tokens; t++) {
-            a.vpxord(vDot(t, 0), vDot(t, 0), vDot(t, 0));
-            a.vpxord(vDot(t, 1), vDot(t, 1), vDot(t, 1));
-        }
+        zero(a, tokens, VnniMatmul::vDot);
         for (int p = 0; p < 8; p++) {
             for (int h = 0; h < 2; h++) {
                 a.vmovdqu32(V_LOW, mem(RAX, Q6_K_PAIRS + (2 * p + h) * CHUNK));
