@@ -1,5 +1,11 @@
 package dev.trestle.backends.cpu;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * Quantizes float activations to ggml's dot-product formats, with the arithmetic of ggml's x86 CPU
  * backend: Q8_0/Q8_1 scale by {@code 127 / max|x|} and round half to even (the AVX path), Q8_K uses
@@ -47,8 +53,63 @@ public final class ActivationQuantizer {
         }
     }
 
-    /** Q8_K: 256-element blocks, F32 scale, 16-element partial sums. */
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** One byte per float lane: the quants of one float vector. */
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * F.length()));
+    /** Added and subtracted, rounds a float below 2^22 in magnitude to the nearest integer, ties to even. */
+    private static final float ROUND = 0x1.8p23f;
+
+    /**
+     * Q8_K: 256-element blocks, F32 scale, 16-element partial sums. Vectorized; the same bytes, scales and sums as
+     * {@link #q8_KReference} (the first element of largest magnitude sets the scale; {@code rint} is the add and
+     * subtract of 1.5 * 2^23, exact below 2^22, and the scaled values are at most 127 in magnitude). A block with a
+     * NaN takes the scalar path, whose comparisons skip it.
+     */
     static void q8_K(float[] x, int xOff, int n, byte[] qs, int qOff, float[] d, int dOff, short[] bsums, int bOff) {
+        int lanes = F.length();
+        if (lanes < 8 || lanes > 16) {
+            q8_KReference(x, xOff, n, qs, qOff, d, dOff, bsums, bOff);
+            return;
+        }
+        for (int b = 0; b < n / 256; b++) {
+            int base = xOff + b * 256;
+            FloatVector am = FloatVector.zero(F);
+            for (int j = 0; j < 256; j += lanes) {
+                am = am.max(FloatVector.fromArray(F, x, base + j).abs());
+            }
+            float amax = am.reduceLanes(VectorOperators.MAX);
+            if (Float.isNaN(amax)) {
+                q8_KReference(x, base, 256, qs, qOff + b * 256, d, dOff + b, bsums, bOff + b * 16);
+                continue;
+            }
+            int q0 = qOff + b * 256;
+            if (amax == 0f) {
+                d[dOff + b] = 0f;
+                java.util.Arrays.fill(qs, q0, q0 + 256, (byte) 0);
+                java.util.Arrays.fill(bsums, bOff + b * 16, bOff + b * 16 + 16, (short) 0);
+                continue;
+            }
+            int at = 0;
+            while (Math.abs(x[base + at]) != amax) {
+                at++;
+            }
+            float iscale = -127f / x[base + at];
+            for (int j = 0; j < 256; j += lanes) {
+                IntVector q = (IntVector) FloatVector.fromArray(F, x, base + j).mul(iscale).add(ROUND).sub(ROUND)
+                        .convert(VectorOperators.F2I, 0);
+                q = q.min(127);
+                q.convertShape(VectorOperators.I2B, B, 0).reinterpretAsBytes().intoArray(qs, q0 + j);
+                int sum = q.reduceLanes(VectorOperators.ADD);
+                int k = bOff + b * 16 + j / 16;
+                bsums[k] = (short) (j % 16 == 0 ? sum : bsums[k] + sum);
+            }
+            d[dOff + b] = 1f / iscale;
+        }
+    }
+
+    /** Q8_K, one element at a time: the reference {@link #q8_K} reproduces. */
+    static void q8_KReference(float[] x, int xOff, int n, byte[] qs, int qOff, float[] d, int dOff, short[] bsums,
+                              int bOff) {
         for (int b = 0; b < n / 256; b++) {
             int base = xOff + b * 256;
             float max = 0f;

@@ -153,13 +153,18 @@ public final class ActivationRows {
                     + ", asked " + rows + " x " + n);
         }
         this.cols = n;
+        // one row is a decode matvec, which the emitted VNNI kernels never see (they take two or more tokens)
         for (int r = 0; r < rows; r++) {
-            loadRow(src, srcOff + r * srcStride, r * n, n);
+            convertRow(src, srcOff + r * srcStride, r * n, n, rows > 1);
         }
     }
 
     /** Converts one row of {@code n} floats to element offset {@code dst} (a multiple of the block size). */
     public void loadRow(float[] src, int srcOff, int dst, int n) {
+        convertRow(src, srcOff, dst, n, true);
+    }
+
+    private void convertRow(float[] src, int srcOff, int dst, int n, boolean forVnni) {
         switch (format) {
             case F32 -> System.arraycopy(src, srcOff, f32, dst, n);
             case F16 -> {
@@ -187,7 +192,7 @@ public final class ActivationRows {
             case Q8_K -> {
                 ActivationQuantizer.q8_K(src, srcOff, n, qs, dst, d, dst / 256, bsums, dst / 16);
                 pair(dst, n);
-                if (vnniQs != null) {
+                if (vnniQs != null && forVnni) {
                     vnniLayout(dst, n);
                 }
             }
