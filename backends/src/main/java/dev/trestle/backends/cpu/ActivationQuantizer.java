@@ -15,6 +15,44 @@ public final class ActivationQuantizer {
     private ActivationQuantizer() {
     }
 
+    /**
+     * Q8_0 with each block's quant sum into {@code sums[dOff + b]} (the Q4_0/Q8_0 repacked kernels' offset term):
+     * vectorized, the same bytes, scales and sums as {@link #q8_0} then summing (a NaN makes every quant of its
+     * block 0 in both, as Java's float-to-int conversion does).
+     */
+    static void q8_0WithSums(float[] x, int xOff, int n, byte[] qs, int qOff, float[] d, int dOff, int[] sums) {
+        int lanes = F.length();
+        if (lanes < 8 || lanes > 32) {
+            q8_0(x, xOff, n, qs, qOff, d, dOff);
+            for (int b = 0; b < n / 32; b++) {
+                int sum = 0;
+                for (int j = 0; j < 32; j++) {
+                    sum += qs[qOff + b * 32 + j];
+                }
+                sums[dOff + b] = sum;
+            }
+            return;
+        }
+        for (int b = 0; b < n / 32; b++) {
+            int base = xOff + b * 32;
+            FloatVector am = FloatVector.zero(F);
+            for (int j = 0; j < 32; j += lanes) {
+                am = am.max(FloatVector.fromArray(F, x, base + j).abs());
+            }
+            float amax = am.reduceLanes(VectorOperators.MAX);
+            d[dOff + b] = Half.round(amax / 127f);
+            float id = amax != 0f ? 127f / amax : 0f;
+            int sum = 0;
+            for (int j = 0; j < 32; j += lanes) {
+                IntVector q = (IntVector) FloatVector.fromArray(F, x, base + j).mul(id).add(ROUND).sub(ROUND)
+                        .convert(VectorOperators.F2I, 0);
+                q.convertShape(VectorOperators.I2B, B, 0).reinterpretAsBytes().intoArray(qs, qOff + b * 32 + j);
+                sum += q.reduceLanes(VectorOperators.ADD);
+            }
+            sums[dOff + b] = sum;
+        }
+    }
+
     /** Q8_0: 32-element blocks, F16 scale. */
     static void q8_0(float[] x, int xOff, int n, byte[] qs, int qOff, float[] d, int dOff) {
         for (int b = 0; b < n / 32; b++) {

@@ -178,15 +178,8 @@ public final class ActivationRows {
                 }
             }
             case Q8_0 -> {
-                ActivationQuantizer.q8_0(src, srcOff, n, qs, dst, d, dst / 32);
+                ActivationQuantizer.q8_0WithSums(src, srcOff, n, qs, dst, d, dst / 32, qsums);
                 pair(dst, n);
-                for (int b = dst / 32, i = dst; i < dst + n; b++, i += 32) {
-                    int sum = 0;
-                    for (int j = i; j < i + 32; j++) {
-                        sum += qs[j];
-                    }
-                    qsums[b] = sum;
-                }
             }
             case Q8_1 -> ActivationQuantizer.q8_1(src, srcOff, n, qs, dst, d, s, dst / 32);
             case Q8_K -> {

@@ -1,12 +1,20 @@
 package dev.trestle.backends.cpu;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * Element-wise and row ops of the CPU backend with ggml's arithmetic (sums of squares in double, expf,
- * F16-table GELU). Rows are small next to the matmuls, so these stay single-threaded and scalar.
+ * F16-table GELU). Rows are small next to the matmuls, so these stay single-threaded and mostly scalar; swiglu,
+ * the largest (the FFN width per token), runs its SIMD part in vectors with the scalar arithmetic lane by lane.
  */
 public final class CpuOps {
     private static final float SQRT_2_OVER_PI = 0.79788456080286535587989211986876f;
     private static final float GELU_COEF_A = 0.044715f;
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     private CpuOps() {
     }
@@ -115,12 +123,46 @@ public final class CpuOps {
      */
     public static void swigluRow(float[] gate, int gOff, float[] up, int uOff, int n) {
         int simd = n - n % 16;
-        for (int i = 0; i < simd; i++) {
+        int lanes = F.length();
+        int i = 0;
+        if (16 % lanes == 0) {
+            for (; i < simd; i += lanes) {
+                swigluVector(gate, gOff + i, up, uOff + i);
+            }
+        }
+        for (; i < simd; i++) {
             gate[gOff + i] = siluApprox(gate[gOff + i]) * up[uOff + i];
         }
-        for (int i = simd; i < n; i++) {
+        for (; i < n; i++) {
             gate[gOff + i] = silu(gate[gOff + i]) * up[uOff + i];
         }
+    }
+
+    /**
+     * {@link #siluApprox} times {@code up} for one vector of lanes, the same operations lane by lane (each fma an
+     * fma, {@code scalb} a multiply by the power of two, exact for {@code |n| <= 126}); a vector with a lane
+     * outside that range (|x| above about 87) takes the scalar path, which calls {@code Math.exp} there.
+     */
+    private static void swigluVector(float[] gate, int g, float[] up, int u) {
+        FloatVector x = FloatVector.fromArray(F, gate, g);
+        FloatVector mx = x.neg();
+        FloatVector n = mx.fma(0x1.715476p+0f, 0x1.8p23f).sub(0x1.8p23f);
+        if (n.abs().compare(VectorOperators.GT, 126f).anyTrue()) {
+            for (int i = 0; i < F.length(); i++) {
+                gate[g + i] = siluApprox(gate[g + i]) * up[u + i];
+            }
+            return;
+        }
+        FloatVector nn = n.neg();
+        FloatVector b = nn.fma(FloatVector.broadcast(F, 0x1.7f7d1cp-20f),
+                nn.fma(FloatVector.broadcast(F, 0x1.62e4p-1f), mx));
+        FloatVector v = b.mul(b);
+        FloatVector j = b.fma(0x1.0e4020p-7f, 0x1.573e2ep-5f).fma(v, b.fma(0x1.555e66p-3f, 0x1.fffdb6p-2f))
+                .fma(v, b.fma(0x1.ffffecp-1f, 1.0f));
+        FloatVector pow2 = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23)
+                .reinterpretAsFloats();
+        FloatVector e = j.mul(pow2);
+        x.div(e.add(1.0f)).mul(FloatVector.fromArray(F, up, u)).intoArray(gate, g);
     }
 
     /** GELU (tanh approximation) in float, as ggml_gelu_f32. */

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** The vectorized Q8_K activation quantizer against its one-element-at-a-time reference. */
+/** The vectorized activation quantizers against their one-element-at-a-time references. */
 class ActivationQuantizerTest {
     @Test
     void q8KEqualsTheScalarReferenceBitForBit() {
@@ -39,5 +39,41 @@ class ActivationQuantizerTest {
         assertArrayEquals(qsRef, qs);
         assertArrayEquals(dRef, d);
         assertArrayEquals(bsRef, bs);
+    }
+
+    @Test
+    void q8_0WithSumsEqualsTheScalarQuantizerBitForBit() {
+        Random rnd = new Random(6);
+        int n = 32 * 40;
+        float[] x = new float[n + 3];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian() * (i % 5 == 0 ? 50f : 1f);
+        }
+        java.util.Arrays.fill(x, 3 + 32, 3 + 64, 0f);              // an all-zero block
+        for (int i = 0; i < 32; i++) {
+            x[3 + 64 + i] = (i - 16) * 0.5f;                         // ties of the rounding
+        }
+        x[3 + 64] = -127f;
+        x[3 + 96 + 5] = Float.NaN;                                   // a NaN block
+        x[3 + 128 + 7] = Float.POSITIVE_INFINITY;                    // an infinite one
+        x[3 + 160 + 9] = Float.MIN_VALUE;                            // subnormals only
+        java.util.Arrays.fill(x, 3 + 160, 3 + 160 + 9, -Float.MIN_VALUE);
+        java.util.Arrays.fill(x, 3 + 160 + 10, 3 + 192, 0f);
+        byte[] qs = new byte[n];
+        byte[] qsRef = new byte[n];
+        float[] d = new float[n / 32];
+        float[] dRef = new float[n / 32];
+        int[] sums = new int[n / 32];
+        int[] sumsRef = new int[n / 32];
+        ActivationQuantizer.q8_0WithSums(x, 3, n, qs, 0, d, 0, sums);
+        ActivationQuantizer.q8_0(x, 3, n, qsRef, 0, dRef, 0);
+        for (int b = 0; b < n / 32; b++) {
+            for (int j = 0; j < 32; j++) {
+                sumsRef[b] += qsRef[32 * b + j];
+            }
+        }
+        assertArrayEquals(qsRef, qs);
+        assertArrayEquals(dRef, d);
+        assertArrayEquals(sumsRef, sums);
     }
 }
