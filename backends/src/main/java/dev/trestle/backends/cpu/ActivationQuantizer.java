@@ -35,11 +35,7 @@ public final class ActivationQuantizer {
         }
         for (int b = 0; b < n / 32; b++) {
             int base = xOff + b * 32;
-            FloatVector am = FloatVector.zero(F);
-            for (int j = 0; j < 32; j += lanes) {
-                am = am.max(FloatVector.fromArray(F, x, base + j).abs());
-            }
-            float amax = am.reduceLanes(VectorOperators.MAX);
+            float amax = absMax(x, base, 32);
             d[dOff + b] = Half.round(amax / 127f);
             float id = amax != 0f ? 127f / amax : 0f;
             int sum = 0;
@@ -111,20 +107,14 @@ public final class ActivationQuantizer {
         }
         for (int b = 0; b < n / 256; b++) {
             int base = xOff + b * 256;
-            FloatVector am = FloatVector.zero(F);
-            for (int j = 0; j < 256; j += lanes) {
-                am = am.max(FloatVector.fromArray(F, x, base + j).abs());
-            }
-            float amax = am.reduceLanes(VectorOperators.MAX);
+            float amax = absMax(x, base, 256);
             if (Float.isNaN(amax)) {
                 q8_KReference(x, base, 256, qs, qOff + b * 256, d, dOff + b, bsums, bOff + b * 16);
                 continue;
             }
             int q0 = qOff + b * 256;
             if (amax == 0f) {
-                d[dOff + b] = 0f;
-                java.util.Arrays.fill(qs, q0, q0 + 256, (byte) 0);
-                java.util.Arrays.fill(bsums, bOff + b * 16, bOff + b * 16 + 16, (short) 0);
+                zeroBlock(qs, q0, d, dOff + b, bsums, bOff + b * 16);
                 continue;
             }
             int at = 0;
@@ -145,6 +135,22 @@ public final class ActivationQuantizer {
         }
     }
 
+    /** A Q8_K block of zeros: scale, quants and sums 0. */
+    private static void zeroBlock(byte[] qs, int q0, float[] d, int di, short[] bsums, int bi) {
+        d[di] = 0f;
+        java.util.Arrays.fill(qs, q0, q0 + 256, (byte) 0);
+        java.util.Arrays.fill(bsums, bi, bi + 16, (short) 0);
+    }
+
+    /** max |x[base + j]| over {@code n} (a multiple of the lanes) elements; NaN if one is NaN. */
+    private static float absMax(float[] x, int base, int n) {
+        FloatVector am = FloatVector.zero(F);
+        for (int j = 0; j < n; j += F.length()) {
+            am = am.max(FloatVector.fromArray(F, x, base + j).abs());
+        }
+        return am.reduceLanes(VectorOperators.MAX);
+    }
+
     /** Q8_K, one element at a time: the reference {@link #q8_K} reproduces. */
     static void q8_KReference(float[] x, int xOff, int n, byte[] qs, int qOff, float[] d, int dOff, short[] bsums,
                               int bOff) {
@@ -161,9 +167,7 @@ public final class ActivationQuantizer {
             }
             int q0 = qOff + b * 256;
             if (amax == 0f) {
-                d[dOff + b] = 0f;
-                java.util.Arrays.fill(qs, q0, q0 + 256, (byte) 0);
-                java.util.Arrays.fill(bsums, bOff + b * 16, bOff + b * 16 + 16, (short) 0);
+                zeroBlock(qs, q0, d, dOff + b, bsums, bOff + b * 16);
                 continue;
             }
             float iscale = -127f / max;

@@ -31,7 +31,7 @@ public abstract class PairedRepackedKernel implements RepackedKernel {
         return GgmlType.Q8_K;
     }
 
-    /** Two or more tokens go to the emitted VNNI kernels where this layout has them (as {@code TripledRepackedKernel}). */
+    /** Two or more tokens go to the emitted VNNI kernels where this layout has them (as TripledRepackedKernel). */
     @Override
     public final void multiply(MemorySegment w, long groupOff, int cols, ActivationRows a, int[] actRows,
                                int[] outRows, int tokens, float[] out, int outStride, int rowOff) {

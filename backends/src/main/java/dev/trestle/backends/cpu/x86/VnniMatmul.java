@@ -30,20 +30,20 @@ import java.lang.invoke.MethodHandle;
 import java.util.function.IntBinaryOperator;
 
 /**
- * Prefill kernels for the Q4_0 and Q8_0 repacked layouts ({@code TripledRepackedKernel}: 32-row groups, per block
- * the F16 scales then one 64-byte chunk per 4-byte word and half group), emitted as AVX-512 VNNI machine code.
- * The Vector API has no widening byte dot product, so its kernels multiply in 16-bit lanes (one multiply and one
- * add per 32 products, plus unpacking); {@code vpdpbusd} multiplies 64 unsigned-by-signed byte pairs and adds them
- * in fours into 16 int lanes in one instruction, which is what llama.cpp's x86 kernels use.
+ * Prefill kernels for the repacked Q4_0, Q8_0, Q4_K, Q5_K and Q6_K layouts (32-row groups), emitted as AVX-512 VNNI
+ * machine code. The Vector API has no widening byte dot product, so its kernels multiply in 16-bit lanes (one
+ * multiply and one add per 32 products, plus unpacking); {@code vpdpbusd} multiplies 64 unsigned-by-signed byte
+ * pairs and adds them in fours into 16 int lanes in one instruction, which is what llama.cpp's x86 kernels use.
  *
  * <p>One call multiplies a group by {@code n * T} activation rows, {@code T} (1 to 4) at a time: 16 rows of a half
- * group per int lane vector, one accumulator per token and half, each weight chunk unpacked once for all
+ * group per int lane vector, one accumulator per token and half, each 64-byte weight chunk unpacked once for all
  * {@code T} tokens, the activation bytes broadcast from memory four at a time. Weights are taken unsigned (the
- * Q4_0 code {@code q} = weight + 8; a Q8_0 byte with its sign bit flipped = weight + 128), so each block's dot is
- * {@code sum(u * x) - offset * sum(x)} with the activation block sums of {@code ActivationRows.qsums()}: the same
- * exact integer as the Java kernels. Each row then adds {@code float(dot) * (d_w * d_x)} with one fused
- * multiply-add per block in block order, as {@code Q4_0Repacked} and {@code Q8_0Repacked} do, so results are
- * bit-identical to theirs (the F16 scales are widened by {@code vcvtph2ps}, exact).
+ * Q4_0 code {@code q} = weight + 8; a Q8_0 byte with its sign bit flipped = weight + 128; likewise the K-quants,
+ * see their block methods), so each block's dot is {@code sum(u * x) - offset * sum(x)} with activation block sums
+ * prepared once per row ({@code ActivationRows.qsums()}, {@code vnniMeta()}): the same exact integers as the Java
+ * kernels. Each row then adds {@code float(dot) * (d_w * d_x)} with one fused multiply-add per block in block
+ * order, as the Java kernels do, so results are bit-identical to theirs (F16 scales are widened by
+ * {@code vcvtph2ps}, exact).
  *
  * <p>Only where {@link CpuFeatures#host()} reports AVX-512 VNNI and executable pages can be mapped (Linux x86-64);
  * {@code -Dtrestle.cpu.vnni=false} turns it off. The code follows the System V calling convention.
@@ -113,7 +113,7 @@ public final class VnniMatmul {
         this.byTokens = byTokens;
     }
 
-    /** The kernels for a repacked {@code type} (Q4_0, Q8_0, Q4_K, Q5_K or Q6_K), or {@code null} where this CPU or OS lacks them. */
+    /** The kernels for a repacked {@code type} (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K), or null where the host lacks them. */
     public static VnniMatmul forType(GgmlType type) {
         return switch (type) {
             case Q4_0 -> Q4_0;
@@ -141,10 +141,17 @@ public final class VnniMatmul {
         FunctionDescriptor fd = FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS,
                 ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
         MethodHandle[] handles = new MethodHandle[MAX_TOKENS];
-        for (int t = 1; t <= MAX_TOKENS; t++) {
-            MemorySegment code = ExecutableMemory.install(emit(type, t));
-            // critical: no thread-state transition for a call of microseconds, and heap arrays passed in place
-            handles[t - 1] = linker.downcallHandle(code, fd, Linker.Option.critical(true));
+        try {
+            for (int t = 1; t <= MAX_TOKENS; t++) {
+                MemorySegment code = ExecutableMemory.install(emit(type, t));
+                // critical: no thread-state transition for a call of microseconds, and heap arrays passed in place
+                handles[t - 1] = linker.downcallHandle(code, fd, Linker.Option.critical(true));
+            }
+        } catch (RuntimeException e) {
+            // e.g. a kernel policy that forbids executable mappings: the Vector API kernels still work
+            System.getLogger(VnniMatmul.class.getName()).log(System.Logger.Level.WARNING,
+                    "AVX-512 VNNI kernels unavailable, using the Vector API kernels: " + e.getMessage());
+            return null;
         }
         return new VnniMatmul(type, handles);
     }
@@ -172,20 +179,21 @@ public final class VnniMatmul {
         }
         byte[] qs = type == GgmlType.Q4_K ? a.vnniQs() : a.qs();
         // per block: Q4_0/Q8_0 a scale and a sum in two arrays, the K-quants META ints in one
-        int metaLength = k ? a.vnniMeta().length / ActivationRows.META : Math.min(a.scales().length, a.qsums().length);
+        int metaLength = k ? a.vnniMeta().length / ActivationRows.META
+                : Math.min(a.scales().length, a.qsums().length);
         Scratch s = SCRATCH.get();
         int[] frame = s.frame(tokens);
         for (int t = 0; t < tokens; t++) {
             int r = actRows == null ? t : actRows[t];
-            int o = (outRows == null ? t : outRows[t]) * outStride;
+            long o = (long) (outRows == null ? t : outRows[t]) * outStride;
             long x = (long) r * cols;
             if (r < 0 || x + cols > qs.length || (x + cols) / blockElems > metaLength
-                    || o < 0 || (long) o + rowOff + GROUP > out.length || rowOff < 0) {
+                    || o < 0 || o + rowOff + GROUP > out.length || rowOff < 0) {
                 throw new IndexOutOfBoundsException("token " + t + ": activation row " + r + " or output offset "
                         + o + " + " + rowOff + " outside the buffers");
             }
             frame[F_TOKENS / 4 + 2 * t] = (int) x;
-            frame[F_TOKENS / 4 + 2 * t + 1] = o;
+            frame[F_TOKENS / 4 + 2 * t + 1] = (int) o;
         }
         frame[F_BLOCKS / 4] = blocks;
         frame[F_ROW_OFF / 4] = rowOff;
