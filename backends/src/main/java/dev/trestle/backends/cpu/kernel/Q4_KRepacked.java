@@ -18,13 +18,14 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Q4_K repacked in groups of {@code 2 * LANES} rows (32 on AVX-512), two short lanes per row, against Q8_K.
  *
- * <p>Layout of one super-block (256 columns) of a group, {@code G} rows: for sub-block {@code j}, word {@code c}
- * (0..3) and half group {@code h}, one vector of {@code LANES} little-endian ints, int {@code i} holding the 8
- * nibbles of elements {@code 32j + 8c .. 32j + 8c + 7} of row {@code h * LANES + i}: the low short has elements
- * {@code 8c, 8c+1, 8c+4, 8c+5} (bits 0, 4, 8, 12), the high short {@code 8c+2, 8c+3, 8c+6, 8c+7}, so each nibble
- * position multiplies one 32-bit broadcast of {@link ActivationRows#pairs()}, shared by both half groups. Then the
- * 6-bit scales ({@code 8 x G} bytes, row order), the 6-bit mins (likewise), d as floats and -dmin as floats
- * ({@code G} each, row order).
+ * <p>Layout of one super-block (256 columns) of a group, {@code G} rows: d and -dmin as F16 ({@code G} each, row
+ * order; widened exactly in the kernels), then per sub-block {@code j} its 6-bit scales and mins ({@code G} bytes
+ * each, row order) and, for word {@code c} (0..3) and half group {@code h}, one vector of {@code LANES}
+ * little-endian ints, int {@code i} holding the 8 nibbles of elements {@code 32j + 8c .. 32j + 8c + 7} of row
+ * {@code h * LANES + i}: the low short has elements {@code 8c, 8c+1, 8c+4, 8c+5} (bits 0, 4, 8, 12), the high short
+ * {@code 8c+2, 8c+3, 8c+6, 8c+7}, so each nibble position multiplies one 32-bit broadcast of
+ * {@link ActivationRows#pairs()}, shared by both half groups. 148 bytes per row and super-block against the file's
+ * 144 (the scales and mins as bytes).
  *
  * <p>Numerics: per row and super-block, {@code isum = sum_j scale_j * dot_j} and {@code msum = sum_j min_j *
  * bsum_j} are exact integers (16 products of a nibble and a Q8_K quant fit a short: 16 * 15 * 127 < 2^15); the row
@@ -49,8 +50,12 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
     private static final int WORD_STEP = 2 * G;
     /** Bytes of one sub-block: its scales, its mins ({@code G} bytes each, row order), then its quants. */
     private static final int SUB = 18 * G;
-    /** Bytes of one repacked super-block of a group: d and -dmin as floats, then eight sub-blocks. */
-    private static final int SUPER = 8 * G + 8 * SUB;
+    /** Bytes of a super-block's d and -dmin (F16, as the file stores d and dmin: no bytes beyond the file's). */
+    private static final int SCALE_BYTES = 4 * G;
+    /** Bytes of one repacked super-block of a group: d and -dmin, then eight sub-blocks. */
+    private static final int SUPER = SCALE_BYTES + 8 * SUB;
+    /** One short lane per row of a half group: d or -dmin. */
+    private static final VectorSpecies<Short> SH = ShortVector.SPECIES_64.withShape(VectorShape.forBitSize(16 * LANES));
 
     public Q4_KRepacked() {
         super(VnniMatmul.forType(GgmlType.Q4_K));
@@ -93,14 +98,15 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
                         int e = 32 * j + 8 * c;
                         int word = q[e] | q[e + 1] << 4 | q[e + 4] << 8 | q[e + 5] << 12
                                 | q[e + 2] << 16 | q[e + 3] << 20 | q[e + 6] << 24 | q[e + 7] << 28;
-                        long at = KQuant.subBlock(so, G, SUB, j) + 2 * G + (2L * c + h) * WORD_STEP + 4L * ri;
+                        long at = (so + SCALE_BYTES + (long) j * SUB) + 2 * G + (2L * c + h) * WORD_STEP + 4L * ri;
                         Le.putI32(dst, at, word);
                     }
-                    Le.putU8(dst, KQuant.subBlock(so, G, SUB, j) + r, KQuant.scale(src, bo + 4, j));
-                    Le.putU8(dst, KQuant.subBlock(so, G, SUB, j) + G + r, KQuant.min(src, bo + 4, j));
+                    Le.putU8(dst, (so + SCALE_BYTES + (long) j * SUB) + r, KQuant.scale(src, bo + 4, j));
+                    Le.putU8(dst, (so + SCALE_BYTES + (long) j * SUB) + G + r, KQuant.min(src, bo + 4, j));
                 }
-                Le.putF32(dst, so + 4L * r, Le.f16(src, bo));
-                Le.putF32(dst, so + 4L * G + 4L * r, -Le.f16(src, bo + 2));
+                // d and -dmin as stored (F16; -dmin by its sign bit), widened exactly by the kernels
+                dst.set(Le.SHORT, so + 2L * r, src.get(Le.SHORT, bo));
+                dst.set(Le.SHORT, so + 2L * G + 2L * r, (short) (src.get(Le.SHORT, bo + 2) ^ 0x8000));
             }
         }
     }
@@ -126,10 +132,18 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
             int bso = xo / 16;
             // d and -dmin first: the super-block's bytes are then read in address order, which the prefetcher follows
             float dy = ds[xo / 256];
-            FloatVector dLo = FloatVector.fromMemorySegment(FI, w, so, LE).mul(dy);
-            FloatVector dHi = FloatVector.fromMemorySegment(FI, w, so + 4L * LANES, LE).mul(dy);
-            FloatVector mLo = FloatVector.fromMemorySegment(FI, w, so + 4L * G, LE).mul(dy);
-            FloatVector mHi = FloatVector.fromMemorySegment(FI, w, so + 4L * G + 4L * LANES, LE).mul(dy);
+            FloatVector dLo = ((IntVector) ShortVector.fromMemorySegment(SH, w, so, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
+                    .mul(0x1p112f).mul(dy);
+            FloatVector dHi = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * LANES, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
+                    .mul(0x1p112f).mul(dy);
+            FloatVector mLo = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * G, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
+                    .mul(0x1p112f).mul(dy);
+            FloatVector mHi = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * G + 2L * LANES, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
+                    .mul(0x1p112f).mul(dy);
             IntVector isLo = IntVector.zero(I);
             IntVector isHi = IntVector.zero(I);
             IntVector msLo = IntVector.zero(I);
@@ -138,7 +152,7 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
                 ShortVector s0 = ShortVector.zero(S);
                 ShortVector s1 = ShortVector.zero(S);
                 int px = (xo >> 1) + 16 * j;
-                long wo = so + 10 * G + (long) j * SUB;
+                long wo = so + SCALE_BYTES + 2 * G + (long) j * SUB;
                 for (int c = 0; c < 4; c++) {
                     ShortVector x0 = IntVector.broadcast(I, xp[px + 4 * c]).reinterpretAsShorts();
                     ShortVector x1 = IntVector.broadcast(I, xp[px + 4 * c + 1]).reinterpretAsShorts();
@@ -162,8 +176,8 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
                         .add(i0.lanewise(VectorOperators.ASHR, 16));
                 IntVector hi = i1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
                         .add(i1.lanewise(VectorOperators.ASHR, 16));
-                long sc = so + 8 * G + (long) j * SUB;
-                long mn = so + 8 * G + (long) j * SUB + G;
+                long sc = so + SCALE_BYTES + (long) j * SUB;
+                long mn = so + SCALE_BYTES + (long) j * SUB + G;
                 isLo = isLo.add(lo.mul((IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
                         .convertShape(VectorOperators.B2I, I, 0)));
                 isHi = isHi.add(hi.mul((IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
@@ -209,7 +223,7 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
                 ShortVector t1 = ShortVector.zero(S);
                 int px = (xo >> 1) + 16 * j;
                 int py = (yo >> 1) + 16 * j;
-                long wo = so + 10 * G + (long) j * SUB;
+                long wo = so + SCALE_BYTES + 2 * G + (long) j * SUB;
                 for (int c = 0; c < 4; c++) {
                     IntVector v = IntVector.fromMemorySegment(I, w, wo + (long) (2 * c) * WORD_STEP, LE);
                     IntVector u = IntVector.fromMemorySegment(I, w, wo + (long) (2 * c + 1) * WORD_STEP, LE);
@@ -234,7 +248,7 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
                     t0 = t0.add(v0.mul(y0)).add(v1.mul(y1)).add(v2.mul(y2)).add(v3.mul(y3));
                     t1 = t1.add(w0.mul(y0)).add(w1.mul(y1)).add(w2.mul(y2)).add(w3.mul(y3));
                 }
-                long sc = so + 8 * G + (long) j * SUB;
+                long sc = so + SCALE_BYTES + (long) j * SUB;
                 IntVector scLo = (IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
                         .convertShape(VectorOperators.B2I, I, 0);
                 IntVector scHi = (IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
@@ -260,7 +274,7 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
             int bx = xo / 16;
             int by = yo / 16;
             for (int j = 0; j < 8; j++) {
-                long mn = so + 8 * G + (long) j * SUB + G;
+                long mn = so + SCALE_BYTES + (long) j * SUB + G;
                 IntVector mLo = (IntVector) ByteVector.fromMemorySegment(B, w, mn, LE)
                         .convertShape(VectorOperators.B2I, I, 0);
                 IntVector mHi = (IntVector) ByteVector.fromMemorySegment(B, w, mn + LANES, LE)
@@ -274,10 +288,18 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
             }
             float dx = ds[xo / 256];
             float dyy = ds[yo / 256];
-            FloatVector dLo = FloatVector.fromMemorySegment(FI, w, so, LE);
-            FloatVector dHi = FloatVector.fromMemorySegment(FI, w, so + 4L * LANES, LE);
-            FloatVector mLo = FloatVector.fromMemorySegment(FI, w, so + 4L * G, LE);
-            FloatVector mHi = FloatVector.fromMemorySegment(FI, w, so + 4L * G + 4L * LANES, LE);
+            FloatVector dLo = ((IntVector) ShortVector.fromMemorySegment(SH, w, so, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
+                    .mul(0x1p112f);
+            FloatVector dHi = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * LANES, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
+                    .mul(0x1p112f);
+            FloatVector mLo = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * G, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
+                    .mul(0x1p112f);
+            FloatVector mHi = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * G + 2L * LANES, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
+                    .mul(0x1p112f);
             accLo = ((FloatVector) isLo.convert(VectorOperators.I2F, 0)).fma(dLo.mul(dx), accLo);
             accHi = ((FloatVector) isHi.convert(VectorOperators.I2F, 0)).fma(dHi.mul(dx), accHi);
             accLo = ((FloatVector) msLo.convert(VectorOperators.I2F, 0)).fma(mLo.mul(dx), accLo);
@@ -335,7 +357,7 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
                 int px = (xo >> 1) + 16 * j;
                 int py = (yo >> 1) + 16 * j;
                 int pz = (zo >> 1) + 16 * j;
-                long wo = so + 10 * G + (long) j * SUB;
+                long wo = so + SCALE_BYTES + 2 * G + (long) j * SUB;
                 for (int c = 0; c < 4; c++) {
                     IntVector v = IntVector.fromMemorySegment(I, w, wo + (long) (2 * c) * WORD_STEP, LE);
                     IntVector u = IntVector.fromMemorySegment(I, w, wo + (long) (2 * c + 1) * WORD_STEP, LE);
@@ -366,7 +388,7 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
                     r0 = r0.add(v0.mul(z0)).add(v1.mul(z1)).add(v2.mul(z2)).add(v3.mul(z3));
                     r1 = r1.add(w0.mul(z0)).add(w1.mul(z1)).add(w2.mul(z2)).add(w3.mul(z3));
                 }
-                long sc = so + 8 * G + (long) j * SUB;
+                long sc = so + SCALE_BYTES + (long) j * SUB;
                 IntVector scLo = (IntVector) ByteVector.fromMemorySegment(B, w, sc, LE)
                         .convertShape(VectorOperators.B2I, I, 0);
                 IntVector scHi = (IntVector) ByteVector.fromMemorySegment(B, w, sc + LANES, LE)
@@ -401,7 +423,7 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
             int by = yo / 16;
             int bz = zo / 16;
             for (int j = 0; j < 8; j++) {
-                long mn = so + 8 * G + (long) j * SUB + G;
+                long mn = so + SCALE_BYTES + (long) j * SUB + G;
                 IntVector mLo = (IntVector) ByteVector.fromMemorySegment(B, w, mn, LE)
                         .convertShape(VectorOperators.B2I, I, 0);
                 IntVector mHi = (IntVector) ByteVector.fromMemorySegment(B, w, mn + LANES, LE)
@@ -419,10 +441,18 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
             float dx = ds[xo / 256];
             float dyy = ds[yo / 256];
             float dzz = ds[zo / 256];
-            FloatVector dLo = FloatVector.fromMemorySegment(FI, w, so, LE);
-            FloatVector dHi = FloatVector.fromMemorySegment(FI, w, so + 4L * LANES, LE);
-            FloatVector mLo = FloatVector.fromMemorySegment(FI, w, so + 4L * G, LE);
-            FloatVector mHi = FloatVector.fromMemorySegment(FI, w, so + 4L * G + 4L * LANES, LE);
+            FloatVector dLo = ((IntVector) ShortVector.fromMemorySegment(SH, w, so, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
+                    .mul(0x1p112f);
+            FloatVector dHi = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * LANES, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
+                    .mul(0x1p112f);
+            FloatVector mLo = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * G, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
+                    .mul(0x1p112f);
+            FloatVector mHi = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * G + 2L * LANES, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
+                    .mul(0x1p112f);
             accLo = ((FloatVector) isLo.convert(VectorOperators.I2F, 0)).fma(dLo.mul(dx), accLo);
             accHi = ((FloatVector) isHi.convert(VectorOperators.I2F, 0)).fma(dHi.mul(dx), accHi);
             accLo = ((FloatVector) msLo.convert(VectorOperators.I2F, 0)).fma(mLo.mul(dx), accLo);

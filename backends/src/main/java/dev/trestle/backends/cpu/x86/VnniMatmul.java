@@ -55,10 +55,12 @@ public final class VnniMatmul {
     private static final int HALF = 16;
     private static final int CHUNK = 64;
     private static final int SCALES = 2 * GROUP;
-    // Q4_KRepacked: d and -dmin (floats), then eight sub-blocks of scales, mins and quants
-    private static final int K_SUBS = 8 * GROUP;
+    // Q4_KRepacked: d and -dmin (F16), then eight sub-blocks of scales, mins and quants; Q5_KRepacked: d and -dmin
+    // as floats, then eight sub-blocks with a byte per quant
+    private static final int K_SUBS = 4 * GROUP;
     private static final int K_SUB = 18 * GROUP;
     private static final int K_SUPER = K_SUBS + 8 * K_SUB;
+    private static final int K5_SUBS = 8 * GROUP;
     private static final int K5_SUB = 34 * GROUP;
     /**
      * Q6_K, unpacked per call by {@code Q6_KDenseRepacked.vnniWeights}: per super-block of a group, d as floats
@@ -168,7 +170,7 @@ public final class VnniMatmul {
         int blocks = cols / blockElems;
         long groupBytes = (long) blocks * switch (type) {
             case Q4_K -> K_SUPER;
-            case Q5_K -> K_SUBS + 8 * K5_SUB;
+            case Q5_K -> K5_SUBS + 8 * K5_SUB;
             case Q6_K -> Q6_K_SUPER;
             default -> SCALES + 2 * (type == GgmlType.Q4_0 ? 4 : 8) * CHUNK;
         };
@@ -426,8 +428,8 @@ public final class VnniMatmul {
 
     /**
      * One 256-element Q4_K or Q5_K super-block of the group at rax ({@code Q4_KRepacked}, {@code Q5_KRepacked}: d
-     * and -dmin as floats, then per sub-block the scales, the mins and the quants by word and half group), then
-     * every pointer advanced. Each sub-block's dot goes into {@code isum} times its scale ({@code vpmulld}); the
+     * and -dmin (F16 for Q4_K, floats for Q5_K), then per sub-block the scales, the mins and the quants by word
+     * and half group), then every pointer advanced. Each sub-block's dot goes into {@code isum} times its scale ({@code vpmulld}); the
      * mins term {@code sum_j min_j * bsum_j} is formed after the eight sub-blocks in the dot registers, two
      * sub-blocks per {@code vpdpwssd} (mins and sums both fit 16 bits). Q5_K bytes are {@code q5 - 16}, taken as
      * {@code q5 + 112} (sign bit flipped), so its {@code isum} loses {@code 112 * sum_j scale_j * bsum_j}, formed the
@@ -435,9 +437,10 @@ public final class VnniMatmul {
      */
     private static void kQuantSuperBlock(X86Assembler a, int tokens, boolean q5) {
         int sub = q5 ? K5_SUB : K_SUB;
+        int subs = q5 ? K5_SUBS : K_SUBS;
         zero(a, tokens, VnniMatmul::vSum);
         for (int j = 0; j < 8; j++) {
-            int sb = K_SUBS + j * sub;
+            int sb = subs + j * sub;
             zero(a, tokens, VnniMatmul::vDot);
             for (int c = 0; c < (q5 ? 8 : 4); c++) {
                 for (int h = 0; h < 2; h++) {
@@ -469,7 +472,7 @@ public final class VnniMatmul {
             }
         }
         if (q5) {
-            pairSums(a, tokens, sub, 0);
+            pairSums(a, tokens, subs, sub, 0);
             for (int t = 0; t < tokens; t++) {
                 for (int h = 0; h < 2; h++) {
                     a.vpslld(V_TMP, vDot(t, h), 4);
@@ -479,10 +482,15 @@ public final class VnniMatmul {
                 }
             }
         }
-        pairSums(a, tokens, sub, GROUP);
+        pairSums(a, tokens, subs, sub, GROUP);
         for (int h = 0; h < 2; h++) {
-            a.vmovupsLoad(V_SCALE, mem(RAX, 4 * HALF * h));
-            a.vmovupsLoad(V_MIN, mem(RAX, 4 * GROUP + 4 * HALF * h));
+            if (q5) {
+                a.vmovupsLoad(V_SCALE, mem(RAX, 4 * HALF * h));
+                a.vmovupsLoad(V_MIN, mem(RAX, 4 * GROUP + 4 * HALF * h));
+            } else {
+                a.vcvtph2ps(V_SCALE, mem(RAX, 2 * HALF * h));
+                a.vcvtph2ps(V_MIN, mem(RAX, 2 * GROUP + 2 * HALF * h));
+            }
             for (int t = 0; t < tokens; t++) {
                 a.vcvtdq2ps(vSum(t, h), vSum(t, h));
                 a.vmulpsBroadcast(V_TMP, V_SCALE, mem(M_REG[t], 0));
@@ -492,7 +500,7 @@ public final class VnniMatmul {
                 a.vfmadd231ps(vFloat(t, h), vDot(t, h), V_TMP);
             }
         }
-        a.addImm(RAX, K_SUBS + 8 * sub);
+        a.addImm(RAX, subs + 8 * sub);
         for (int t = 0; t < tokens; t++) {
             a.addImm(X_REG[t], 256);
             a.addImm(M_REG[t], META_BYTES);
@@ -504,13 +512,13 @@ public final class VnniMatmul {
      * per row at {@code field} of each sub-block (0: the scales, {@code GROUP}: the mins), two sub-blocks per
      * {@code vpdpwssd} against the activation's sum pairs.
      */
-    private static void pairSums(X86Assembler a, int tokens, int sub, int field) {
+    private static void pairSums(X86Assembler a, int tokens, int subs, int sub, int field) {
         zero(a, tokens, VnniMatmul::vDot);
         for (int p = 0; p < 4; p++) {
             for (int h = 0; h < 2; h++) {
                 // sub-blocks 2p and 2p + 1 as the two 16-bit halves of each row's lane
-                a.vpmovzxbd(V_LOW, mem(RAX, K_SUBS + 2 * p * sub + field + HALF * h));
-                a.vpmovzxbd(V_CHUNK, mem(RAX, K_SUBS + (2 * p + 1) * sub + field + HALF * h));
+                a.vpmovzxbd(V_LOW, mem(RAX, subs + 2 * p * sub + field + HALF * h));
+                a.vpmovzxbd(V_CHUNK, mem(RAX, subs + (2 * p + 1) * sub + field + HALF * h));
                 a.vpslld(V_CHUNK, V_CHUNK, 16);
                 a.vpord(V_LOW, V_LOW, V_CHUNK);
                 for (int t = 0; t < tokens; t++) {
