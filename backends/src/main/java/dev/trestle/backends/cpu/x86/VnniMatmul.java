@@ -299,8 +299,8 @@ public final class VnniMatmul {
 
     /**
      * {@code void kernel(long w, byte[] qs, float[] ds, int[] qsums, float[] out, int[] frame)} for {@code T}
-     * tokens per pass (Q4_K: {@code qs} and {@code ds} are {@link ActivationRows#vnniQs()} and
-     * {@link ActivationRows#vnniMeta()}, the fourth argument unused).
+     * tokens per pass. For the K-quants {@code ds} is {@link ActivationRows#vnniMeta()} and the fourth argument is
+     * unused; Q4_K's {@code qs} is {@link ActivationRows#vnniQs()}.
      */
     static byte[] emit(GgmlType type, int tokens) {
         X86Assembler a = new X86Assembler();
@@ -315,7 +315,7 @@ public final class VnniMatmul {
         a.store(mem(RSP, S_W), RDI);
         a.store(mem(RSP, S_QS), RSI);
         a.store(mem(RSP, S_DS), RDX);
-        a.sub(RCX, RDX);                       // rcx: qsums - ds, so both arrays share one pointer per token
+        a.sub(RCX, RDX);                       // Q4_0/Q8_0 rcx: qsums - ds, one pointer per token reaches both
         a.loadInt(RAX, mem(R9, F_ROW_OFF));
         a.lea(R8, mem(R8, RAX, 4, 0));
         a.store(mem(RSP, S_OUT), R8);
@@ -355,7 +355,7 @@ public final class VnniMatmul {
         } else if (type == GgmlType.Q6_K) {
             q6KSuperBlock(a, tokens);
         } else {
-            q80Block(a, tokens, type == GgmlType.Q4_0);
+            legacyQuantBlock(a, tokens, type == GgmlType.Q4_0);
         }
         a.dec(RBX);
         a.jnz(blockLoop);
@@ -382,7 +382,7 @@ public final class VnniMatmul {
     }
 
     /** One 32-element Q4_0 or Q8_0 block of the group at rax, then every pointer advanced to the next. */
-    private static void q80Block(X86Assembler a, int tokens, boolean q4) {
+    private static void legacyQuantBlock(X86Assembler a, int tokens, boolean q4) {
         int words = q4 ? 4 : 8;
         zero(a, tokens, VnniMatmul::vInt);
         for (int k = 0; k < words; k++) {

@@ -177,11 +177,6 @@ public final class X86Assembler {
         arithImm(5, dst, imm);
     }
 
-    /** {@code cmp dst, imm32}. */
-    public void cmpImm(int dst, int imm) {
-        arithImm(7, dst, imm);
-    }
-
     private void shiftImm(int ext, int dst, int count) {
         rex(true, 0, 0, dst);
         emit(0xc1);
@@ -197,11 +192,6 @@ public final class X86Assembler {
     /** {@code shr dst, count} (logical). */
     public void shr(int dst, int count) {
         shiftImm(5, dst, count);
-    }
-
-    /** {@code sar dst, count} (arithmetic). */
-    public void sar(int dst, int count) {
-        shiftImm(7, dst, count);
     }
 
     /** {@code mov dst32, imm32} (zero-extends into the 64-bit register). */
