@@ -10,7 +10,7 @@ final class KQuant {
     }
 
     /**
-     * Offset of sub-block {@code j}'s {@code g} scale bytes in a repacked Q4_K/Q5_K super-block at {@code so}
+     * Offset of sub-block {@code j}'s {@code g} scale bytes in a repacked Q5_K super-block at {@code so}
      * ({@code g} d and {@code g} -dmin floats first, then per sub-block of {@code subBytes} its scales, its mins
      * and its quants). For repacking: the kernels write these offsets out, as C2 does not inline even this small
      * helper into them (node budget).

@@ -55,7 +55,9 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
     /** Bytes of one repacked super-block of a group: d and -dmin, then eight sub-blocks. */
     private static final int SUPER = SCALE_BYTES + 8 * SUB;
     /** One short lane per row of a half group: d or -dmin. */
-    private static final VectorSpecies<Short> SH = ShortVector.SPECIES_64.withShape(VectorShape.forBitSize(16 * LANES));
+    private static final VectorSpecies<Short> SH =
+            ShortVector.SPECIES_64.withShape(VectorShape.forBitSize(16 * LANES));
+    private static final int F16_BITS = TripledRepackedKernel.F16_BITS;
 
     public Q4_KRepacked() {
         super(VnniMatmul.forType(GgmlType.Q4_K));
@@ -94,15 +96,16 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
                     q[e] = (j & 1) == 0 ? v & 0xf : (v >>> 4) & 0xf;
                 }
                 for (int j = 0; j < 8; j++) {
+                    long sb = so + SCALE_BYTES + (long) j * SUB;
                     for (int c = 0; c < 4; c++) {
                         int e = 32 * j + 8 * c;
                         int word = q[e] | q[e + 1] << 4 | q[e + 4] << 8 | q[e + 5] << 12
                                 | q[e + 2] << 16 | q[e + 3] << 20 | q[e + 6] << 24 | q[e + 7] << 28;
-                        long at = (so + SCALE_BYTES + (long) j * SUB) + 2 * G + (2L * c + h) * WORD_STEP + 4L * ri;
+                        long at = sb + 2 * G + (2L * c + h) * WORD_STEP + 4L * ri;
                         Le.putI32(dst, at, word);
                     }
-                    Le.putU8(dst, (so + SCALE_BYTES + (long) j * SUB) + r, KQuant.scale(src, bo + 4, j));
-                    Le.putU8(dst, (so + SCALE_BYTES + (long) j * SUB) + G + r, KQuant.min(src, bo + 4, j));
+                    Le.putU8(dst, sb + r, KQuant.scale(src, bo + 4, j));
+                    Le.putU8(dst, sb + G + r, KQuant.min(src, bo + 4, j));
                 }
                 // d and -dmin as stored (F16; -dmin by its sign bit), widened exactly by the kernels
                 dst.set(Le.SHORT, so + 2L * r, src.get(Le.SHORT, bo));
@@ -132,18 +135,19 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
             int bso = xo / 16;
             // d and -dmin first: the super-block's bytes are then read in address order, which the prefetcher follows
             float dy = ds[xo / 256];
-            FloatVector dLo = ((IntVector) ShortVector.fromMemorySegment(SH, w, so, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
-                    .mul(0x1p112f).mul(dy);
-            FloatVector dHi = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * LANES, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
-                    .mul(0x1p112f).mul(dy);
-            FloatVector mLo = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * G, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
-                    .mul(0x1p112f).mul(dy);
-            FloatVector mHi = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * G + 2L * LANES, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
-                    .mul(0x1p112f).mul(dy);
+            // d and -dmin widened from F16 in place: C2 does not inline a helper here (NodeCountInliningCutoff, boxed)
+            FloatVector dLo = ((IntVector) ShortVector.fromMemorySegment(SH, w, so, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f).mul(dy);
+            FloatVector dHi = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * LANES, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f).mul(dy);
+            FloatVector mLo = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * G, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f).mul(dy);
+            FloatVector mHi = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * G + 2L * LANES, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f).mul(dy);
             IntVector isLo = IntVector.zero(I);
             IntVector isHi = IntVector.zero(I);
             IntVector msLo = IntVector.zero(I);
@@ -288,18 +292,19 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
             }
             float dx = ds[xo / 256];
             float dyy = ds[yo / 256];
-            FloatVector dLo = ((IntVector) ShortVector.fromMemorySegment(SH, w, so, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
-                    .mul(0x1p112f);
-            FloatVector dHi = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * LANES, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
-                    .mul(0x1p112f);
-            FloatVector mLo = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * G, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
-                    .mul(0x1p112f);
-            FloatVector mHi = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * G + 2L * LANES, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
-                    .mul(0x1p112f);
+            // d and -dmin widened from F16 in place: C2 does not inline a helper here (NodeCountInliningCutoff, boxed)
+            FloatVector dLo = ((IntVector) ShortVector.fromMemorySegment(SH, w, so, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f);
+            FloatVector dHi = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * LANES, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f);
+            FloatVector mLo = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * G, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f);
+            FloatVector mHi = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * G + 2L * LANES, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f);
             accLo = ((FloatVector) isLo.convert(VectorOperators.I2F, 0)).fma(dLo.mul(dx), accLo);
             accHi = ((FloatVector) isHi.convert(VectorOperators.I2F, 0)).fma(dHi.mul(dx), accHi);
             accLo = ((FloatVector) msLo.convert(VectorOperators.I2F, 0)).fma(mLo.mul(dx), accLo);
@@ -441,18 +446,19 @@ public final class Q4_KRepacked extends PairedRepackedKernel {
             float dx = ds[xo / 256];
             float dyy = ds[yo / 256];
             float dzz = ds[zo / 256];
-            FloatVector dLo = ((IntVector) ShortVector.fromMemorySegment(SH, w, so, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
-                    .mul(0x1p112f);
-            FloatVector dHi = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * LANES, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
-                    .mul(0x1p112f);
-            FloatVector mLo = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * G, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
-                    .mul(0x1p112f);
-            FloatVector mHi = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * G + 2L * LANES, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 13).and(TripledRepackedKernel.F16_BITS).reinterpretAsFloats()
-                    .mul(0x1p112f);
+            // d and -dmin widened from F16 in place: C2 does not inline a helper here (NodeCountInliningCutoff, boxed)
+            FloatVector dLo = ((IntVector) ShortVector.fromMemorySegment(SH, w, so, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f);
+            FloatVector dHi = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * LANES, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f);
+            FloatVector mLo = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * G, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f);
+            FloatVector mHi = ((IntVector) ShortVector.fromMemorySegment(SH, w, so + 2L * G + 2L * LANES, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats().mul(0x1p112f);
             accLo = ((FloatVector) isLo.convert(VectorOperators.I2F, 0)).fma(dLo.mul(dx), accLo);
             accHi = ((FloatVector) isHi.convert(VectorOperators.I2F, 0)).fma(dHi.mul(dx), accHi);
             accLo = ((FloatVector) msLo.convert(VectorOperators.I2F, 0)).fma(mLo.mul(dx), accLo);

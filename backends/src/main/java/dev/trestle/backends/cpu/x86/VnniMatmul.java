@@ -127,10 +127,6 @@ public final class VnniMatmul {
         };
     }
 
-    public GgmlType type() {
-        return type;
-    }
-
     private static VnniMatmul create(GgmlType type) {
         if (!Boolean.parseBoolean(System.getProperty("trestle.cpu.vnni", "true"))) {
             return null;

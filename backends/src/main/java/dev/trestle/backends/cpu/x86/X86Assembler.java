@@ -68,11 +68,6 @@ public final class X86Assembler {
         return Arrays.copyOf(code, size);
     }
 
-    /** Bytes emitted so far. */
-    public int size() {
-        return size;
-    }
-
     private void emit(int b) {
         if (size == code.length) {
             code = Arrays.copyOf(code, 2 * size);
@@ -257,12 +252,6 @@ public final class X86Assembler {
     public void jnz(Label l) {
         emit(0x0f);
         emit(0x85);
-        rel32(l);
-    }
-
-    /** {@code jmp l} (rel32). */
-    public void jmp(Label l) {
-        emit(0xe9);
         rel32(l);
     }
 

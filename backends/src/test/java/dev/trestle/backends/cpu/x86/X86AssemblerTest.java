@@ -102,11 +102,11 @@ class X86AssemblerTest {
         a.bind(top);                 // 0
         a.dec(RBX);                  // 0..2
         a.jnz(end);                  // 3..8: forward, patched at bind
-        a.jmp(top);                  // 9..13: backward
-        a.bind(end);                 // 14
+        a.jnz(top);                  // 9..14: backward
+        a.bind(end);                 // 15
         a.ret();
-        // jnz rel32 = 14 - 9 = 5; jmp rel32 = 0 - 14 = -14
-        assertEquals("48ffcb" + "0f8505000000" + "e9f2ffffff" + "c3", HexFormat.of().formatHex(a.toByteArray()));
+        // first rel32 = 15 - 9 = 6; second = 0 - 15 = -15
+        assertEquals("48ffcb" + "0f8506000000" + "0f85f1ffffff" + "c3", HexFormat.of().formatHex(a.toByteArray()));
     }
 
     @Test
